@@ -1,0 +1,128 @@
+// Addresses as bytes, and the sockaddr layouts the shim passes to the kernel verbatim.
+// Building sockaddrs here keeps C free of address families; they are built once per peer,
+// never per packet.
+import { endianness } from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
+import { K } from './shim.ts';
+
+const LE = endianness() === 'LE';
+
+export type Family = 4 | 6;
+
+export function familyOf(ip: string): Family {
+  if (isIPv4(ip)) return 4;
+  if (isIPv6(ip)) return 6;
+  throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
+}
+
+/** inet_pton: 4 or 16 bytes. */
+export function parseIp(ip: string): Uint8Array {
+  if (isIPv4(ip)) return Uint8Array.from(ip.split('.'), Number);
+  if (!isIPv6(ip)) throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
+  const out = new Uint8Array(16);
+  let s = ip.replace(/%.*$/, '');
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) {
+    const b = parseIp(v4[1]!);
+    s = s.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+/** inet_ntop, RFC 5952 for IPv6 (longest zero run compressed, lower case). */
+export function formatIp(b: Uint8Array, off = 0, family: Family = b.length - off >= 16 ? 6 : 4): string {
+  if (family === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+export function isLinkLocal6(b: Uint8Array): boolean {
+  return b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
+}
+
+function header(len: number, family: number): { buf: Uint8Array; dv: DataView } {
+  const buf = new Uint8Array(len);
+  const dv = new DataView(buf.buffer);
+  dv.setUint16(0, family, LE); // sa_family_t is host order
+  return { buf, dv };
+}
+
+/** struct sockaddr_in (16 bytes); raw sockets carry no port. */
+export function sockaddrIn(ip: string | Uint8Array): Uint8Array {
+  const { buf } = header(16, K('AF_INET'));
+  buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 4);
+  return buf;
+}
+
+/** struct sockaddr_in6 (28 bytes); scope id = ifindex for link-local. */
+export function sockaddrIn6(ip: string | Uint8Array, scopeId = 0): Uint8Array {
+  const { buf, dv } = header(28, K('AF_INET6'));
+  buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 8);
+  dv.setUint32(24, scopeId, LE);
+  return buf;
+}
+
+export function sockaddrIp(ip: string, scopeId = 0): Uint8Array {
+  return familyOf(ip) === 4 ? sockaddrIn(ip) : sockaddrIn6(ip, scopeId);
+}
+
+/** struct sockaddr_ll (20 bytes) for sending frames out of ifindex. */
+export function sockaddrLl(ifindex: number, ethertype: number, dstMac?: Uint8Array): Uint8Array {
+  const { buf, dv } = header(20, K('AF_PACKET'));
+  dv.setUint16(2, ethertype, false); // sll_protocol is network order
+  dv.setInt32(4, ifindex, LE);
+  if (dstMac) {
+    buf[11] = dstMac.length;
+    buf.set(dstMac, 12);
+  }
+  return buf;
+}
+
+/** struct sockaddr_nl (12 bytes). */
+export function sockaddrNl(pid = 0, groups = 0): Uint8Array {
+  const { dv, buf } = header(12, K('AF_NETLINK'));
+  dv.setUint32(4, pid, LE);
+  dv.setUint32(8, groups, LE);
+  return buf;
+}
+
+/** Offset of the address inside a sockaddr_in / sockaddr_in6 the kernel wrote. */
+export function sockaddrAddrOffset(family: Family): number {
+  return family === 4 ? 4 : 8;
+}
+
+export function parseMac(mac: string): Uint8Array {
+  const parts = mac.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-f]{1,2}$/i.test(p))) throw new TypeError(`not a MAC: ${mac}`);
+  return Uint8Array.from(parts, (p) => parseInt(p, 16));
+}
+
+export function formatMac(b: Uint8Array, off = 0): string {
+  return Array.from(b.subarray(off, off + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export const hostLittleEndian = LE;
