@@ -41,7 +41,7 @@ export function decodeIpPacket(buf: usize, len: i32): u8 {
     const ihl = <i32>(rd8(buf) & 0xf) * 4;
     const total = <i32>rd16(buf + 2);
     if (ihl < 20 || total < ihl || total > len) return drop(DROP_IP_HEADER);
-    if (fold(sumBytes(buf, ihl, 0)) != 0) return drop(DROP_IP_HEADER);
+    const headerOk = fold(sumBytes(buf, ihl, 0)) == 0;
     info8(INFO_FAMILY, 4);
     info8(INFO_TTL, rd8(buf + 8));
     info8(INFO_IP_PROTO, rd8(buf + 9));
@@ -49,8 +49,10 @@ export function decodeIpPacket(buf: usize, len: i32): u8 {
     copy(infoBuf + INFO_DST, buf + 16, 4);
     // Fragments cannot be reassembled here and VRRP never fragments.
     if ((rd16(buf + 6) & 0x3fff) != 0) return drop(DROP_IP_HEADER);
-    if (rd8(buf + 9) != IPPROTO_VRRP) return drop(DROP_IP_PROTO);
-    return decodeVrrp(buf + <usize>ihl, total - ihl, ihl);
+    if (rd8(buf + 9) != IPPROTO_VRRP) return drop(headerOk ? DROP_IP_PROTO : DROP_IP_HEADER);
+    // A bad header checksum still drops the packet, but the fields are decoded for the report.
+    const r = decodeVrrp(buf + <usize>ihl, total - ihl, ihl);
+    return headerOk ? r : drop(DROP_IP_HEADER);
   }
   if (ver == 6) {
     if (len < 40) return drop(DROP_TRUNCATED);

@@ -326,9 +326,14 @@ export class Core {
     return DROP_REASONS[this.raw.handleIp(now, ifindex, packet.length)];
   }
 
-  handleVrrp(now: number, ifindex: number, family: Family, ttl: number, source: Uint8Array, message: Uint8Array): DropReason {
+  // A bare VRRP message with the carrier's source and destination (16-byte slots), as an IPv6
+  // raw socket reports them; the v3 checksum's pseudo-header needs both.
+  handleVrrp(now: number, ifindex: number, family: Family, ttl: number, source: Uint8Array,
+    destination: Uint8Array, message: Uint8Array): DropReason {
     this.inBuf.set(message.subarray(0, Math.min(message.length, this.inBuf.length)));
-    this.mem.set(source.subarray(0, 16), this.infoAt + this.L.INFO_SRC);
+    this.mem.fill(0, this.infoAt + this.L.INFO_SRC, this.infoAt + this.L.INFO_DST + 16);
+    this.mem.set(source.subarray(0, family === 6 ? 16 : 4), this.infoAt + this.L.INFO_SRC);
+    this.mem.set(destination.subarray(0, family === 6 ? 16 : 4), this.infoAt + this.L.INFO_DST);
     return DROP_REASONS[this.raw.handleVrrp(now, ifindex, family, ttl, message.length)];
   }
 

@@ -1,0 +1,12 @@
+// parseArgs with vigil's error standard: a bad flag is a one-line UsageError naming the fix.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../errors.ts';
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, command: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify.*$/s, '');
+    throw new UsageError(`${msg} (see \`vigil ${command} --help\`)`);
+  }
+}

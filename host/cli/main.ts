@@ -1,0 +1,70 @@
+// vigil's command line. Errors are one line on stderr and an exit code, never a stack trace
+// (VIGIL_DEBUG=1 adds it).
+import { readFileSync } from 'node:fs';
+import { VigilError, UsageError } from '../errors.ts';
+import type { Command, Io } from './command.ts';
+import { decode } from './decode.ts';
+import { avail } from './avail.ts';
+
+const commands: Command[] = [decode, avail];
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: vigil COMMAND [OPTIONS]',
+    '',
+    'A virtual-IP high-availability agent: VRRP v2 (RFC 3768) and v3 (RFC 5798).',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     this text; `vigil COMMAND --help` for a command',
+    '  --version      print the version',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+      io.stdout(help());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-V') { io.stdout(`vigil ${pkg.version}`); return 0; }
+    const cmd = commands.find((c) => c.name === name);
+    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')}`);
+    return await cmd.run(rest, io);
+  } catch (err) {
+    const where = name && commands.some((c) => c.name === name) ? `vigil ${name}` : 'vigil';
+    if (err instanceof VigilError) {
+      io.stderr(`${where}: ${err.message}`);
+      if (process.env.VIGIL_DEBUG) io.stderr(String(err.stack));
+      return 2;
+    }
+    io.stderr(`${where}: internal error: ${(err as Error)?.message ?? err} (VIGIL_DEBUG=1 shows the stack; please report it)`);
+    if (process.env.VIGIL_DEBUG) io.stderr(String((err as Error)?.stack));
+    return 70;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+if (import.meta.main) {
+  // A reader that goes away (`| head`) ends us quietly, as it does any Unix filter.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const io: Io = {
+    stdout: (l) => process.stdout.write(l + '\n'),
+    stderr: (l) => process.stderr.write(l + '\n'),
+    readStdin,
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}
