@@ -17,6 +17,7 @@ const announcers = new Map<string, Announcer>();
 const vmacs = new Map<string, Vmac>();
 let monitor: NetlinkMonitor | undefined;
 let nextId = 1;
+let ipBatch: import('node:child_process').ChildProcess | undefined;
 const nl = new Netlink();
 const rbuf = new Uint8Array(2048);
 
@@ -85,6 +86,20 @@ const commands: Record<string, (a: Args) => unknown> = {
       p.on('exit', (code) => (code === 0 ? resolve(t0) : reject(new Error(`${a.cmd.join(' ')} exited ${code}`))));
     });
   },
+  /**
+   * Feed one line to a long-lived `ip -batch -` (started on first use and given time to
+   * block on stdin), returning the hrtime just before the write: a latency measured from
+   * here excludes starting a process.
+   */
+  async ipBatch(a) {
+    if (!ipBatch) {
+      ipBatch = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const t0 = process.hrtime.bigint();
+    ipBatch.stdin!.write(a.line + '\n');
+    return t0;
+  },
   now: () => process.hrtime.bigint(),
   realtime: (a) => ({ ...enableRealtime(a), policy: schedulerPolicy() }),
   asan: () => shim().asan(),
@@ -106,6 +121,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   for (const v of vmacs.values()) await v.remove().catch(() => {});
   monitor?.close();
   nl.close();
+  ipBatch?.stdin!.end();
   process.exit(0);
 });
 out({ event: 'ready', pid: process.pid });
