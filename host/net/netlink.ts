@@ -208,7 +208,7 @@ function errnoName(n: number): string {
   // The few the kernel returns to rtnetlink requests we make; the rest keep their number.
   const names: Record<number, string> = {
     1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL',
-    95: 'EOPNOTSUPP', 99: 'EADDRNOTAVAIL', 105: 'ENOBUFS', 34: 'ERANGE', 12: 'ENOMEM',
+    95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 7: 'E2BIG', 28: 'ENOSPC', 52: 'EBADE', 61: 'ENODATA', 71: 'EPROTO', 99: 'EADDRNOTAVAIL', 105: 'ENOBUFS', 34: 'ERANGE', 12: 'ENOMEM',
   };
   return names[n] ?? `errno ${n}`;
 }
@@ -377,8 +377,8 @@ export class Netlink {
     await this.request(b, `setting link ${index} ${up ? 'up' : 'down'}`, String(index));
   }
 
-  /** A macvlan on `parentIndex` with a fixed MAC (the VRRP virtual MAC). */
-  async newMacvlan(o: { name: string; parentIndex: number; mac: Uint8Array; mode: keyof typeof MACVLAN_MODE; ipv6AddrGenNone?: boolean }): Promise<void> {
+  /** A macvlan on `parentIndex` with a fixed MAC (the VRRP virtual MAC), left down. */
+  async newMacvlan(o: { name: string; parentIndex: number; mac: Uint8Array; mode: keyof typeof MACVLAN_MODE }): Promise<void> {
     const b = new NlBuilder(RTM.NEWLINK, NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL);
     ifinfomsg(b, 0, 0, 0, 0);
     b.attrStr(IFLA.IFNAME, o.name).attrU32(IFLA.LINK, o.parentIndex).attr(IFLA.ADDRESS, o.mac);
@@ -387,14 +387,21 @@ export class Netlink {
     const data = b.nest(IFLA.INFO_DATA);
     b.attrU32(IFLA.MACVLAN_MODE, MACVLAN_MODE[o.mode]);
     b.end(data).end(li);
-    if (o.ipv6AddrGenNone) {
-      // No EUI-64 link-local from the shared virtual MAC: it would be the same on every router.
-      const spec = b.nest(IFLA.AF_SPEC);
-      const v6 = b.nest(K('AF_INET6'));
-      b.attrU8(IFLA.INET6_ADDR_GEN_MODE, 1 /* IN6_ADDR_GEN_MODE_NONE */);
-      b.end(v6).end(spec);
-    }
     await this.request(b, `creating macvlan ${o.name}`, undefined);
+  }
+
+  /**
+   * IPv6 address generation off (IN6_ADDR_GEN_MODE_NONE) on an existing, still down link:
+   * the kernel refuses IFLA_AF_SPEC while creating one.
+   */
+  async setAddrGenModeNone(index: number): Promise<void> {
+    const b = new NlBuilder(RTM.NEWLINK, NLM_F.ACK);
+    ifinfomsg(b, 0, index, 0, 0);
+    const spec = b.nest(IFLA.AF_SPEC);
+    const v6 = b.nest(K('AF_INET6'));
+    b.attrU8(IFLA.INET6_ADDR_GEN_MODE, 1);
+    b.end(v6).end(spec);
+    await this.request(b, `turning off IPv6 address generation on link ${index}`, String(index));
   }
 
   async deleteLink(index: number): Promise<void> {

@@ -93,8 +93,10 @@ export async function createVmac(o: VmacOptions, shared?: Netlink): Promise<Vmac
       if (!ll) throw new NoSourceAddressError(o.parent, 6);
       linkLocal = ll.address;
     }
-    await nl.newMacvlan({ name, parentIndex: parent.index, mac, mode: o.mode ?? 'private', ipv6AddrGenNone: o.family === 6 });
+    await nl.newMacvlan({ name, parentIndex: parent.index, mac, mode: o.mode ?? 'private' });
     index = (await nl.getLink(name)).index;
+    // No EUI-64 link-local from the shared virtual MAC: it would be the same on every router.
+    if (o.family === 6) await nl.setAddrGenModeNone(index);
     for (const [k, v] of [['arp_ignore', 1], ['accept_local', 1], ['rp_filter', 0], ['promote_secondaries', 1]] as const) {
       setSysctl(conf(name, k), v);
     }
