@@ -10,7 +10,7 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all deps core host native test test-unit fuzz fuzz-replay bench demo clean distclean
+.PHONY: all deps core host native test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net
 
 all: deps core host native
 
@@ -33,6 +33,25 @@ native: $(STAMP)
 	@if [ -f host/native/binding.gyp ]; then \
 	  cd host/native && $(NODE) $(BIN)/node-gyp rebuild --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"; \
 	fi
+
+# The shim under AddressSanitizer: built apart from the Release addon (node-gyp's build stays
+# untouched), loaded by every Node process of the net tests through VIGIL_SHIM, with the ASan
+# runtime preloaded (Node itself is not instrumented). Leak checks are off: Node leaks at exit
+# by design. VIGIL_EXPECT_ASAN makes test/net/shim.test.ts fail unless ASan is really live.
+ASAN_LIB  = $(shell gcc -print-file-name=libasan.so)
+ASAN_SHIM := host/native/build/asan/vigil_shim.node
+$(ASAN_SHIM): host/native/vigil_shim.c $(STAMP)
+	@mkdir -p $(dir $@)
+	gcc -shared -fPIC -std=gnu11 -O1 -g -fsanitize=address -fno-omit-frame-pointer \
+	  -Wall -Wextra -Wno-missing-field-initializers -I$(NODEDIR)/include/node $< -o $@
+asan: $(ASAN_SHIM)
+	@test -f "$(ASAN_LIB)" || { echo "libasan.so not found (apt-get install gcc)"; exit 1; }
+	VIGIL_SHIM=$(CURDIR)/$(ASAN_SHIM) VIGIL_EXPECT_ASAN=1 LD_PRELOAD=$(ASAN_LIB) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	  $(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/net/*.test.ts'
+
+test-net: native
+	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/net/*.test.ts'
 
 test: all
 	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/**/*.test.ts'

@@ -1,0 +1,148 @@
+// The shim on its own, over UDP on loopback (no namespaces needed): readiness through
+// libuv, recvMsg's metadata, errno mapping, bounds checks, and fd reuse after close inside a
+// callback. Under `make asan` this runs against the AddressSanitizer build, and proves the
+// sanitizer is really loaded by letting it catch a deliberate overflow in a child process.
+import { spawnSync } from 'node:child_process';
+import t from 'tap';
+import { hostLittleEndian as LE, sockaddrIn } from '../../host/net/addr.ts';
+import { K, shim, shimPath } from '../../host/net/shim.ts';
+import { enableRealtime } from '../../host/net/realtime.ts';
+import { NODE } from './netns.ts';
+
+let s: ReturnType<typeof shim>;
+try {
+  s = shim();
+} catch (e) {
+  t.plan(0, (e as Error).message);
+  process.exit(0);
+}
+
+function udp(): { fd: number; port: number } {
+  const fd = s.socket(K('AF_INET'), K('SOCK_DGRAM'), 0);
+  s.bind(fd, sockaddrIn('127.0.0.1'));
+  const sa = new Uint8Array(K('SIZEOF_SOCKADDR_STORAGE'));
+  s.getsockname(fd, sa);
+  return { fd, port: (sa[2]! << 8) | sa[3]! };
+}
+const to = (port: number) => {
+  const sa = sockaddrIn('127.0.0.1');
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  return sa;
+};
+
+t.test('a datagram: poll fires, recvMsg fills buffer and metadata', async (t) => {
+  const a = udp();
+  const b = udp();
+  s.setsockoptInt(b.fd, K('IPPROTO_IP'), K('IP_RECVTTL'), 1);
+  s.setsockoptInt(b.fd, K('IPPROTO_IP'), K('IP_PKTINFO'), 1);
+  const buf = new Uint8Array(64).fill(0xee);
+  const src = new Uint8Array(128);
+  const meta = new Int32Array(8);
+  t.equal(s.recvMsg(b.fd, buf, 0, 64, src, meta), -1, 'nothing queued: -1, no exception');
+  const got = new Promise<number>((resolve) =>
+    s.pollStart(b.fd, K('UV_READABLE'), (status, events) => {
+      t.equal(status, 0);
+      t.equal(events & K('UV_READABLE'), K('UV_READABLE'));
+      resolve(s.recvMsg(b.fd, buf, 8, 16, src, meta));
+    }),
+  );
+  const msg = new TextEncoder().encode('..hello vigil..');
+  t.equal(s.sendTo(a.fd, msg, 2, 11, to(b.port)), 11, 'sendTo honours off/len');
+  t.equal(await got, 11);
+  t.same([...buf.subarray(8, 19)], [...new TextEncoder().encode('hello vigil')], 'written at the offset');
+  t.equal(buf[7], 0xee, 'nothing before the offset touched');
+  t.equal(buf[19], 0xee, 'nothing after the datagram touched');
+  t.equal(meta[0], 16, 'sockaddr_in length');
+  t.equal(meta[1], 64, 'TTL from IP_RECVTTL');
+  t.equal(meta[2], s.ifNameToIndex('lo'), 'ifindex from IP_PKTINFO');
+  t.same([...new Uint8Array(meta.buffer, 16, 4)], [127, 0, 0, 1], 'destination from IP_PKTINFO');
+  t.same([...src.subarray(4, 8)], [127, 0, 0, 1], 'source address');
+  t.equal((src[2]! << 8) | src[3]!, a.port, 'source port');
+  s.close(a.fd);
+  s.close(b.fd);
+});
+
+t.test('a truncated datagram reports its real length and MSG_TRUNC', async (t) => {
+  const a = udp();
+  const b = udp();
+  s.sendTo(a.fd, new Uint8Array(100), 0, 100, to(b.port));
+  const buf = new Uint8Array(10);
+  const meta = new Int32Array(8);
+  let n = -1;
+  for (let i = 0; i < 100 && n < 0; i++) {
+    n = s.recvMsg(b.fd, buf, 0, 10, new Uint8Array(128), meta);
+    if (n < 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  t.equal(n, 100);
+  t.ok(meta[3]! & K('MSG_TRUNC'));
+  s.close(a.fd);
+  s.close(b.fd);
+});
+
+t.test('OS errors carry code, errno and syscall', async (t) => {
+  t.throws(() => s.close(-1), { code: 'EBADF', syscall: 'close' });
+  t.throws(() => s.ifNameToIndex('nosuch0'), { code: 'ENODEV', syscall: 'if_nametoindex' });
+  t.throws(() => s.socket(12345, K('SOCK_RAW'), 0), { code: 'EAFNOSUPPORT', syscall: 'socket' });
+  t.throws(() => s.setsockoptInt(-1, 0, 0, 0), { code: 'EBADF', syscall: 'setsockopt' });
+});
+
+t.test('bounds and types are checked before any syscall', async (t) => {
+  const { fd } = udp();
+  const buf = new Uint8Array(8);
+  t.throws(() => s.sendTo(fd, buf, 4, 8, to(9)), RangeError);
+  t.throws(() => s.sendTo(fd, buf, -1, 1, to(9)), RangeError);
+  t.throws(() => s.recvMsg(fd, buf, 0, 9, new Uint8Array(128), new Int32Array(8)), RangeError);
+  t.throws(() => s.recvMsg(fd, buf, 0, 8, new Uint8Array(128), new Int32Array(4)), RangeError, 'meta too short');
+  t.throws(() => s.sendTo(fd, 'x' as unknown as Uint8Array, 0, 1, null), TypeError);
+  t.throws(() => s.bind(fd, new Uint8Array(4096)), RangeError, 'sockaddr larger than sockaddr_storage');
+  t.throws(() => s.attachFilter(fd, new Uint8Array(7)), RangeError);
+  t.throws(() => (s.socket as (...a: unknown[]) => number)(1), TypeError, 'missing arguments');
+  s.close(fd);
+});
+
+t.test('close inside the callback, re-arm, and fd reuse', async (t) => {
+  for (let round = 0; round < 200; round++) {
+    const a = udp();
+    const b = udp();
+    s.pollStart(b.fd, K('UV_READABLE'), () => t.fail('replaced callback must not run'));
+    await new Promise<void>((resolve) => {
+      s.pollStart(b.fd, K('UV_READABLE'), () => {
+        s.close(b.fd); // the watch is released while its callback runs
+        resolve();
+      });
+      s.sendTo(a.fd, new Uint8Array(1), 0, 1, to(b.port));
+    });
+    s.close(a.fd);
+  }
+  t.pass('200 rounds');
+});
+
+t.test('realtime: SCHED_FIFO and mlockall as root, a clear warning otherwise', async (t) => {
+  const code = `import { enableRealtime, schedulerPolicy } from ${JSON.stringify(new URL('../../host/net/realtime.ts', import.meta.url).pathname)};
+    const r = enableRealtime({ priority: 10 }); console.log(JSON.stringify({ ...r, policy: schedulerPolicy() }));`;
+  const run = (wrapper: string[]) => {
+    const p = spawnSync(wrapper[0] ?? NODE, [...wrapper.slice(1), ...(wrapper.length ? [NODE] : []), '--input-type=module', '-e', code], { encoding: 'utf8' });
+    return JSON.parse(p.stdout);
+  };
+  if (process.getuid?.() === 0) {
+    t.match(run([]), { scheduled: true, locked: true, policy: 'fifo', warnings: [] });
+    const r = run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']);
+    t.match(r, { scheduled: false, policy: 'other' });
+    t.match(r.warnings[0], /CAP_SYS_NICE/);
+  } else {
+    const r = enableRealtime({ priority: 10, lockMemory: false });
+    t.match(r.warnings[0] ?? '', /CAP_SYS_NICE/);
+  }
+});
+
+t.test('AddressSanitizer build: loaded and catching', { skip: s.asan() ? false : process.env.VIGIL_EXPECT_ASAN ? false : 'not the ASan build (make asan runs this)' }, async (t) => {
+  t.equal(s.asan(), 1, `${shimPath} carries ASan`);
+  const code = `require(${JSON.stringify(shimPath)}).asan(1); console.log('survived')`;
+  const p = spawnSync(NODE, ['-e', code], { encoding: 'utf8' });
+  t.not(p.status, 0, 'the deliberate overflow killed the child');
+  t.match(p.stderr, /AddressSanitizer: heap-buffer-overflow/);
+  t.notMatch(p.stdout, /survived/);
+});
+
+void LE;
