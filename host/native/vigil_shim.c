@@ -165,19 +165,6 @@ static napi_value op_setsockopt_buf(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-static napi_value op_getsockopt_int(napi_env env, napi_callback_info info)
-{
-	ARGS(3);
-	int32_t fd, level, name, value = 0;
-	socklen_t len = sizeof(value);
-	if (arg_i32(env, argv[0], &fd) || arg_i32(env, argv[1], &level) ||
-	    arg_i32(env, argv[2], &name))
-		return NULL;
-	if (getsockopt(fd, level, name, &value, &len) < 0)
-		return throw_errno(env, "getsockopt", errno);
-	return int_result(env, value);
-}
-
 static napi_value op_bind(napi_env env, napi_callback_info info)
 {
 	ARGS(2);
@@ -526,20 +513,6 @@ static napi_value op_if_name_to_index(napi_env env, napi_callback_info info)
 	return idx ? int_result(env, (int)idx) : throw_errno(env, "if_nametoindex", errno);
 }
 
-static napi_value op_if_index_to_name(napi_env env, napi_callback_info info)
-{
-	ARGS(1);
-	int32_t idx;
-	char name[IF_NAMESIZE];
-	napi_value r;
-	if (arg_i32(env, argv[0], &idx))
-		return NULL;
-	if (!if_indextoname((unsigned)idx, name))
-		return throw_errno(env, "if_indextoname", errno);
-	napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &r);
-	return r;
-}
-
 /* Lets a test prove the sanitizer build is the one loaded (and that it catches a bug). */
 static napi_value op_asan(napi_env env, napi_callback_info info)
 {
@@ -597,7 +570,6 @@ NAPI_MODULE_INIT()
 		{ "socket", op_socket },
 		{ "setsockoptInt", op_setsockopt_int },
 		{ "setsockoptBuf", op_setsockopt_buf },
-		{ "getsockoptInt", op_getsockopt_int },
 		{ "bind", op_bind },
 		{ "attachFilter", op_attach_filter },
 		{ "getsockname", op_getsockname },
@@ -610,7 +582,6 @@ NAPI_MODULE_INIT()
 		{ "schedGetScheduler", op_sched_get_scheduler },
 		{ "mlockall", op_mlockall },
 		{ "ifNameToIndex", op_if_name_to_index },
-		{ "ifIndexToName", op_if_index_to_name },
 		{ "asan", op_asan },
 	};
 	napi_value fn, consts, v;

@@ -12,7 +12,6 @@ export interface Shim {
   socket(domain: number, type: number, proto: number): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
   setsockoptBuf(fd: number, level: number, name: number, value: Uint8Array): void;
-  getsockoptInt(fd: number, level: number, name: number): number;
   bind(fd: number, sockaddr: Uint8Array): void;
   attachFilter(fd: number, insns: Uint8Array): void;
   getsockname(fd: number, out: Uint8Array): number;
@@ -31,7 +30,6 @@ export interface Shim {
   schedGetScheduler(): number;
   mlockall(flags: number): void;
   ifNameToIndex(name: string): number;
-  ifIndexToName(index: number): string;
   /** 1 when this build carries AddressSanitizer; asan(1) then overflows on purpose. */
   asan(mode?: number): number;
   readonly constants: ShimConstants;

@@ -50,6 +50,15 @@ else {
     t.notMatch(ipAddr(), /198\.51\.100\.8|2001:db8:5::8/, 'the first two were rolled back');
   });
 
+  t.test('without CAP_NET_ADMIN the error says so and how to grant it', async (t) => {
+    const nobody = await topo.peerAs(A, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']);
+    await t.rejects(nobody.call('addAddress', { index: link.index, address: '198.51.100.11', prefixlen: 32 }), {
+      code: 'VIGIL_ENET_PERM',
+      message: /needs CAP_NET_ADMIN.*setcap/,
+    });
+    t.notMatch(ipAddr(), /198\.51\.100\.11/);
+  });
+
   t.test('events: link down within 50 ms, a VIP deleted by someone else', async (t) => {
     await a.call('monitor');
     await a.call('addAddress', { index: link.index, address: '198.51.100.10', prefixlen: 32 });
