@@ -39,5 +39,9 @@ export function pseudoHeaderSum(family: u8, src: usize, dst: usize, len: i32, pr
     acc = sumBytes(src, 4, acc);
     acc = sumBytes(dst, 4, acc);
   }
-  return acc + <u32>len + proto;
+  // Add in 64 bits and fold: the address sum alone can be near 2^32, and a carry dropped here
+  // would make a wrong checksum for some sources (31.255.255.200 -> 224.0.0.18 did).
+  let w: u64 = <u64>acc + <u64><u32>len + <u64>proto;
+  w = (w & 0xffffffff) + (w >> 32);
+  return <u32>w;
 }

@@ -206,6 +206,7 @@ export function stop(slot: i32, now: f64): void {
 export function setTrack(slot: i32, index: i32, weight: i32, failing: bool, now: f64): void {
   const inst = instances[slot];
   inst.trackWeight[index] = weight;
+  if (inst.trackFailing[index] != failing) inst.failingTracks += failing ? 1 : -1;
   inst.trackFailing[index] = failing;
   if (!inst.started) return;
   if (inst.ownFault()) {

@@ -29,6 +29,7 @@ export class Instance {
   // Tracking: weight per slot and whether it is failing.
   trackWeight: StaticArray<i32> = new StaticArray<i32>(MAX_TRACKS);
   trackFailing: StaticArray<bool> = new StaticArray<bool>(MAX_TRACKS);
+  failingTracks: i32 = 0;       // how many trackFailing entries are true
   // Protocol state (RFC 5798 §6.1 names)
   state: u8 = STATE_INIT;
   masterAdverIntervalCs: u32 = 100;
@@ -57,6 +58,7 @@ export class Instance {
     this.priority = 100; this.adverIntervalCs = 100; this.preempt = true; this.preemptDelayUs = 0;
     this.acceptMode = false; this.authType = 0; this.vipCount = 0; this.peerCount = 0; this.group = -1;
     for (let i = 0; i < MAX_TRACKS; i++) { this.trackWeight[i] = 0; this.trackFailing[i] = false; }
+    this.failingTracks = 0;
     this.state = STATE_INIT; this.masterAdverIntervalCs = 100;
     this.adverTimer = NEVER; this.masterDownTimer = NEVER; this.preemptAfter = NEVER;
     this.masterPriority = 0;
@@ -82,6 +84,8 @@ export class Instance {
   effectivePriority(): u32 {
     if (this.priority == 255) return 255;
     let p: i32 = <i32>this.priority;
+    // The per-advert path: most of the time nothing is failing.
+    if (this.failingTracks == 0) return p > 254 ? 254 : <u32>p;
     for (let i = 0; i < MAX_TRACKS; i++) {
       if (this.trackFailing[i]) p += this.trackWeight[i];
     }
@@ -92,6 +96,7 @@ export class Instance {
 
   // A failing track of weight 0 puts the instance in Fault.
   ownFault(): bool {
+    if (this.failingTracks == 0) return false;
     for (let i = 0; i < MAX_TRACKS; i++) {
       if (this.trackFailing[i] && this.trackWeight[i] == 0) return true;
     }

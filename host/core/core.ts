@@ -322,7 +322,7 @@ export class Core {
   }
 
   handleIp(now: number, ifindex: number, packet: Uint8Array): DropReason {
-    this.inBuf.set(packet.subarray(0, Math.min(packet.length, this.inBuf.length)));
+    this.copyIn(packet);
     return DROP_REASONS[this.raw.handleIp(now, ifindex, packet.length)];
   }
 
@@ -330,11 +330,26 @@ export class Core {
   // raw socket reports them; the v3 checksum's pseudo-header needs both.
   handleVrrp(now: number, ifindex: number, family: Family, ttl: number, source: Uint8Array,
     destination: Uint8Array, message: Uint8Array): DropReason {
-    this.inBuf.set(message.subarray(0, Math.min(message.length, this.inBuf.length)));
-    this.mem.fill(0, this.infoAt + this.L.INFO_SRC, this.infoAt + this.L.INFO_DST + 16);
-    this.mem.set(source.subarray(0, family === 6 ? 16 : 4), this.infoAt + this.L.INFO_SRC);
-    this.mem.set(destination.subarray(0, family === 6 ? 16 : 4), this.infoAt + this.L.INFO_DST);
-    return DROP_REASONS[this.raw.handleVrrp(now, ifindex, family, ttl, message.length)];
+    this.copyIn(message);
+    return this.handleVrrpInPlace(now, ifindex, family, ttl, source, destination, message.length);
+  }
+
+  // The same, with the message already in inBuf[0, len) (a socket read straight into it).
+  handleVrrpInPlace(now: number, ifindex: number, family: Family, ttl: number, source: Uint8Array,
+    destination: Uint8Array, len: number): DropReason {
+    // Plain loops: TypedArray#fill / #set / #subarray cost a builtin call or an allocation each.
+    const m = this.mem, src = this.infoAt + this.L.INFO_SRC, dst = this.infoAt + this.L.INFO_DST;
+    const n = family === 6 ? 16 : 4;
+    for (let i = 0; i < 16; i++) {
+      m[src + i] = i < n ? source[i] : 0;
+      m[dst + i] = i < n ? destination[i] : 0;
+    }
+    return DROP_REASONS[this.raw.handleVrrp(now, ifindex, family, ttl, len)];
+  }
+
+  private copyIn(bytes: Uint8Array): void {
+    if (bytes.length <= this.inBuf.length) this.inBuf.set(bytes);
+    else this.inBuf.set(bytes.subarray(0, this.inBuf.length));
   }
 
   // Fires due timers; drains through `handler` whenever the core's queue fills.
