@@ -1,0 +1,232 @@
+// Reading vigil's configuration file. A bad file is refused whole: every problem is collected
+// (YAML syntax first; the rest once the YAML reads), sorted by place and thrown as one
+// ConfigError, each problem `file:line:col: what is wrong and the fix`.
+import { readFileSync, statSync } from 'node:fs';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigProblem } from './errors.ts';
+import { readInstance, type Draft } from './instance.ts';
+import { closest } from './keys.ts';
+import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, type Entry, type YNode } from './reader.ts';
+import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
+import { nameProblem, parseListen } from './values.ts';
+
+export function loadConfig(path: string): AgentConfig {
+  const whole = (message: string) => new ConfigError([{ file: path, line: 0, col: 0, message }]);
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw whole('is a directory: give the path of the YAML file');
+    if (st.size > LIMITS.fileBytes) throw whole(`is ${st.size} bytes; a vigil config is at most ${LIMITS.fileBytes} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file (ENOENT)' : e.code === 'EACCES' ? 'permission denied (EACCES)' : e.message;
+    throw whole(`cannot read it: ${why}`);
+  }
+  return parseConfig(text, path);
+}
+
+export function parseConfig(text: string, file: string): AgentConfig {
+  if (text.length > LIMITS.fileBytes) {
+    throw new ConfigError([{ file, line: 0, col: 0, message: `is ${text.length} characters; a vigil config is at most ${LIMITS.fileBytes}` }]);
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: false, strict: true, version: '1.2', schema: 'core',
+  });
+  const ctx = new Ctx(file, lc, doc);
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    // An unclosed quote is found at the end of the file; the fix is where the quote opens.
+    const quote = e.code === 'MISSING_CHAR' && /closing (["'])quote/.exec(e.message)?.[1];
+    const open = quote ? text.lastIndexOf(quote, e.pos[0] - 1) : -1;
+    if (quote && open >= 0) ctx.report(open, `YAML: the quoted string that starts here never closes: add the closing ${quote}`);
+    else ctx.report(e.pos[0], `YAML: ${yamlMessage(e.code, e.message)}`);
+  }
+  if (ctx.problems.length) throw new ConfigError(sorted(ctx.problems));
+  const config = readTop(ctx, doc.contents as YNode);
+  if (ctx.problems.length) throw new ConfigError(sorted(ctx.problems));
+  const unread = ctx.maps.flatMap((m) => m.unread());
+  if (unread.length) throw new Error(`internal: accepted but never read: ${unread.join(', ')} (a bug in host/config)`);
+  return config;
+}
+
+// The yaml library's message, with the fix where the library's words do not give it.
+function yamlMessage(code: string, message: string): string {
+  const m = message.replace(/\s+/g, ' ').trim();
+  switch (code) {
+    case 'MULTIPLE_DOCS': return 'the file holds more than one YAML document (a second "---"): keep one';
+    case 'TAB_AS_INDENT': return `${m}: indent with spaces`;
+    case 'BAD_ALIAS': return `${m}: define the anchor (&name) before its use (*name)`;
+    default: return m;
+  }
+}
+
+function sorted(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => [p, i] as const)
+    .sort(([a, i], [b, j]) => a.line - b.line || a.col - b.col || i - j)
+    .map(([p]) => p);
+}
+
+function readTop(ctx: Ctx, root: YNode): AgentConfig {
+  const config: AgentConfig = {
+    file: ctx.file,
+    instances: [],
+    syncGroups: [],
+    status: statusFrom(DEFAULTS.statusListen),
+    realtime: { enabled: true, priority: DEFAULTS.realtimePriority },
+  };
+  if (root == null || (!isMap(root) && describe(ctx, root) === 'empty')) {
+    ctx.report(0, 'the file is empty: it needs an "instances:" list with at least one instance (see examples/vigil.yaml)');
+    return config;
+  }
+  if (!isMap(root)) {
+    ctx.report(root, `the file must be a map with "instances:" at the top, not ${describe(ctx, root)}`);
+    return config;
+  }
+  const top = new Fields(ctx, root, 'top');
+
+  // Instances, then what needs them all.
+  const drafts: Draft[] = [];
+  const instE = top.get('instances');
+  if (!instE) ctx.report(root, 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml)');
+  else {
+    const items = list(ctx, instE, 'instances ("- name: VI_1 ...")');
+    if (items && items.length === 0) ctx.report(at(instE), 'instances is empty: list at least one instance');
+    items?.forEach((item, i) => {
+      if (i === LIMITS.instances) ctx.report(item, `${items.length} instances; vigil runs at most ${LIMITS.instances}`);
+      const d = readInstance(ctx, item, i);
+      if (d) drafts.push(d);
+    });
+  }
+  crossCheck(ctx, drafts);
+
+  const groupsE = top.get('syncGroups');
+  if (groupsE) config.syncGroups = readSyncGroups(ctx, groupsE, drafts);
+
+  const statusE = top.get('status');
+  if (statusE) config.status = readStatus(ctx, statusE) ?? config.status;
+
+  const rtE = top.get('realtime');
+  if (rtE) config.realtime = readRealtime(ctx, rtE) ?? config.realtime;
+
+  config.instances = drafts.map((d) => d.spec);
+  for (const g of config.syncGroups) {
+    for (const n of g.instances) {
+      const inst = config.instances.find((i) => i.name === n);
+      if (inst) inst.syncGroup = g.name;
+    }
+  }
+  return config;
+}
+
+function statusFrom(listen: string): StatusSpec {
+  const { host, port, exposed } = parseListen(listen) as { host: string; port: number; exposed: boolean };
+  return { listen: { host, port }, exposed };
+}
+
+// status: { listen: host:port }, or false for no status API.
+function readStatus(ctx: Ctx, e: Entry): StatusSpec | undefined {
+  const v = (ctx.deref(e.value) as { value?: unknown } | null)?.value;
+  if (typeof v === 'boolean') return v ? statusFrom(DEFAULTS.statusListen) : { listen: null, exposed: false };
+  const f = map(ctx, e, 'status', '{ listen: 127.0.0.1:9110 }, or false');
+  const listenE = f?.get('listen');
+  if (!listenE) return undefined;
+  const text = string(ctx, listenE, 'host:port, e.g. 127.0.0.1:9110 or [::1]:9110');
+  if (text === undefined) return undefined;
+  const l = parseListen(text.trim());
+  if (typeof l === 'string') { ctx.report(at(listenE), `status.listen ${l}`); return undefined; }
+  return { listen: { host: l.host, port: l.port }, exposed: l.exposed };
+}
+
+// Across instances: names, (interface, VRID, family), virtual addresses.
+function crossCheck(ctx: Ctx, drafts: Draft[]): void {
+  const names = new Map<string, Draft>();
+  const vrids = new Map<string, Draft>();
+  const vips = new Map<string, Draft>();
+  for (const d of drafts) {
+    if (d.name !== undefined) {
+      const first = names.get(d.name);
+      if (first) ctx.report(d.nameAt, `instance name "${d.name}" is already used (line ${ctx.pos(first.node).line}): names must be unique`);
+      else names.set(d.name, d);
+    }
+    if (d.vrid !== undefined && d.iface !== undefined && d.family !== undefined) {
+      const key = `${d.iface}/${d.vrid}/${d.family}`;
+      const first = vrids.get(key);
+      if (first) {
+        ctx.report(d.vridAt, `VRID ${d.vrid} is already used on ${d.iface} by instance ${first.name ?? '?'} (line ${ctx.pos(first.node).line}): `
+          + `give this instance another vrid (one VRID per interface and address family)`);
+      } else vrids.set(key, d);
+    }
+    for (const v of d.vips) {
+      const first = vips.get(v.addr.address);
+      if (first && first !== d) {
+        ctx.report(v.node, `virtual address ${v.addr.address} is already in instance ${first.name ?? '?'} (line ${ctx.pos(first.node).line}): an address belongs to one instance`);
+      } else vips.set(v.addr.address, d);
+    }
+  }
+}
+
+function readSyncGroups(ctx: Ctx, e: Entry, drafts: Draft[]): SyncGroupSpec[] {
+  const items = list(ctx, e, 'sync groups, e.g. [{ name: G1, instances: [VI_1, VI_2] }]');
+  if (!items) return [];
+  const known = drafts.map((d) => d.name).filter((n): n is string => n !== undefined);
+  const groups: SyncGroupSpec[] = [];
+  const groupNames = new Map<string, YNode>();
+  const member = new Map<string, { group: string; node: YNode }>();
+  items.forEach((item, i) => {
+    if (i === LIMITS.syncGroups) ctx.report(item, `${items.length} sync groups; at most ${LIMITS.syncGroups}`);
+    const f = itemMap(ctx, item, 'syncGroup', `sync group ${i + 1}`, '{ name: G1, instances: [VI_1, VI_2] }');
+    if (!f) return;
+    const nE = f.get('name');
+    let name: string | undefined;
+    if (!nE) ctx.report(item, `sync group ${i + 1} has no name: add "name: G1"`);
+    else {
+      name = string(ctx, nE, 'a name such as G1');
+      const bad = name === undefined ? undefined : nameProblem('sync group name', name);
+      if (bad) { ctx.report(at(nE), bad); name = undefined; }
+      const first = name === undefined ? undefined : groupNames.get(name);
+      if (first !== undefined) { ctx.report(at(nE), `sync group name "${name}" is already used (line ${ctx.pos(first).line}): names must be unique`); name = undefined; }
+      else if (name !== undefined) groupNames.set(name, at(nE));
+    }
+    const label = name !== undefined ? `sync group ${name}` : `sync group ${i + 1}`;
+    const iE = f.get('instances');
+    const members: string[] = [];
+    if (!iE) ctx.report(item, `${label} has no instances: add "instances: [VI_1, VI_2]"`);
+    else {
+      const list2 = list(ctx, iE, 'instance names, e.g. [VI_1, VI_2]');
+      if (list2 && list2.length === 0) ctx.report(at(iE), `${label} lists no instances: list at least one, or remove the group`);
+      for (const node of list2 ?? []) {
+        const n = itemString(ctx, node, 'an instance name');
+        if (n === undefined) continue;
+        if (!known.includes(n)) {
+          const guess = closest(n, known);
+          ctx.report(node, `${label} names instance "${n}", which is not defined${guess ? ` (did you mean "${guess}"?)` : ''}`);
+          continue;
+        }
+        if (members.includes(n)) { ctx.report(node, `instance ${n} is listed twice in ${label}: remove one`); continue; }
+        const prev = member.get(n);
+        if (prev) {
+          ctx.report(node, `instance ${n} is already in sync group ${prev.group} (line ${ctx.pos(prev.node).line}): an instance belongs to at most one group`);
+          continue;
+        }
+        member.set(n, { group: name ?? `${i + 1}`, node });
+        members.push(n);
+      }
+    }
+    groups.push({ name: name ?? '', ...ctx.pos(item), instances: members });
+  });
+  return groups;
+}
+
+function readRealtime(ctx: Ctx, e: Entry): RealtimeSpec | undefined {
+  const n = ctx.deref(e.value);
+  const v = (n as { value?: unknown } | null)?.value;
+  if (typeof v === 'boolean') return { enabled: v, priority: DEFAULTS.realtimePriority };
+  const f = map(ctx, e, 'realtime', '{ priority: 50 }, or false');
+  if (!f) return undefined;
+  const p = f.get('priority');
+  const priority = p ? integer(ctx, p, 1, 99) : DEFAULTS.realtimePriority;
+  return priority === undefined ? undefined : { enabled: true, priority };
+}

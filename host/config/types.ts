@@ -1,0 +1,115 @@
+// The agent's configuration after parsing: normalized and typed, every default filled in.
+// Durations are microseconds (the core's clock unit) and named ...Us; addresses are in their
+// canonical text form (IPv6 compressed, RFC 5952), so two configs compare by value.
+// The runtime maps each InstanceSpec to the core's InstanceConfig (host/core/core.ts) itself.
+import type { Family } from '../core/addr.ts';
+
+export interface Address {
+  address: string;
+  prefixLen: number;          // default /32 (IPv4), /128 (IPv6)
+}
+
+export type Auth = { type: 'none' } | { type: 'pass'; password: string };
+
+export interface Garp {
+  count: number;              // gratuitous ARPs / unsolicited NAs per burst
+  intervalUs: number;         // between the packets of a burst (switches throttle bursts)
+  refreshUs: number;          // repeat the burst this often while master; 0 = off
+}
+
+export interface TrackInterface {
+  name: string;
+  weight: number;             // -254..254; 0 = the instance goes to FAULT while it is down
+}
+
+export interface Notify {
+  master: string | null;      // absolute paths of executables, run without a shell
+  backup: string | null;
+  fault: string | null;
+  stop: string | null;
+  timeoutUs: number;
+}
+
+export interface InstanceSpec {
+  name: string;
+  line: number;               // where the instance starts in the file, for later messages
+  col: number;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  family: Family;             // of the virtual addresses; one family per instance
+  priority: number;
+  advertIntervalUs: number;
+  advertIntervalCs: number;   // what the core takes (v2: whole seconds x 100)
+  preempt: boolean;
+  preemptDelayUs: number;
+  acceptMode: boolean;
+  virtualAddresses: Address[];
+  unicastPeers: string[] | null;   // null = multicast (an empty list is refused, never this)
+  unicastSource: string | null;
+  auth: Auth;                 // always { type: 'none' } for v3
+  vmac: boolean;
+  garp: Garp;
+  track: { interfaces: TrackInterface[] };
+  notify: Notify;
+  syncGroup: string | null;   // the name of the sync group holding this instance
+}
+
+export interface SyncGroupSpec {
+  name: string;
+  line: number;
+  col: number;
+  instances: string[];
+}
+
+export interface StatusSpec {
+  listen: { host: string; port: number } | null;   // host bare (IPv6 without brackets); null: `status: false`
+  exposed: boolean;           // listens beyond loopback: allowed, but the CLI says so
+}
+
+export interface RealtimeSpec {
+  enabled: boolean;           // SCHED_FIFO and locked memory for the VRRP process
+  priority: number;           // 1..99
+}
+
+export interface AgentConfig {
+  file: string;
+  instances: InstanceSpec[];
+  syncGroups: SyncGroupSpec[];
+  status: StatusSpec;
+  realtime: RealtimeSpec;
+}
+
+// Defaults, as a user would write them. schema/vigil.schema.json states the same; a test
+// checks that a file spelling every default out parses to the same config as one omitting them.
+export const DEFAULTS = {
+  priority: 100,
+  version: 3 as const,
+  advertInterval: '1s',
+  preempt: true,
+  preemptDelay: '0s',
+  acceptMode: false,
+  vmac: false,
+  garp: { count: 5, interval: '10ms', refresh: '0s' },
+  trackWeight: 0,
+  notifyTimeout: '10s',
+  statusListen: '127.0.0.1:9110',
+  realtimePriority: 50,
+};
+
+// Bounds. The per-instance counts are the core's table sizes (core-wasm/assembly/layout.ts).
+export const LIMITS = {
+  fileBytes: 1 << 20,
+  instances: 256,
+  syncGroups: 64,
+  virtualAddresses: 20,
+  unicastPeers: 16,
+  trackInterfaces: 32,
+  garpCount: [1, 100] as const,
+  garpIntervalUs: [0, 10e6] as const,
+  garpRefreshUs: [1e6, 86400e6] as const,       // or 0 = off
+  preemptDelayUs: [0, 1000e6] as const,
+  notifyTimeoutUs: [100e3, 3600e6] as const,
+  v3IntervalUs: [10e3, 40.95e6] as const,       // 12 bits of centiseconds
+  v2IntervalUs: [1e6, 255e6] as const,          // 8 bits of seconds
+};
