@@ -3,10 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { VigilError, UsageError } from '../errors.ts';
 import type { Command, Io } from './command.ts';
-import { decode } from './decode.ts';
-import { avail } from './avail.ts';
-
-const commands: Command[] = [decode, avail];
+// Loaded on demand: `vigil decode` must not pull in the agent, the shim or the config parser.
+interface Entry { name: string; summary: string; load: () => Promise<Command> }
+const commands: Entry[] = [
+  { name: 'run', summary: 'run the agent in the foreground', load: async () => (await import('./run.ts')).run },
+  { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
+  { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
+  { name: 'decode', summary: 'decode VRRP packets (hex, stdin or a capture) to JSON', load: async () => (await import('./decode.ts')).decode },
+  { name: 'avail', summary: 'availability calculator: MTTF/MTTR, percent, nines and allowed downtime', load: async () => (await import('./avail.ts')).avail },
+];
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function help(): string {
@@ -35,7 +40,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (name === '--version' || name === '-V') { io.stdout(`vigil ${pkg.version}`); return 0; }
     const cmd = commands.find((c) => c.name === name);
     if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')}`);
-    return await cmd.run(rest, io);
+    return await (await cmd.load()).run(rest, io);
   } catch (err) {
     const where = name && commands.some((c) => c.name === name) ? `vigil ${name}` : 'vigil';
     if (err instanceof VigilError) {

@@ -1,0 +1,457 @@
+// The VRRP engine: feeds the core packets, timeouts and link events, and carries out its
+// actions on the wire and in the kernel. It owns the clock and every socket; the core owns
+// every protocol decision. One OS timer (the core's earliest deadline), readiness callbacks
+// from libuv for the sockets, nothing else.
+import { Core, type ActionHandler } from '../core/core.ts';
+import { parseAddress, type Family } from '../core/addr.ts';
+import { REASON_TEXT, type StateName, type ReasonName, COUNTERS } from '../core/codes.ts';
+import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
+import { Netlink, NetlinkMonitor, type AddrEvent, type LinkEvent } from '../net/netlink.ts';
+import { Announcer } from '../net/announce.ts';
+import { parseMac, sockaddrIn, sockaddrIn6, isLinkLocal6 } from '../net/addr.ts';
+import type { Logger } from './log.ts';
+import { runNotify } from './notify.ts';
+import type { EngineSpec, InstanceSpec } from './spec.ts';
+import { diffInstance } from '../config/diff.ts';
+
+// The interface's own state is tracked in the last slot with weight 0: down = Fault.
+const OWN_LINK_TRACK = 31;
+const HISTORY = 100;
+
+interface TransitionRecord { at: string; atUs: number; from: StateName; to: StateName; reason: ReasonName; why: string }
+
+interface SocketEntry { sock: VrrpSocket; users: number }
+
+class Running {
+  spec: InstanceSpec;
+  slot: number;
+  ifindex: number;
+  sock: SocketEntry;
+  mac: Uint8Array = new Uint8Array(6);
+  peerAddrs: Uint8Array[] = [];     // 16-byte core form, to match SEND destinations
+  peerSockaddrs: Uint8Array[] = [];
+  state: StateName = 'init';
+  group = -1;
+  wantVips = false;
+  vipOp: Promise<void> = Promise.resolve();
+  announcement: { stop(): void } | undefined;
+  transitions: TransitionRecord[] = [];
+  lastNotify: Promise<unknown> = Promise.resolve();
+  constructor(spec: InstanceSpec, slot: number, ifindex: number, sock: SocketEntry) {
+    this.spec = spec; this.slot = slot; this.ifindex = ifindex; this.sock = sock;
+  }
+}
+
+export interface EngineOptions {
+  log: Logger;
+  // The process's monotonic clock in microseconds; tests may pass their own.
+  now?: () => number;
+}
+
+export class Engine {
+  readonly core = new Core();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private nl: Netlink | undefined;
+  private monitor: NetlinkMonitor | undefined;
+  private readonly sockets = new Map<string, SocketEntry>();
+  private readonly announcers = new Map<string, Announcer>();
+  private readonly bySlot = new Map<number, Running>();
+  private readonly byName = new Map<string, Running>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly handler: ActionHandler;
+  private stopping = false;
+  readonly startedAt = new Date();
+
+  constructor(o: EngineOptions) {
+    this.log = o.log;
+    this.now = o.now ?? (() => performance.now() * 1000);
+    this.handler = {
+      transition: (slot, from, to, reason) => this.onTransition(slot, from, to, reason),
+      send: (slot, _family, _prio, bytes, dst) => this.onSend(slot, bytes, dst),
+      vips: (slot, add) => this.onVips(slot, add),
+      announce: (slot) => this.onAnnounce(slot),
+    };
+  }
+
+  // ---- life cycle ------------------------------------------------------------------------------
+
+  async start(spec: EngineSpec): Promise<void> {
+    this.nl = new Netlink();
+    this.monitor = new NetlinkMonitor();
+    this.monitor.on('link', (e) => this.onLink(e));
+    this.monitor.on('address', (e) => this.onAddress(e));
+    this.monitor.on('overrun', () => { void this.resync(); });
+    try {
+      for (const s of spec.instances) await this.add(s, groupIndex(spec, s.name));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    const now = this.now();
+    for (const r of this.byName.values()) this.core.start(r.slot, now);
+    this.pump();
+  }
+
+  // Graceful stop: masters send priority 0, every VIP is removed, sockets closed.
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    const now = this.now();
+    for (const r of this.byName.values()) this.core.stop(r.slot, now);
+    this.core.drain(this.handler);
+    for (const r of this.byName.values()) {
+      r.announcement?.stop();
+      await r.vipOp;
+      await this.release(r);
+    }
+    await Promise.allSettled([...this.byName.values()].map((r) => r.lastNotify));
+    for (const r of [...this.byName.values()]) this.forget(r);
+    for (const a of this.announcers.values()) a.close();
+    this.announcers.clear();
+    this.monitor?.close();
+    this.nl?.close();
+  }
+
+  // A reload: removed instances stop (and release their VIPs), added ones start, changed ones
+  // are reconfigured in place when their identity is the same, so they keep state and VIPs.
+  async reload(spec: EngineSpec): Promise<{ added: string[]; removed: string[]; changed: string[]; restarted: string[] }> {
+    const out = { added: [] as string[], removed: [] as string[], changed: [] as string[], restarted: [] as string[] };
+    const wanted = new Map(spec.instances.map((s) => [s.name, s]));
+    for (const r of [...this.byName.values()]) {
+      const s = wanted.get(r.spec.name);
+      if (!s || identity(s) !== identity(r.spec)) {
+        this.core.stop(r.slot, this.now());
+        this.core.drain(this.handler);
+        await r.vipOp;
+        await this.release(r);
+        this.forget(r);
+        (s ? out.restarted : out.removed).push(r.spec.name);
+      }
+    }
+    for (const s of spec.instances) {
+      const r = this.byName.get(s.name);
+      if (!r) {
+        const nr = await this.add(s, groupIndex(spec, s.name));
+        this.core.start(nr.slot, this.now());
+        if (!out.restarted.includes(s.name)) out.added.push(s.name);
+      } else if (diffInstance(r.spec, s) || groupIndex(spec, s.name) !== r.group) {
+        const vipsChanged = JSON.stringify(r.spec.virtualAddresses) !== JSON.stringify(s.virtualAddresses);
+        const oldSpec = r.spec;
+        r.spec = s;
+        r.group = groupIndex(spec, s.name);
+        this.core.configure(r.slot, this.coreConfig(s, r.ifindex, r.group));
+        this.setPeers(r);
+        await this.applyTracks(r);
+        if (vipsChanged && r.wantVips) r.vipOp = r.vipOp.then(() => this.swapVips(r, oldSpec));
+        out.changed.push(s.name);
+      }
+    }
+    this.pump();
+    return out;
+  }
+
+  private async add(s: InstanceSpec, group: number): Promise<Running> {
+    if (s.vmac) throw new Error(`instance ${s.name}: vmac is not supported yet by this build; set vmac: false`);
+    const ifindex = ifIndex(s.interface);
+    const sock = await this.socketFor(s);
+    let slot = -1;
+    try {
+      const link = await this.nl!.getLink(ifindex);
+      slot = this.core.addInstance(this.coreConfig(s, ifindex, group, sock.sock.source));
+      const r = new Running(s, slot, ifindex, sock);
+      r.group = group;
+      if (link.mac) r.mac = parseMac(link.mac);
+      this.setPeers(r);
+      await this.removeStaleVips(r);
+      this.bySlot.set(slot, r);
+      this.byName.set(s.name, r);
+      this.core.track(slot, OWN_LINK_TRACK, 0, !(link.up && link.lowerUp), this.now());
+      await this.applyTracks(r);
+      this.core.drain(this.handler);
+      return r;
+    } catch (err) {
+      if (slot >= 0) this.core.remove(slot, this.now());
+      this.unuseSocket(s, sock);
+      throw err;
+    }
+  }
+
+  private coreConfig(s: InstanceSpec, ifindex: number, group: number, source?: string) {
+    return {
+      ifindex, vrid: s.vrid, version: s.version, family: s.family, priority: s.priority,
+      adverIntervalCs: s.advertIntervalCs, preempt: s.preempt, preemptDelayCs: Math.round(s.preemptDelayUs / 1e4),
+      acceptMode: s.acceptMode, auth: s.auth.type === 'pass' ? s.auth : undefined, primary: source ?? this.bySlotName(s.name)?.sock.sock.source ?? '0.0.0.0',
+      vips: s.virtualAddresses.map((v) => v.address), peers: s.unicastPeers ?? [], group,
+    };
+  }
+
+  private bySlotName(name: string): Running | undefined { return this.byName.get(name); }
+
+  private setPeers(r: Running): void {
+    const peers = r.spec.unicastPeers ?? [];
+    r.peerAddrs = peers.map((p) => parseAddress(p));
+    r.peerSockaddrs = peers.map((p) => r.spec.family === 4 ? sockaddrIn(p) : sockaddrIn6(p, isLinkLocal6(parseAddress(p)) ? r.ifindex : 0));
+  }
+
+  private async applyTracks(r: Running): Promise<void> {
+    const now = this.now();
+    const list = r.spec.track.interfaces;
+    for (let i = 0; i < OWN_LINK_TRACK; i++) {
+      const t = list[i];
+      if (!t) { this.core.track(r.slot, i, 0, false, now); continue; }
+      let failing = true;
+      try {
+        const l = await this.nl!.getLink(t.name);
+        failing = !(l.up && l.lowerUp);
+      } catch {
+        this.log.warn(`instance ${r.spec.name}: tracked interface ${t.name} does not exist; counted as down`, { instance: r.spec.name });
+      }
+      this.core.track(r.slot, i, t.weight, failing, this.now());
+    }
+  }
+
+  private key(s: InstanceSpec): string { return `${s.interface}/${s.family}/${s.unicastSource ?? ''}`; }
+
+  private async socketFor(s: InstanceSpec): Promise<SocketEntry> {
+    const k = this.key(s);
+    let e = this.sockets.get(k);
+    if (!e) {
+      const sock = await VrrpSocket.open({ ifname: s.interface, family: s.family, source: s.unicastSource ?? undefined });
+      e = { sock, users: 0 };
+      this.sockets.set(k, e);
+      const entry = e;
+      sock.listen(this.core.inBuf, 0, this.core.inBuf.length, (p) => this.onPacket(entry, p));
+    }
+    e.users++;
+    return e;
+  }
+
+  private unuseSocket(s: InstanceSpec, e: SocketEntry): void {
+    if (--e.users > 0) return;
+    e.sock.unlisten();
+    e.sock.close();
+    this.sockets.delete(this.key(s));
+  }
+
+  private forget(r: Running): void {
+    this.core.remove(r.slot, this.now());
+    this.bySlot.delete(r.slot);
+    this.byName.delete(r.spec.name);
+    this.unuseSocket(r.spec, r.sock);
+  }
+
+  // ---- the event loop --------------------------------------------------------------------------
+
+  // After every event: carry out the actions, then arm the one timer for the next deadline.
+  private pump(): void {
+    this.core.drain(this.handler);
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    const d = this.core.pollTimeout();
+    if (d === Infinity) return;
+    this.timer = setTimeout(this.onTimer, Math.max(0, (d - this.now()) / 1000));
+  }
+
+  private readonly onTimer = (): void => {
+    this.core.handleTimeout(this.now(), this.handler);
+    this.pump();
+  };
+
+  private onPacket(e: SocketEntry, p: ReceivedPacket): void {
+    const now = this.now();
+    if (e.sock.family === 4) this.core.handleIpInPlace(now, e.sock.ifindex, p.offset + p.length);
+    else this.core.handleVrrpInPlace(now, e.sock.ifindex, 6, p.ttl, p.srcBytes, p.dst, p.length);
+    this.pump();
+  }
+
+  private onSend(slot: number, bytes: Uint8Array, dst: Uint8Array): void {
+    const r = this.bySlot.get(slot);
+    if (!r) return;
+    let to = r.sock.sock.group;
+    if (r.peerAddrs.length) {
+      const i = r.peerAddrs.findIndex((a) => equalPrefix(a, dst, dst.length));
+      if (i >= 0) to = r.peerSockaddrs[i];
+    }
+    try {
+      r.sock.sock.send(bytes, 0, bytes.length, to);
+    } catch (err) {
+      this.log.warn(`instance ${r.spec.name}: advert not sent: ${(err as Error).message}`, { instance: r.spec.name });
+    }
+  }
+
+  private onTransition(slot: number, from: StateName, to: StateName, reason: ReasonName): void {
+    const r = this.bySlot.get(slot);
+    if (!r) return;
+    r.state = to;
+    const rec = { at: new Date().toISOString(), atUs: this.now(), from, to, reason, why: REASON_TEXT[reason] };
+    r.transitions.push(rec);
+    if (r.transitions.length > HISTORY) r.transitions.shift();
+    this.log.info(`${r.spec.name}: ${from} -> ${to} (${REASON_TEXT[reason]})`, { instance: r.spec.name, from, to, reason });
+    const hook = to === 'master' ? r.spec.notify.master : to === 'backup' ? r.spec.notify.backup
+      : to === 'fault' ? r.spec.notify.fault : to === 'init' ? r.spec.notify.stop : null;
+    if (hook) {
+      r.lastNotify = runNotify(hook, { instance: r.spec.name, state: to, previous: from,
+        priority: this.core.effectivePriority(slot), reason }, r.spec.notify.timeoutUs, this.log);
+    }
+  }
+
+  private onVips(slot: number, add: boolean): void {
+    const r = this.bySlot.get(slot);
+    if (!r) return;
+    r.wantVips = add;
+    if (!add) r.announcement?.stop();
+    r.vipOp = r.vipOp.then(() => add ? this.addVips(r) : this.release(r));
+  }
+
+  private onAnnounce(slot: number): void {
+    const r = this.bySlot.get(slot);
+    if (!r) return;
+    // After the VIPs are in place, so neighbours that answer at once find them.
+    r.vipOp = r.vipOp.then(() => {
+      if (!r.wantVips || this.stopping) return;
+      let a = this.announcers.get(r.spec.interface);
+      if (!a) { a = new Announcer(r.spec.interface); this.announcers.set(r.spec.interface, a); }
+      const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
+        ? this.core.garp(r.mac, v.address)
+        : this.core.na(r.mac, r.sock.sock.source, v.address, true));
+      r.announcement?.stop();
+      r.announcement = a.announce(frames, {
+        count: Math.max(1, r.spec.garp.count), intervalMs: r.spec.garp.intervalUs / 1000,
+        refreshMs: r.spec.garp.refreshUs / 1000,
+      });
+    }).catch((err) => this.log.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
+  }
+
+  // ---- VIPs ------------------------------------------------------------------------------------
+
+  private async addVips(r: Running): Promise<void> {
+    for (const v of r.spec.virtualAddresses) {
+      try {
+        await this.nl!.addAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.spec.interface });
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'VIGIL_ENET_EXISTS') {
+          this.log.error(`${r.spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: r.spec.name });
+        }
+      }
+    }
+  }
+
+  private async release(r: Running, list = r.spec.virtualAddresses): Promise<void> {
+    for (const v of list) {
+      try {
+        await this.nl!.deleteAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, ifname: r.spec.interface });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'VIGIL_ENET_NOADDR' && code !== 'VIGIL_ENET_NOIF') {
+          this.log.error(`${r.spec.name}: removing VIP ${v.address} failed: ${(err as Error).message}`, { instance: r.spec.name });
+        }
+      }
+    }
+  }
+
+  private async swapVips(r: Running, old: InstanceSpec): Promise<void> {
+    const keep = new Set(r.spec.virtualAddresses.map((v) => `${v.address}/${v.prefixLen}`));
+    await this.release(r, old.virtualAddresses.filter((v) => !keep.has(`${v.address}/${v.prefixLen}`)));
+    await this.addVips(r);
+  }
+
+  // A VIP of ours on the box before we start was left by a run that died (kill -9, power
+  // loss): remove it before the election so a restart never makes a second master.
+  private async removeStaleVips(r: Running): Promise<void> {
+    const present = await this.nl!.listAddresses(r.ifindex, r.spec.family);
+    for (const v of r.spec.virtualAddresses) {
+      if (present.some((a) => a.address === v.address)) {
+        this.log.warn(`${r.spec.name}: removing stale VIP ${v.address} from ${r.spec.interface} (left by an earlier run)`, { instance: r.spec.name });
+        await this.release(r, [v]);
+      }
+    }
+  }
+
+  private onAddress(e: AddrEvent): void {
+    if (e.op !== 'del' || this.stopping) return;
+    for (const r of this.byName.values()) {
+      if (r.ifindex !== e.index || !r.wantVips) continue;
+      const v = r.spec.virtualAddresses.find((x) => x.address === e.address);
+      if (!v) continue;
+      this.log.warn(`${r.spec.name}: VIP ${v.address} was removed from ${r.spec.interface} by someone else while master: putting it back`, { instance: r.spec.name });
+      r.vipOp = r.vipOp.then(() => r.wantVips ? this.addVips(r) : undefined);
+    }
+  }
+
+  private onLink(e: LinkEvent): void {
+    if (this.stopping) return;
+    const now = this.now();
+    const failing = e.deleted || !(e.up && e.lowerUp);
+    for (const r of this.byName.values()) {
+      if (r.ifindex === e.index) this.core.track(r.slot, OWN_LINK_TRACK, 0, failing, now);
+      r.spec.track.interfaces.forEach((t, i) => {
+        if (t.name === e.name) this.core.track(r.slot, i, t.weight, failing, now);
+      });
+    }
+    this.pump();
+  }
+
+  // The kernel dropped events: read link state again.
+  private async resync(): Promise<void> {
+    this.log.warn('netlink event queue overran: re-reading link state');
+    for (const r of this.byName.values()) {
+      const l = await this.nl!.getLink(r.ifindex).catch(() => undefined);
+      this.core.track(r.slot, OWN_LINK_TRACK, 0, !(l && l.up && l.lowerUp), this.now());
+      await this.applyTracks(r);
+    }
+    this.pump();
+  }
+
+  // ---- status ----------------------------------------------------------------------------------
+
+  status() {
+    const now = this.now();
+    const instances = [...this.byName.values()].map((r) => {
+      const o = this.core.observed(r.slot, now);
+      const counters = Object.fromEntries(COUNTERS.map((c) => [c, this.core.counter(r.slot, c)]));
+      return {
+        name: r.spec.name,
+        interface: r.spec.interface,
+        vrid: r.spec.vrid,
+        version: r.spec.version,
+        family: r.spec.family === 6 ? 'ipv6' : 'ipv4',
+        state: this.core.state(r.slot),
+        priority: r.spec.priority,
+        effectivePriority: this.core.effectivePriority(r.slot),
+        source: r.sock.sock.source,
+        masterAddress: this.core.state(r.slot) === 'init' || this.core.state(r.slot) === 'fault' ? null : this.core.masterAddress(r.slot, r.spec.family),
+        masterPriority: this.core.masterPriority(r.slot),
+        advertIntervalMs: r.spec.advertIntervalCs * 10,
+        masterDownIntervalMs: this.core.masterDownIntervalUs(r.slot) / 1000,
+        virtualAddresses: r.spec.virtualAddresses.map((v) => `${v.address}/${v.prefixLen}`),
+        counters,
+        drops: this.core.drops(r.slot),
+        transitions: r.transitions.map(({ atUs: _, ...t }) => t),
+        availability: {
+          upSeconds: o.upUs / 1e6, downSeconds: o.downUs / 1e6, failures: o.failures, repairs: o.repairs,
+          mttfSeconds: Number.isFinite(o.mttfUs) ? o.mttfUs / 1e6 : null,
+          mttrSeconds: Number.isFinite(o.mttrUs) ? o.mttrUs / 1e6 : null,
+          availability: Number.isFinite(o.availability) ? o.availability : null,
+        },
+      };
+    });
+    return { pid: process.pid, startedAt: this.startedAt.toISOString(), instances, drops: this.core.dropTotals() };
+  }
+}
+
+function groupIndex(spec: EngineSpec, name: string): number {
+  return spec.syncGroups.findIndex((g) => g.instances.includes(name));
+}
+
+function identity(s: InstanceSpec): string {
+  return JSON.stringify([s.interface, s.vrid, s.version, s.family, s.unicastSource ?? null, s.vmac]);
+}
+
+function equalPrefix(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export type { Family };

@@ -1,0 +1,60 @@
+// GET /status (JSON) and GET /metrics (Prometheus text format 0.0.4), on 127.0.0.1 by default.
+// node:http, not undici: the engine's process stays lean.
+import { createServer, type Server } from 'node:http';
+import type { Engine } from './engine.ts';
+import { STATES, DROP_REASONS } from '../core/codes.ts';
+
+export type Status = ReturnType<Engine['status']>;
+
+export function metrics(s: Status): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  const esc = (v: string | number) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const lbl = (o: Record<string, string | number>) => '{' + Object.entries(o).map(([k, v]) => `${k}="${esc(v)}"`).join(',') + '}';
+  const per = (name: string, type: string, help: string, value: (i: Status['instances'][number]) => number | null) => {
+    family(name, type, help);
+    for (const i of s.instances) {
+      const v = value(i);
+      if (v !== null) out.push(`${name}${lbl({ instance: i.name, interface: i.interface, vrid: i.vrid })} ${v}`);
+    }
+  };
+  family('vigil_instance_state', 'gauge', 'Current VRRP state (1 for the state the instance is in).');
+  for (const i of s.instances) {
+    for (const st of STATES) out.push(`vigil_instance_state${lbl({ instance: i.name, interface: i.interface, vrid: i.vrid, state: st })} ${i.state === st ? 1 : 0}`);
+  }
+  per('vigil_instance_priority', 'gauge', 'Effective priority (configured plus tracking weights).', (i) => i.effectivePriority);
+  per('vigil_adverts_sent_total', 'counter', 'Advertisements sent.', (i) => i.counters.advertsSent);
+  per('vigil_adverts_received_total', 'counter', 'Advertisements received and accepted.', (i) => i.counters.advertsReceived);
+  per('vigil_transitions_total', 'counter', 'State transitions.', (i) => i.counters.transitions);
+  per('vigil_became_master_total', 'counter', 'Transitions to master.', (i) => i.counters.becameMaster);
+  per('vigil_instance_up_seconds', 'counter', 'Time in backup or master.', (i) => i.availability.upSeconds);
+  per('vigil_instance_down_seconds', 'counter', 'Time in fault.', (i) => i.availability.downSeconds);
+  per('vigil_instance_availability_ratio', 'gauge', 'Observed availability: up / (up + down).', (i) => i.availability.availability);
+  per('vigil_instance_mttf_seconds', 'gauge', 'Observed mean time to failure.', (i) => i.availability.mttfSeconds);
+  per('vigil_instance_mttr_seconds', 'gauge', 'Observed mean time to repair.', (i) => i.availability.mttrSeconds);
+  family('vigil_instance_drops_total', 'counter', 'Received packets dropped, by reason.');
+  for (const i of s.instances) {
+    for (const [reason, n] of Object.entries(i.drops)) out.push(`vigil_instance_drops_total${lbl({ instance: i.name, interface: i.interface, vrid: i.vrid, reason })} ${n}`);
+  }
+  family('vigil_packet_drops_total', 'counter', 'Received packets dropped before an instance was known, by reason.');
+  for (const r of DROP_REASONS.slice(1)) out.push(`vigil_packet_drops_total${lbl({ reason: r })} ${(s.drops as Record<string, number>)[r] ?? 0}`);
+  return out.join('\n') + '\n';
+}
+
+export function serveStatus(engine: Engine, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET' }).end(); return; }
+    if (url === '/status') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(engine.status()) + '\n');
+    } else if (url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(engine.status()));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /status or /metrics\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(server); });
+  });
+}

@@ -1,0 +1,70 @@
+// vigil status: reads the running agent's /status and prints it as a table (or --json).
+import { request } from 'node:http';
+import { VigilError, UsageError } from '../errors.ts';
+import { parse } from './args.ts';
+import type { Command } from './command.ts';
+
+const usage = `Usage: vigil status [--url URL] [--json]
+
+Reads the running agent's status endpoint and prints one line per instance: state, effective
+priority, current master, adverts sent / received, drops, transitions and observed availability.
+
+  --url URL   the status endpoint (default http://127.0.0.1:9110/status; the config's status.listen)
+  --json      print the agent's JSON as is
+
+Examples:
+  vigil status
+  vigil status --json | jq '.instances[] | {name, state}'`;
+
+export function fetchJson(url: string, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) { reject(new VigilError('VIGIL_ESTATUS', `${url} answered ${res.statusCode}`)); return; }
+        try { resolve(JSON.parse(body)); } catch { reject(new VigilError('VIGIL_ESTATUS', `${url} did not answer JSON`)); }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new VigilError('VIGIL_ESTATUS',
+      `cannot reach the agent at ${url} (${err.code ?? err.message}): is \`vigil run\` running, and is status.listen this address?`)));
+    req.end();
+  });
+}
+
+interface Inst {
+  name: string; interface: string; vrid: number; family: string; state: string; effectivePriority: number;
+  masterAddress: string | null; counters: { advertsSent: number; advertsReceived: number; transitions: number };
+  drops: Record<string, number>; availability: { availability: number | null }; transitions: { at: string; to: string; why: string }[];
+}
+
+export function table(s: { instances: Inst[] }): string {
+  const rows = [['INSTANCE', 'IFACE', 'VRID', 'FAMILY', 'STATE', 'PRIO', 'MASTER', 'SENT', 'RECV', 'DROPS', 'MOVES', 'AVAIL', 'SINCE']];
+  for (const i of s.instances) {
+    const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
+    const last = i.transitions.at(-1);
+    rows.push([i.name, i.interface, String(i.vrid), i.family, i.state, String(i.effectivePriority), i.masterAddress ?? '-',
+      String(i.counters.advertsSent), String(i.counters.advertsReceived), String(drops), String(i.counters.transitions),
+      i.availability.availability === null ? '-' : `${(i.availability.availability * 100).toFixed(3)}%`,
+      last ? `${last.at} (${last.why})` : '-']);
+  }
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((x, c) => c === r.length - 1 ? x : x.padEnd(w[c])).join('  ')).join('\n');
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'show the running agent\'s instances',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'status');
+    if (values.help) { io.stdout(usage); return 0; }
+    if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    const url = values.url ?? 'http://127.0.0.1:9110/status';
+    const s = await fetchJson(url) as { instances: Inst[] };
+    io.stdout(values.json ? JSON.stringify(s, null, 2) : table(s));
+    return 0;
+  },
+};

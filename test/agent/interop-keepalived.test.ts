@@ -1,0 +1,100 @@
+// vigil against the real Debian keepalived (2.2.7), in both roles and both directions:
+// VRRP v2 (PASS auth), v3 IPv4 multicast and unicast, v3 IPv6. One master at a time, and the
+// VIP follows the priorities.
+import t from 'tap';
+import { Topology, skipReason } from '../net/netns.ts';
+import { startVigil, startKeepalived, holders, until, vigilConfig, Workdir, type Proc } from '../helpers/agents.ts';
+import { have } from '../helpers/tools.ts';
+
+const skip = skipReason() ?? (have('keepalived') ? undefined : 'keepalived not installed (apt-get install keepalived)');
+
+interface Scenario {
+  name: string; version: 2 | 3; family: 4 | 6; unicast?: boolean; interval: string; kaInterval: string; vrid: number;
+}
+const scenarios: Scenario[] = [
+  { name: 'v3 IPv4 multicast', version: 3, family: 4, interval: '100ms', kaInterval: '0.1', vrid: 61 },
+  { name: 'v3 IPv4 unicast', version: 3, family: 4, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 62 },
+  { name: 'v3 IPv6 multicast', version: 3, family: 6, interval: '100ms', kaInterval: '0.1', vrid: 63 },
+  { name: 'v2 IPv4 PASS auth', version: 2, family: 4, interval: '1s', kaInterval: '1', vrid: 64 },
+];
+
+function kaConf(s: Scenario, priority: number, self: { v4: string }, peer: { v4: string }): string {
+  const vip = s.family === 6 ? '2001:db8::100/64' : '192.0.2.100/24';
+  return `global_defs {
+  router_id ka
+  vrrp_version ${s.version}
+  vrrp_garp_master_delay 0
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${s.vrid}
+  priority ${priority}
+  advert_int ${s.kaInterval}
+${s.version === 2 ? '  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n' : ''}${s.unicast ? `  unicast_src_ip ${self.v4}\n  unicast_peer {\n    ${peer.v4}\n  }\n` : ''}  virtual_ipaddress {
+    ${vip}
+  }
+}
+`;
+}
+
+for (const s of scenarios) {
+  t.test(`interop with keepalived: ${s.name}`, { skip, timeout: 120_000 }, async (t) => {
+    const topo = Topology.create(`vka${s.vrid}-`, ['k', 'v']);
+    const work = new Workdir();
+    const procs: Proc[] = [];
+    t.teardown(async () => {
+      await Promise.all(procs.map((p) => p.stop()));
+      topo.destroy();
+      work.remove();
+    });
+    const [k, v] = topo.hosts;
+    const ns = [k.ns, v.ns];
+    const VIP = s.family === 6 ? '2001:db8::100' : '192.0.2.100';
+    const takeoverMs = s.version === 2 ? 6000 : 2000;
+    const vigil = (priority: number) => startVigil(v.ns, work.file(`v${priority}.yaml`, vigilConfig({
+      priority, version: s.version, interval: s.interval, vrid: s.vrid, family: s.family,
+      vips: [s.family === 6 ? '2001:db8::100/64' : '192.0.2.100/24'],
+      peers: s.unicast ? [k.v4] : undefined, auth: s.version === 2 ? 's3cret' : undefined,
+    })));
+
+    // Phase 1: keepalived (150) is master, vigil (100) backs it up.
+    let ka = startKeepalived(k.ns, work, 'ka150', kaConf(s, 150, k, v));
+    procs.push(ka);
+    await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === k.ns, takeoverMs + 3000, 'keepalived to hold the VIP');
+    let vg = vigil(100);
+    procs.push(vg);
+    await vg.waitLine(/"to":"backup"/, 10_000);
+    await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
+    t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder');
+    t.notOk(vg.lines.some((l) => /"to":"master"/.test(l)), 'vigil stayed backup');
+    t.ok(vg.lines.every((l) => !/"level":"(warn|error)"/.test(l)), 'vigil logged no warning');
+
+    // keepalived stops (priority 0): vigil takes over.
+    await ka.stop();
+    await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === v.ns, takeoverMs, 'vigil to take over from keepalived');
+    t.pass('vigil took over when keepalived stopped');
+
+    // Phase 2: keepalived comes back at 50: it must stay backup behind vigil (100).
+    ka = startKeepalived(k.ns, work, 'ka50', kaConf(s, 50, k, v));
+    procs.push(ka);
+    await ka.waitLine(/Entering BACKUP STATE/, 10_000);
+    await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
+    t.same(holders(ns, VIP), [v.ns], 'vigil master, keepalived backup: one VIP holder');
+    t.notOk(ka.lines.some((l) => /Entering MASTER STATE/.test(l)), 'keepalived stayed backup');
+
+    // vigil stops: keepalived takes over, and vigil left nothing behind.
+    t.equal(await vg.stop(), 0, 'vigil exited 0 on SIGTERM');
+    await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === k.ns, takeoverMs, 'keepalived to take over from vigil');
+    t.pass('keepalived took over when vigil stopped');
+
+    // Phase 3: vigil at 200 preempts keepalived.
+    vg = vigil(200);
+    procs.push(vg);
+    await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === v.ns, takeoverMs + 5000, 'vigil (200) to preempt keepalived (50)');
+    await ka.waitLine(/Entering BACKUP STATE/, 3000);
+    t.pass('vigil preempted keepalived, which went back to backup');
+    const drops = vg.lines.filter((l) => /drop/.test(l));
+    t.same(drops, [], 'no drops logged by vigil');
+  });
+}

@@ -1,0 +1,112 @@
+// Real agents in real namespaces: `bin/vigil run` and Debian's keepalived, started with a
+// config, watched through their logs, and stopped (and checked gone) at teardown.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { nsExec } from '../net/netns.ts';
+
+export const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
+
+export class Proc {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  private watchers = new Set<() => void>();
+  exited: Promise<number | null>;
+  constructor(child: ChildProcess) {
+    this.child = child;
+    for (const s of [child.stdout!, child.stderr!]) {
+      createInterface({ input: s }).on('line', (l) => {
+        this.lines.push(l);
+        for (const w of [...this.watchers]) w();
+      });
+    }
+    this.exited = new Promise((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : null))));
+  }
+  // Resolves with the first log line matching `re` (already seen or future).
+  waitLine(re: RegExp, ms = 5000): Promise<string> {
+    const hit = this.lines.find((l) => re.test(l));
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const l = this.lines.find((x) => re.test(x));
+        if (l) { done(); resolve(l); }
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`no log line ${re} within ${ms} ms:\n${this.lines.slice(-30).join('\n')}`)); }, ms);
+      const done = () => { clearTimeout(timer); this.watchers.delete(check); };
+      this.watchers.add(check);
+    });
+  }
+  signal(sig: NodeJS.Signals): void { if (this.child.exitCode === null) this.child.kill(sig); }
+  async stop(ms = 5000): Promise<number | null> {
+    this.signal('SIGTERM');
+    const t = setTimeout(() => this.signal('SIGKILL'), ms);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
+
+export class Workdir {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vigil-test-'));
+  file(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text);
+    return p;
+  }
+  remove(): void { rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+export function startVigil(ns: string, configFile: string): Proc {
+  return new Proc(spawn('ip', ['netns', 'exec', ns, VIGIL, 'run', '-c', configFile, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+export function startKeepalived(ns: string, work: Workdir, name: string, conf: string): Proc {
+  const f = work.file(`${name}.conf`, conf);
+  execFileSync('ip', ['netns', 'exec', ns, 'keepalived', '--config-test', '-f', f], { stdio: 'pipe' });
+  const run = (x: string) => join(work.dir, `${name}.${x}.pid`);
+  return new Proc(spawn('ip', ['netns', 'exec', ns, 'keepalived', '-n', '-l', '-D', '-G', '-P', '-f', f,
+    '-p', run('main'), '-r', run('vrrp'), '-c', run('check')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+// Which of the namespaces hold `vip` on eth0 right now.
+export function holders(namespaces: string[], vip: string): string[] {
+  return namespaces.filter((ns) => {
+    const j = JSON.parse(nsExec(ns, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'));
+    return (j[0]?.addr_info ?? []).some((a: { local: string }) => a.local === vip);
+  });
+}
+
+// Polls until `fn` is true; returns the milliseconds it took.
+export async function until(fn: () => boolean, ms: number, what: string, stepMs = 2): Promise<number> {
+  const start = performance.now();
+  while (!fn()) {
+    if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return performance.now() - start;
+}
+
+export function vigilConfig(o: {
+  name?: string; vrid?: number; priority: number; version?: 2 | 3; interval?: string; preempt?: boolean;
+  vips?: string[]; peers?: string[]; auth?: string; family?: 4 | 6; statusPort?: number; extra?: string;
+}): string {
+  const lines = [
+    'instances:',
+    `  - name: ${o.name ?? 'VI_1'}`,
+    '    interface: eth0',
+    `    vrid: ${o.vrid ?? 51}`,
+    `    priority: ${o.priority}`,
+    `    version: ${o.version ?? 3}`,
+    `    advertInterval: ${o.interval ?? '10ms'}`,
+    `    preempt: ${o.preempt ?? true}`,
+    `    virtualAddresses: [${(o.vips ?? ['192.0.2.100/24']).join(', ')}]`,
+  ];
+  if (o.peers) lines.push(`    unicastPeers: [${o.peers.join(', ')}]`);
+  if (o.auth) lines.push(`    auth: { type: pass, password: ${o.auth} }`);
+  if (o.extra) lines.push(o.extra);
+  lines.push(`status: { listen: 127.0.0.1:${o.statusPort ?? 9110} }`, 'realtime: { priority: 50 }');
+  return lines.join('\n') + '\n';
+}
