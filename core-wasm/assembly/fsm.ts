@@ -142,8 +142,10 @@ function startup(inst: Instance, slot: i32, why: u8, now: f64, propagate: bool):
   if (inst.effectivePriority() == 255) {
     changeState(inst, slot, STATE_MASTER, why == WHY_STARTUP ? WHY_STARTUP_OWNER : why, now, propagate);
   } else {
+    // Entering Backup at startup says nothing about the other members: a member added by a
+    // reload must not drop a Master group to Backup (only protocol events propagate).
     inst.masterAdverIntervalCs = inst.adverIntervalCs;
-    changeState(inst, slot, STATE_BACKUP, why, now, propagate);
+    changeState(inst, slot, STATE_BACKUP, why, now, false);
   }
 }
 
@@ -200,6 +202,8 @@ export function stop(slot: i32, now: f64): void {
   if (inst.state == STATE_MASTER) resign(inst, slot);
   changeState(inst, slot, STATE_INIT, WHY_SHUTDOWN, now, false);
   inst.started = false;
+  // A stopped member no longer holds its group in Fault (found by fuzz_events).
+  if (inst.group >= 0) groupRecover(inst.group, -1, now);
 }
 
 // Re-evaluates Fault after a track changed.
@@ -218,13 +222,18 @@ export function setTrack(slot: i32, index: i32, weight: i32, failing: bool, now:
   }
   if (inst.state != STATE_FAULT) return;
   if (inst.group < 0) { startup(inst, slot, WHY_FAULT_CLEARED, now, true); return; }
-  if (groupHasFault(inst.group)) return;
-  // The whole group leaves Fault together; only then does a new Master pull the others along.
+  groupRecover(inst.group, slot, now);
+}
+
+// The whole group leaves Fault together once no member has a fault of its own; only then does
+// a new Master pull the others along. `cause` is the member whose change made it possible.
+function groupRecover(group: i32, cause: i32, now: f64): void {
+  if (groupHasFault(group)) return;
   let master = -1;
   for (let s = 0; s < MAX_INSTANCES; s++) {
     const m = instances[s];
-    if (!m.used || !m.started || m.group != inst.group || m.state != STATE_FAULT) continue;
-    startup(m, s, s == slot ? WHY_FAULT_CLEARED : WHY_SYNC_GROUP, now, false);
+    if (!m.used || !m.started || m.group != group || m.state != STATE_FAULT) continue;
+    startup(m, s, s == cause ? WHY_FAULT_CLEARED : WHY_SYNC_GROUP, now, false);
     if (m.state == STATE_MASTER) master = s;
   }
   if (master >= 0) syncGroup(instances[master], master, now);

@@ -2,7 +2,7 @@
 // Only host/core/core.ts calls these.
 import {
   inBuf, cfgBuf, frameBuf, outBuf, actionBuf, infoBuf, MAX_INSTANCES, MAX_VIPS, MAX_PEERS,
-  MAX_TRACKS, MAX_GROUPS, INFO_FAMILY, INFO_TTL, INFO_SRC, INFO_DST,
+  MAX_TRACKS, MAX_GROUPS, INFO_FAMILY, INFO_TTL, INFO_SRC, INFO_DST, CFG_SIZE,
 } from "./layout";
 import { DROP_NONE, DROP_COUNT, CTR_COUNT } from "./codes";
 import { decodeIpPacket, decodeVrrp, encodeVrrp, writeIpHeader } from "./codec";
@@ -55,6 +55,7 @@ export function encode(version: u32, family: u8, vrid: u32, priority: u32, count
   adverInt: u32, authType: u32, ipHeader: bool, ttl: u32): i32 {
   if ((version != 2 && version != 3) || (family != 4 && family != 6) || count < 0 || count > 255) return -1;
   if (version == 2 && family == 6) return -1;
+  if (48 + count * (family == 6 ? 16 : 4) > CFG_SIZE) return -1;  // addresses must fit in cfgBuf
   const hdr = ipHeader ? (family == 6 ? 40 : 20) : 0;
   const len = encodeVrrp(outBuf + <usize>hdr, version, family, vrid & 0xff, priority & 0xff, count,
     cfgBuf + 48, adverInt, authType & 0xff, cfgBuf + 32, cfgBuf, cfgBuf + 16);

@@ -165,3 +165,25 @@ t.test('IPv6 and v2 LANs elect too', async (t) => {
   const total = two.routers.reduce((n, r) => n + Object.values(r.core.dropTotals()).reduce((a, b) => a + (b ?? 0), 0), 0);
   t.equal(total, 0, 'no drops between agreeing v2 routers');
 });
+
+t.test('sync group: stopping the failing member frees the rest; a member that starts late does not drop the group', async (t) => {
+  const lan = new Lan(200, 0, 0, 12);
+  const r = lan.add({ address: '192.0.2.1', priority: 150, group: 0, extraInstances: [{ vrid: 52 }, { vrid: 53 }] });
+  lan.start(r, 0); lan.start(r, 1);
+  lan.runFor(100 * MS);
+  t.same([r.state(0), r.state(1)], ['master', 'master']);
+  // The third member joins later (a reload adding it): it starts in Backup, and must not take
+  // the two masters down with it.
+  lan.start(r, 2);
+  t.same([r.state(0), r.state(1), r.state(2)], ['master', 'master', 'backup'], 'the running members keep their VIPs');
+  lan.runFor(100 * MS);
+  t.same([r.state(0), r.state(1), r.state(2)], ['master', 'master', 'master']);
+  // One member faults: all fault. Stopping that member (a reload removing it) frees the others.
+  lan.track(r, 0, 0, 0, true);
+  t.same([r.state(0), r.state(1), r.state(2)], ['fault', 'fault', 'fault']);
+  r.core.stop(r.slots[0], lan.now);
+  r.core.takeActions();
+  t.same([r.state(1), r.state(2)], ['backup', 'backup'], 'the rest of the group leaves Fault (fuzz_events found this)');
+  lan.runFor(100 * MS);
+  t.same([r.state(1), r.state(2)], ['master', 'master'], 'and elects again');
+});
