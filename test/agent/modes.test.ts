@@ -1,0 +1,105 @@
+// Two vigil agents in each mode the product promises: unicast, IPv6 (adverts from the
+// link-local), v2 with PASS auth (a wrong password dropped and counted), nopreempt, and equal
+// priorities resolved by the higher address.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { Topology, skipReason, nsExec } from '../net/netns.ts';
+import { startVigil, holders, until, vigilConfig, Workdir, VIGIL, type Proc } from '../helpers/agents.ts';
+
+const skip = skipReason();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function setup(t: { teardown(fn: () => unknown): void }, prefix: string) {
+  const topo = Topology.create(prefix, ['a', 'b']);
+  const work = new Workdir();
+  const procs: Proc[] = [];
+  t.teardown(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    topo.destroy();
+    work.remove();
+  });
+  const [a, b] = topo.hosts;
+  const start = (ns: string, name: string, cfg: Parameters<typeof vigilConfig>[0]) => {
+    const p = startVigil(ns, work.file(name, vigilConfig(cfg)));
+    procs.push(p);
+    return p;
+  };
+  return { topo, a, b, ns: [a.ns, b.ns], start, work };
+}
+
+function status(ns: string) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
+  return JSON.parse(r.stdout).instances[0];
+}
+
+t.test('unicast: adverts go to the peer only, and the VIP moves', { skip }, async (t) => {
+  const s = setup(t, 'vagmu-');
+  const pa = s.start(s.a.ns, 'a.yaml', { priority: 150, interval: '50ms', peers: [s.b.v4] });
+  await pa.waitLine(/"to":"master"/, 10_000);
+  const pb = s.start(s.b.ns, 'b.yaml', { priority: 100, interval: '50ms', peers: [s.a.v4] });
+  await pb.waitLine(/"to":"backup"/, 10_000);
+  await sleep(400);
+  t.same(holders(s.ns, '192.0.2.100'), [s.a.ns]);
+  t.ok(status(s.b.ns).counters.advertsReceived > 3, 'B receives A\'s unicast adverts');
+  nsExec(s.a.ns, 'ip', 'link', 'set', 'eth0', 'down');
+  await until(() => holders([s.b.ns], '192.0.2.100').length === 1, 2000, 'B to take over');
+  t.pass('failover over unicast');
+});
+
+t.test('IPv6: adverts from the link-local, VIP moves', { skip }, async (t) => {
+  const s = setup(t, 'vagm6-');
+  const [llA] = await s.topo.linkLocals();
+  const vip = '2001:db8::100';
+  const cfg = { family: 6 as const, interval: '50ms', vips: ['2001:db8::100/64'] };
+  const pa = s.start(s.a.ns, 'a.yaml', { ...cfg, priority: 150 });
+  await pa.waitLine(/"to":"master"/, 10_000);
+  const pb = s.start(s.b.ns, 'b.yaml', { ...cfg, priority: 100 });
+  await pb.waitLine(/"to":"backup"/, 10_000);
+  await sleep(400);
+  t.same(holders(s.ns, vip), [s.a.ns]);
+  t.equal(status(s.b.ns).masterAddress, llA, 'the master is known by its link-local address (RFC 5798 §5.1.2.2)');
+  nsExec(s.a.ns, 'ip', 'link', 'set', 'eth0', 'down');
+  await until(() => holders([s.b.ns], vip).length === 1, 2000, 'B to take over the IPv6 VIP');
+  t.pass('IPv6 failover');
+});
+
+t.test('v2 PASS auth: a wrong password is dropped and counted', { skip }, async (t) => {
+  const s = setup(t, 'vagm2-');
+  const pa = s.start(s.a.ns, 'a.yaml', { priority: 150, version: 2, interval: '1s', auth: 'right' });
+  await pa.waitLine(/"to":"master"/, 10_000);
+  const pb = s.start(s.b.ns, 'b.yaml', { priority: 100, version: 2, interval: '1s', auth: 'wrong' });
+  await pb.waitLine(/"to":"backup"/, 10_000);
+  // B cannot authenticate A, so after Master_Down_Interval (3.6 s) it becomes master too.
+  await pb.waitLine(/"to":"master"/, 6000);
+  const sb = status(s.b.ns);
+  t.ok((sb.drops.auth_fail ?? 0) >= 2, `auth_fail drops counted: ${JSON.stringify(sb.drops)}`);
+  t.equal(sb.counters.advertsReceived, 0, 'nothing accepted from the wrong password');
+});
+
+t.test('nopreempt: a higher priority joining later does not take over', { skip }, async (t) => {
+  const s = setup(t, 'vagmn-');
+  const pb = s.start(s.b.ns, 'b.yaml', { priority: 100, interval: '50ms' });
+  await pb.waitLine(/"to":"master"/, 10_000);
+  const pa = s.start(s.a.ns, 'a.yaml', { priority: 150, interval: '50ms', preempt: false });
+  await pa.waitLine(/"to":"backup"/, 10_000);
+  await sleep(1000);
+  t.same(holders(s.ns, '192.0.2.100'), [s.b.ns], 'the lower-priority master keeps the VIP');
+  t.notOk(pa.lines.some((l) => /"to":"master"/.test(l)));
+});
+
+t.test('equal priorities: the higher primary address wins', { skip }, async (t) => {
+  const s = setup(t, 'vageq-');
+  // Start the lower address first so that it is master when the other arrives.
+  const pa = s.start(s.a.ns, 'a.yaml', { priority: 120, interval: '50ms' });
+  await pa.waitLine(/"to":"master"/, 10_000);
+  const pb = s.start(s.b.ns, 'b.yaml', { priority: 120, interval: '50ms' });
+  await pb.waitLine(/"to":"backup"/, 10_000);
+  // B (192.0.2.11) is a backup at equal priority: it holds back while A speaks (RFC 5798
+  // §6.4.2). Cut A and restore it: now both meet as masters and the higher address stays.
+  nsExec(s.a.ns, 'ip', 'link', 'set', 'eth0', 'down');
+  await until(() => holders([s.b.ns], '192.0.2.100').length === 1, 2000, 'B to take over');
+  nsExec(s.a.ns, 'ip', 'link', 'set', 'eth0', 'up');
+  await sleep(1000);
+  t.same(holders(s.ns, '192.0.2.100'), [s.b.ns], 'B (higher address) stays master, A stays backup');
+  t.equal(status(s.a.ns).state, 'backup');
+});
