@@ -8,6 +8,7 @@ import { REASON_TEXT, type StateName, type ReasonName, COUNTERS } from '../core/
 import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
 import { Netlink, NetlinkMonitor, type AddrEvent, type LinkEvent } from '../net/netlink.ts';
 import { Announcer } from '../net/announce.ts';
+import { createVmac, type Vmac } from '../net/vmac.ts';
 import { parseMac, sockaddrIn, sockaddrIn6, isLinkLocal6 } from '../net/addr.ts';
 import type { Logger } from './log.ts';
 import { runNotify } from './notify.ts';
@@ -32,6 +33,8 @@ class Running {
   peerSockaddrs: Uint8Array[] = [];
   state: StateName = 'init';
   group = -1;
+  ifname = '';                      // where it speaks: the interface, or its VMAC
+  vmac: Vmac | undefined;
   wantVips = false;
   vipOp: Promise<void> = Promise.resolve();
   announcement: { stop(): void } | undefined;
@@ -107,7 +110,7 @@ export class Engine {
       await this.release(r);
     }
     await Promise.allSettled([...this.byName.values()].map((r) => r.lastNotify));
-    for (const r of [...this.byName.values()]) this.forget(r);
+    for (const r of [...this.byName.values()]) await this.forget(r);
     for (const a of this.announcers.values()) a.close();
     this.announcers.clear();
     this.monitor?.close();
@@ -126,7 +129,7 @@ export class Engine {
         this.core.drain(this.handler);
         await r.vipOp;
         await this.release(r);
-        this.forget(r);
+        await this.forget(r);
         (s ? out.restarted : out.removed).push(r.spec.name);
       }
     }
@@ -153,15 +156,21 @@ export class Engine {
   }
 
   private async add(s: InstanceSpec, group: number): Promise<Running> {
-    if (s.vmac) throw new Error(`instance ${s.name}: vmac is not supported yet by this build; set vmac: false`);
-    const ifindex = ifIndex(s.interface);
-    const sock = await this.socketFor(s);
+    // With a VMAC the instance speaks on a macvlan carrying the virtual MAC (RFC 5798 §7.3);
+    // its VIPs live there, and its source address is still the parent's.
+    const vmac = s.vmac ? await this.makeVmac(s) : undefined;
+    const ifname = vmac?.name ?? s.interface;
+    let sock: SocketEntry | undefined;
     let slot = -1;
     try {
+      const ifindex = ifIndex(ifname);
+      sock = await this.socketFor(s, ifname);
       const link = await this.nl!.getLink(ifindex);
       slot = this.core.addInstance(this.coreConfig(s, ifindex, group, sock.sock.source));
       const r = new Running(s, slot, ifindex, sock);
       r.group = group;
+      r.ifname = ifname;
+      r.vmac = vmac;
       if (link.mac) r.mac = parseMac(link.mac);
       this.setPeers(r);
       await this.removeStaleVips(r);
@@ -173,9 +182,21 @@ export class Engine {
       return r;
     } catch (err) {
       if (slot >= 0) this.core.remove(slot, this.now());
-      this.unuseSocket(s, sock);
+      if (sock) this.unuseSocket(s, ifname, sock);
+      await vmac?.remove().catch(() => {});
       throw err;
     }
+  }
+
+  // A VMAC of ours left by a run that died is removed and made again, so its settings are ours.
+  private async makeVmac(s: InstanceSpec): Promise<Vmac> {
+    const name = `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}`;
+    const old = await this.nl!.getLink(name).catch(() => undefined);
+    if (old) {
+      this.log.warn(`${s.name}: removing stale VMAC ${name} (left by an earlier run)`, { instance: s.name });
+      await this.nl!.deleteLink(old.index);
+    }
+    return createVmac({ parent: s.interface, vrid: s.vrid, family: s.family, name }, this.nl);
   }
 
   private coreConfig(s: InstanceSpec, ifindex: number, group: number, source?: string) {
@@ -212,13 +233,13 @@ export class Engine {
     }
   }
 
-  private key(s: InstanceSpec): string { return `${s.interface}/${s.family}/${s.unicastSource ?? ''}`; }
+  private key(s: InstanceSpec, ifname: string): string { return `${ifname}/${s.family}/${s.unicastSource ?? ''}`; }
 
-  private async socketFor(s: InstanceSpec): Promise<SocketEntry> {
-    const k = this.key(s);
+  private async socketFor(s: InstanceSpec, ifname: string): Promise<SocketEntry> {
+    const k = this.key(s, ifname);
     let e = this.sockets.get(k);
     if (!e) {
-      const sock = await VrrpSocket.open({ ifname: s.interface, family: s.family, source: s.unicastSource ?? undefined });
+      const sock = await VrrpSocket.open({ ifname, family: s.family, source: s.unicastSource ?? undefined, sourceIfname: s.interface });
       e = { sock, users: 0 };
       this.sockets.set(k, e);
       const entry = e;
@@ -228,18 +249,24 @@ export class Engine {
     return e;
   }
 
-  private unuseSocket(s: InstanceSpec, e: SocketEntry): void {
+  private unuseSocket(s: InstanceSpec, ifname: string, e: SocketEntry): void {
     if (--e.users > 0) return;
     e.sock.unlisten();
     e.sock.close();
-    this.sockets.delete(this.key(s));
+    this.sockets.delete(this.key(s, ifname));
   }
 
-  private forget(r: Running): void {
+  // After release(): the instance's slot, socket and VMAC go.
+  private async forget(r: Running): Promise<void> {
     this.core.remove(r.slot, this.now());
     this.bySlot.delete(r.slot);
     this.byName.delete(r.spec.name);
-    this.unuseSocket(r.spec, r.sock);
+    this.unuseSocket(r.spec, r.ifname, r.sock);
+    if (r.vmac) {
+      this.announcers.get(r.ifname)?.close();
+      this.announcers.delete(r.ifname);
+      await r.vmac.remove().catch((err) => this.log.error(`${r.spec.name}: removing VMAC ${r.ifname} failed: ${(err as Error).message}`));
+    }
   }
 
   // ---- the event loop --------------------------------------------------------------------------
@@ -311,8 +338,8 @@ export class Engine {
     // After the VIPs are in place, so neighbours that answer at once find them.
     r.vipOp = r.vipOp.then(() => {
       if (!r.wantVips || this.stopping) return;
-      let a = this.announcers.get(r.spec.interface);
-      if (!a) { a = new Announcer(r.spec.interface); this.announcers.set(r.spec.interface, a); }
+      let a = this.announcers.get(r.ifname);
+      if (!a) { a = new Announcer(r.ifname); this.announcers.set(r.ifname, a); }
       const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
         ? this.core.garp(r.mac, v.address)
         : this.core.na(r.mac, r.sock.sock.source, v.address, true));
@@ -329,7 +356,7 @@ export class Engine {
   private async addVips(r: Running): Promise<void> {
     for (const v of r.spec.virtualAddresses) {
       try {
-        await this.nl!.addAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.spec.interface });
+        await this.nl!.addAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.ifname });
       } catch (err) {
         if ((err as { code?: string }).code !== 'VIGIL_ENET_EXISTS') {
           this.log.error(`${r.spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: r.spec.name });
@@ -341,7 +368,7 @@ export class Engine {
   private async release(r: Running, list = r.spec.virtualAddresses): Promise<void> {
     for (const v of list) {
       try {
-        await this.nl!.deleteAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, ifname: r.spec.interface });
+        await this.nl!.deleteAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, ifname: r.ifname });
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== 'VIGIL_ENET_NOADDR' && code !== 'VIGIL_ENET_NOIF') {
@@ -363,7 +390,7 @@ export class Engine {
     const present = await this.nl!.listAddresses(r.ifindex, r.spec.family);
     for (const v of r.spec.virtualAddresses) {
       if (present.some((a) => a.address === v.address)) {
-        this.log.warn(`${r.spec.name}: removing stale VIP ${v.address} from ${r.spec.interface} (left by an earlier run)`, { instance: r.spec.name });
+        this.log.warn(`${r.spec.name}: removing stale VIP ${v.address} from ${r.ifname} (left by an earlier run)`, { instance: r.spec.name });
         await this.release(r, [v]);
       }
     }
@@ -375,7 +402,7 @@ export class Engine {
       if (r.ifindex !== e.index || !r.wantVips) continue;
       const v = r.spec.virtualAddresses.find((x) => x.address === e.address);
       if (!v) continue;
-      this.log.warn(`${r.spec.name}: VIP ${v.address} was removed from ${r.spec.interface} by someone else while master: putting it back`, { instance: r.spec.name });
+      this.log.warn(`${r.spec.name}: VIP ${v.address} was removed from ${r.ifname} by someone else while master: putting it back`, { instance: r.spec.name });
       r.vipOp = r.vipOp.then(() => r.wantVips ? this.addVips(r) : undefined);
     }
   }
@@ -414,6 +441,7 @@ export class Engine {
       return {
         name: r.spec.name,
         interface: r.spec.interface,
+        vmac: r.vmac ? { name: r.vmac.name, mac: r.vmac.mac } : null,
         vrid: r.spec.vrid,
         version: r.spec.version,
         family: r.spec.family === 6 ? 'ipv6' : 'ipv4',

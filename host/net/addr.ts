@@ -4,6 +4,7 @@
 import { endianness } from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
 import { K } from './shim.ts';
+import { parseAddress, formatAddress } from '../core/addr.ts';
 
 const LE = endianness() === 'LE';
 
@@ -15,49 +16,15 @@ export function familyOf(ip: string): Family {
   throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
 }
 
-/** inet_pton: 4 or 16 bytes. */
+/** inet_pton: 4 or 16 bytes (the text forms are host/core/addr.ts's, shared with the core). */
 export function parseIp(ip: string): Uint8Array {
-  if (isIPv4(ip)) return Uint8Array.from(ip.split('.'), Number);
-  if (!isIPv6(ip)) throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
-  const out = new Uint8Array(16);
-  let s = ip.replace(/%.*$/, '');
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const b = parseIp(v4[1]!);
-    s = s.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
+  const b = parseAddress(ip);
+  return isIPv4(ip) ? b.subarray(0, 4) : b;
 }
 
-/** inet_ntop, RFC 5952 for IPv6 (longest zero run compressed, lower case). */
+/** inet_ntop, RFC 5952 for IPv6. */
 export function formatIp(b: Uint8Array, off = 0, family: Family = b.length - off >= 16 ? 6 : 4): string {
-  if (family === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatAddress(b, family, off);
 }
 
 export function isLinkLocal6(b: Uint8Array): boolean {

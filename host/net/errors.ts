@@ -1,6 +1,7 @@
 // Named network errors with stable codes (undici style: a root class and one subclass per
 // kind). Every OS error from the shim is mapped here, so callers switch on `code`, never on
 // message text.
+import { VigilError } from '../errors.ts';
 
 export interface OsError extends Error {
   code?: string;
@@ -8,12 +9,10 @@ export interface OsError extends Error {
   syscall?: string;
 }
 
-export class NetError extends Error {
-  readonly code: string;
+// Under vigil's root error, so the CLI prints any of them as one line with its code.
+export class NetError extends VigilError {
   constructor(message: string, code = 'VIGIL_ENET', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'NetError';
-    this.code = code;
+    super(code, message, options);
   }
 }
 

@@ -47,7 +47,7 @@ function setSysctl(path: string, value: number): void {
 const getSysctl = (path: string) => Number(readFileSync(path, 'utf8').trim());
 
 /** Parent interfaces whose ARP settings we changed: how many VMACs, and the old values. */
-const parents = new Map<string, { users: number; arpIgnore: number; arpFilter: number }>();
+const parents = new Map<string, { users: number; arpIgnore: number; arpFilter: number; arpAnnounce: number }>();
 
 function holdParent(parent: string): void {
   const held = parents.get(parent);
@@ -55,12 +55,20 @@ function holdParent(parent: string): void {
     held.users++;
     return;
   }
-  const saved = { users: 1, arpIgnore: getSysctl(conf(parent, 'arp_ignore')), arpFilter: getSysctl(conf(parent, 'arp_filter')) };
+  const saved = {
+    users: 1, arpIgnore: getSysctl(conf(parent, 'arp_ignore')), arpFilter: getSysctl(conf(parent, 'arp_filter')),
+    arpAnnounce: getSysctl(conf(parent, 'arp_announce')),
+  };
   setSysctl(conf(parent, 'arp_ignore'), 1);
   try {
     setSysctl(conf(parent, 'arp_filter'), 1);
+    // Replies from the VIP leave through the parent (its connected route comes first); with
+    // arp_announce=2 the parent's ARP requests carry its own address, not the VIP, so
+    // neighbours never learn the VIP at the parent's MAC (seen here without it).
+    setSysctl(conf(parent, 'arp_announce'), 2);
   } catch (e) {
     setSysctl(conf(parent, 'arp_ignore'), saved.arpIgnore);
+    setSysctl(conf(parent, 'arp_filter'), saved.arpFilter);
     throw e;
   }
   parents.set(parent, saved);
@@ -73,6 +81,7 @@ function releaseParent(parent: string): void {
   try {
     setSysctl(conf(parent, 'arp_ignore'), held.arpIgnore);
     setSysctl(conf(parent, 'arp_filter'), held.arpFilter);
+    setSysctl(conf(parent, 'arp_announce'), held.arpAnnounce);
   } catch {
     /* the parent may be gone already */
   }

@@ -4,8 +4,8 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, chmodSync } from 'node:fs';
-import { Topology, skipReason, nsExec } from '../net/netns.ts';
-import { startVigil, holders, until, vigilConfig, Workdir, VIGIL, type Proc } from '../helpers/agents.ts';
+import { skipReason, nsExec } from '../net/netns.ts';
+import { startVigil, holders, until, vigilConfig, lab, Workdir, VIGIL } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
 const skip = skipReason();
@@ -13,22 +13,11 @@ const VIP = '192.0.2.100';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function pair(t: { teardown(fn: () => unknown): void }, prefix: string, a: Parameters<typeof vigilConfig>[0], b: Parameters<typeof vigilConfig>[0]) {
-  const topo = Topology.create(prefix, ['a', 'b']);
-  const work = new Workdir();
-  const procs: Proc[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    topo.destroy();
-    work.remove();
-  });
-  const [ha, hb] = topo.hosts;
-  const files = { a: work.file('a.yaml', vigilConfig(a)), b: work.file('b.yaml', vigilConfig(b)) };
-  const start = (which: 'a' | 'b') => {
-    const p = startVigil(which === 'a' ? ha.ns : hb.ns, files[which]);
-    procs.push(p);
-    return p;
-  };
-  return { topo, work, procs, ha, hb, files, start, ns: [ha.ns, hb.ns] };
+  const l = lab(t, prefix);
+  const [ha, hb] = l.hosts;
+  const files = { a: l.work.file('a.yaml', vigilConfig(a)), b: l.work.file('b.yaml', vigilConfig(b)) };
+  const start = (which: 'a' | 'b') => l.vigilFile(which === 'a' ? ha : hb, files[which]);
+  return { topo: l.topo, work: l.work, procs: l.procs, ha, hb, files, start, ns: l.ns };
 }
 
 function statusOf(ns: string): { instances: { name: string; state: string; drops: Record<string, number>; counters: Record<string, number>; transitions: unknown[]; effectivePriority: number; availability: { availability: number | null } }[] } {
@@ -153,7 +142,7 @@ t.test('notify hooks run with the state in argv and env', { skip }, async (t) =>
 t.test('every advert vigil sends decodes clean in tshark', { skip: skip ?? (have('tshark') ? undefined : 'tshark not installed') }, async (t) => {
   const p = await pair(t, 'vagbw-', { priority: 150, interval: '10ms', auth: undefined }, { priority: 100, interval: '10ms' });
   const pcap = `${p.work.dir}/wire.pcap`;
-  const cap = spawn('ip', ['netns', 'exec', p.hb.ns, 'tcpdump', '-i', 'eth0', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112 or arp'], { stdio: 'ignore' });
+  const cap = spawn('ip', ['netns', 'exec', p.hb.ns, 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112 or arp'], { stdio: 'ignore' });
   t.teardown(() => { if (cap.exitCode === null) cap.kill('SIGKILL'); });
   await sleep(500);
   const pa = p.start('a');

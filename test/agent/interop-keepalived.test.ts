@@ -2,8 +2,8 @@
 // VRRP v2 (PASS auth), v3 IPv4 multicast and unicast, v3 IPv6. One master at a time, and the
 // VIP follows the priorities.
 import t from 'tap';
-import { Topology, skipReason } from '../net/netns.ts';
-import { startVigil, startKeepalived, holders, until, vigilConfig, Workdir, type Proc } from '../helpers/agents.ts';
+import { skipReason } from '../net/netns.ts';
+import { holders, until, lab } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
 const skip = skipReason() ?? (have('keepalived') ? undefined : 'keepalived not installed (apt-get install keepalived)');
@@ -40,30 +40,21 @@ ${s.version === 2 ? '  authentication {\n    auth_type PASS\n    auth_pass s3cre
 
 for (const s of scenarios) {
   t.test(`interop with keepalived: ${s.name}`, { skip, timeout: 120_000 }, async (t) => {
-    const topo = Topology.create(`vka${s.vrid}-`, ['k', 'v']);
-    const work = new Workdir();
-    const procs: Proc[] = [];
-    t.teardown(async () => {
-      await Promise.all(procs.map((p) => p.stop()));
-      topo.destroy();
-      work.remove();
-    });
-    const [k, v] = topo.hosts;
-    const ns = [k.ns, v.ns];
+    const l = lab(t, `vka${s.vrid}-`, ['k', 'v']);
+    const [k, v] = l.hosts;
+    const ns = l.ns;
     const VIP = s.family === 6 ? '2001:db8::100' : '192.0.2.100';
     const takeoverMs = s.version === 2 ? 6000 : 2000;
-    const vigil = (priority: number) => startVigil(v.ns, work.file(`v${priority}.yaml`, vigilConfig({
+    const vigil = (priority: number) => l.vigil(v, `v${priority}.yaml`, {
       priority, version: s.version, interval: s.interval, vrid: s.vrid, family: s.family,
       vips: [s.family === 6 ? '2001:db8::100/64' : '192.0.2.100/24'],
       peers: s.unicast ? [k.v4] : undefined, auth: s.version === 2 ? 's3cret' : undefined,
-    })));
+    });
 
     // Phase 1: keepalived (150) is master, vigil (100) backs it up.
-    let ka = startKeepalived(k.ns, work, 'ka150', kaConf(s, 150, k, v));
-    procs.push(ka);
+    let ka = l.keepalived(k, 'ka150', kaConf(s, 150, k, v));
     await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === k.ns, takeoverMs + 3000, 'keepalived to hold the VIP');
     let vg = vigil(100);
-    procs.push(vg);
     await vg.waitLine(/"to":"backup"/, 10_000);
     await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
     t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder');
@@ -76,8 +67,7 @@ for (const s of scenarios) {
     t.pass('vigil took over when keepalived stopped');
 
     // Phase 2: keepalived comes back at 50: it must stay backup behind vigil (100).
-    ka = startKeepalived(k.ns, work, 'ka50', kaConf(s, 50, k, v));
-    procs.push(ka);
+    ka = l.keepalived(k, 'ka50', kaConf(s, 50, k, v));
     await ka.waitLine(/Entering BACKUP STATE/, 10_000);
     await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
     t.same(holders(ns, VIP), [v.ns], 'vigil master, keepalived backup: one VIP holder');
@@ -90,7 +80,6 @@ for (const s of scenarios) {
 
     // Phase 3: vigil at 200 preempts keepalived.
     vg = vigil(200);
-    procs.push(vg);
     await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === v.ns, takeoverMs + 5000, 'vigil (200) to preempt keepalived (50)');
     await ka.waitLine(/Entering BACKUP STATE/, 3000);
     t.pass('vigil preempted keepalived, which went back to backup');

@@ -3,28 +3,17 @@
 // priorities resolved by the higher address.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { Topology, skipReason, nsExec } from '../net/netns.ts';
-import { startVigil, holders, until, vigilConfig, Workdir, VIGIL, type Proc } from '../helpers/agents.ts';
+import { skipReason, nsExec } from '../net/netns.ts';
+import { holders, until, vigilConfig, lab, VIGIL } from '../helpers/agents.ts';
 
 const skip = skipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function setup(t: { teardown(fn: () => unknown): void }, prefix: string) {
-  const topo = Topology.create(prefix, ['a', 'b']);
-  const work = new Workdir();
-  const procs: Proc[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    topo.destroy();
-    work.remove();
-  });
-  const [a, b] = topo.hosts;
-  const start = (ns: string, name: string, cfg: Parameters<typeof vigilConfig>[0]) => {
-    const p = startVigil(ns, work.file(name, vigilConfig(cfg)));
-    procs.push(p);
-    return p;
-  };
-  return { topo, a, b, ns: [a.ns, b.ns], start, work };
+  const l = lab(t, prefix);
+  const [a, b] = l.hosts;
+  const start = (ns: string, name: string, cfg: Parameters<typeof vigilConfig>[0]) => l.vigil(ns === a.ns ? a : b, name, cfg);
+  return { topo: l.topo, a, b, ns: l.ns, start, work: l.work };
 }
 
 function status(ns: string) {
@@ -102,4 +91,33 @@ t.test('equal priorities: the higher primary address wins', { skip }, async (t) 
   await sleep(1000);
   t.same(holders(s.ns, '192.0.2.100'), [s.b.ns], 'B (higher address) stays master, A stays backup');
   t.equal(status(s.a.ns).state, 'backup');
+});
+
+t.test('VMAC: the VIP lives on a macvlan with the virtual MAC, moves, and is gone at SIGTERM', { skip }, async (t) => {
+  const l = lab(t, 'vagmm-', ['a', 'b', 'c']);
+  const [a, b, c] = l.hosts;
+  const vmacHolders = () => l.ns.slice(0, 2).filter((ns) => {
+    try {
+      const j = JSON.parse(nsExec(ns, 'ip', '-j', 'addr', 'show', 'dev', 'vrrp.51'));
+      return j[0].addr_info.some((x: { local: string }) => x.local === '192.0.2.100');
+    } catch { return false; }
+  });
+  const pa = l.vigil(a, 'a.yaml', { priority: 150, interval: '50ms', extra: '    vmac: true' });
+  await pa.waitLine(/"to":"master"/, 10_000);
+  const pb = l.vigil(b, 'b.yaml', { priority: 100, interval: '50ms', extra: '    vmac: true' });
+  await pb.waitLine(/"to":"backup"/, 10_000);
+  await until(() => vmacHolders().join() === a.ns, 2000, 'A to hold the VIP on vrrp.51');
+  const link = JSON.parse(nsExec(a.ns, 'ip', '-j', '-d', 'link', 'show', 'vrrp.51'))[0];
+  t.equal(link.address, '00:00:5e:00:01:33', 'RFC 5798 §7.3 virtual MAC for VRID 51');
+  t.equal(link.linkinfo?.info_kind, 'macvlan');
+  // A client resolves the VIP to the virtual MAC, whoever is master.
+  nsExec(c.ns, 'ping', '-c', '1', '-W', '1', '192.0.2.100');
+  const neigh = () => JSON.parse(nsExec(c.ns, 'ip', '-j', 'neigh', 'show', '192.0.2.100'))[0]?.lladdr;
+  t.equal(neigh(), '00:00:5e:00:01:33', `client resolves the VIP to ${neigh()} (A's eth0 is ${a.mac})`);
+  nsExec(a.ns, 'ip', 'link', 'set', 'eth0', 'down');
+  await until(() => vmacHolders().join() === b.ns, 3000, 'B to hold the VIP on its vrrp.51');
+  nsExec(c.ns, 'ping', '-c', '1', '-W', '1', '192.0.2.100');
+  t.equal(neigh(), '00:00:5e:00:01:33', 'the client\'s cache needs no update: same MAC');
+  t.equal(await pb.stop(), 0);
+  t.throws(() => nsExec(b.ns, 'ip', 'link', 'show', 'vrrp.51'), 'SIGTERM removed the VMAC');
 });

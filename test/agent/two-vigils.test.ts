@@ -1,29 +1,20 @@
 // Two vigil agents in namespaces on a bridge: one master, the VIP on exactly one box, and the
 // VIP moving when the master's link is cut or it stops.
 import t from 'tap';
-import { Topology, skipReason, nsExec } from '../net/netns.ts';
-import { startVigil, holders, until, vigilConfig, Workdir, type Proc } from '../helpers/agents.ts';
+import { skipReason, nsExec } from '../net/netns.ts';
+import { holders, until, lab } from '../helpers/agents.ts';
 
 const skip = skipReason();
 const VIP = '192.0.2.100';
 
 t.test('two agents: election, link cut, recovery, SIGTERM', { skip }, async (t) => {
-  const topo = Topology.create('vag2-', ['a', 'b']);
-  const work = new Workdir();
-  const procs: Proc[] = [];
-  t.teardown(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    topo.destroy();
-    work.remove();
-  });
-  const [a, b] = topo.hosts;
-  const ns = [a.ns, b.ns];
+  const l = lab(t, 'vag2-');
+  const [a, b] = l.hosts;
+  const ns = l.ns;
   // A first: a process takes a while to start, and B alone would rightly become master.
-  const pa = startVigil(a.ns, work.file('a.yaml', vigilConfig({ priority: 150 })));
-  procs.push(pa);
+  const pa = l.vigil(a, 'a.yaml', { priority: 150 });
   await pa.waitLine(/"to":"master"/, 10_000);
-  const pb = startVigil(b.ns, work.file('b.yaml', vigilConfig({ priority: 100 })));
-  procs.push(pb);
+  const pb = l.vigil(b, 'b.yaml', { priority: 100 });
   await pb.waitLine(/"to":"backup"/, 10_000);
   await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === a.ns, 2000, 'A to hold the VIP');
   // Steady: no flapping for a while.

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { nsExec } from '../net/netns.ts';
+import { nsExec, Topology, type Host } from '../net/netns.ts';
 
 export const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 
@@ -109,4 +109,26 @@ export function vigilConfig(o: {
   if (o.extra) lines.push(o.extra);
   lines.push(`status: { listen: 127.0.0.1:${o.statusPort ?? 9110} }`, 'realtime: { priority: 50 }');
   return lines.join('\n') + '\n';
+}
+
+// A test's lab: namespaces on a bridge (prefix per test file), a work directory, and every
+// process started through it stopped, and everything removed, at teardown, even on failure.
+export function lab(t: { teardown(fn: () => unknown): void }, prefix: string, names = ['a', 'b']) {
+  const topo = Topology.create(prefix, names);
+  const work = new Workdir();
+  const procs: Proc[] = [];
+  t.teardown(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    topo.destroy();
+    work.remove();
+  });
+  const keep = (p: Proc) => { procs.push(p); return p; };
+  return {
+    topo, work, procs, hosts: topo.hosts, ns: topo.hosts.map((h) => h.ns),
+    // Starts vigil in `host` with a config made by vigilConfig (written to `file`).
+    vigil: (host: Host, file: string, cfg: Parameters<typeof vigilConfig>[0]) =>
+      keep(startVigil(host.ns, work.file(file, vigilConfig(cfg)))),
+    vigilFile: (host: Host, file: string) => keep(startVigil(host.ns, file)),
+    keepalived: (host: Host, name: string, conf: string) => keep(startKeepalived(host.ns, work, name, conf)),
+  };
 }
