@@ -121,3 +121,42 @@ t.test('VMAC: the VIP lives on a macvlan with the virtual MAC, moves, and is gon
   t.equal(await pb.stop(), 0);
   t.throws(() => nsExec(b.ns, 'ip', 'link', 'show', 'vrrp.51'), 'SIGTERM removed the VMAC');
 });
+
+t.test('tracking and sync groups: a tracked interface going down moves the whole group', { skip }, async (t) => {
+  const l = lab(t, 'vagmg-');
+  const [a, b] = l.hosts;
+  // A second interface on A to track: a veth pair whose far end we can take down.
+  nsExec(a.ns, 'ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1');
+  nsExec(a.ns, 'ip', 'link', 'set', 'up0', 'up');
+  nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
+  const two = (priority: number, track: boolean) => `instances:
+  - name: VI_1
+    interface: eth0
+    vrid: 51
+    priority: ${priority}
+    advertInterval: 50ms
+    virtualAddresses: [192.0.2.100/24]
+${track ? '    track: { interfaces: [{ name: up0, weight: 0 }, { name: up1, weight: -20 }] }\n' : ''}  - name: VI_2
+    interface: eth0
+    vrid: 52
+    priority: ${priority}
+    advertInterval: 50ms
+    virtualAddresses: [192.0.2.200/24]
+syncGroups: [{ name: G1, instances: [VI_1, VI_2] }]
+realtime: false
+`;
+  const pa = l.vigilFile(a, l.work.file('a.yaml', two(150, true)));
+  await until(() => pa.lines.filter((x) => /"to":"master"/.test(x)).length === 2, 10_000, 'A master of both');
+  const pb = l.vigilFile(b, l.work.file('b.yaml', two(100, false)));
+  await until(() => pb.lines.filter((x) => /"to":"backup"/.test(x)).length === 2, 10_000, 'B backup of both');
+  await sleep(300);
+  t.same([holders(l.ns, '192.0.2.100'), holders(l.ns, '192.0.2.200')], [[a.ns], [a.ns]]);
+  // up1 down takes up0's carrier: VI_1 faults (weight 0), and VI_2 follows through the group.
+  nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'down');
+  await until(() => holders(l.ns, '192.0.2.100').join() === b.ns && holders(l.ns, '192.0.2.200').join() === b.ns, 3000, 'B to hold both VIPs');
+  await pa.waitLine(/"instance":"VI_2","from":"master","to":"fault","reason":"sync_group"/, 2000);
+  t.pass('VI_2 faulted with the group');
+  nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
+  await until(() => holders(l.ns, '192.0.2.100').join() === a.ns && holders(l.ns, '192.0.2.200').join() === a.ns, 3000, 'A to take both back');
+  t.pass('the group recovered and preempted back together');
+});
