@@ -7,6 +7,7 @@ import type { Command, Io } from './command.ts';
 interface Entry { name: string; summary: string; load: () => Promise<Command> }
 const commands: Entry[] = [
   { name: 'run', summary: 'run the agent in the foreground', load: async () => (await import('./run.ts')).run },
+  { name: 'engine', summary: '', load: async () => (await import('./run.ts')).engine },
   { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
   { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
   { name: 'decode', summary: 'decode VRRP packets (hex, stdin or a capture) to JSON', load: async () => (await import('./decode.ts')).decode },
@@ -22,7 +23,7 @@ function help(): string {
     'A virtual-IP high-availability agent: VRRP v2 (RFC 3768) and v3 (RFC 5798).',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.filter((c) => c.summary).map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Options:',
     '  -h, --help     this text; `vigil COMMAND --help` for a command',
@@ -39,7 +40,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (name === '--version' || name === '-V') { io.stdout(`vigil ${pkg.version}`); return 0; }
     const cmd = commands.find((c) => c.name === name);
-    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')}`);
+    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${commands.filter((c) => c.summary).map((c) => c.name).join(', ')}`);
     return await (await cmd.load()).run(rest, io);
   } catch (err) {
     const where = name && commands.some((c) => c.name === name) ? `vigil ${name}` : 'vigil';

@@ -8,12 +8,13 @@ import { createLogger } from '../agent/log.ts';
 import { serveStatus } from '../agent/status-server.ts';
 import { enableRealtime } from '../net/realtime.ts';
 import { VigilError } from '../errors.ts';
+import { Supervisor } from '../agent/supervisor.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
 
 export const DEFAULT_CONFIG = '/etc/vigil/vigil.yaml';
 
-const usage = `Usage: vigil run [-c FILE] [--log-json] [--debug]
+const usage = `Usage: vigil run [-c FILE] [--log-json] [--debug] [--no-supervise]
 
 Runs the agent in the foreground: elects per VRRP (RFC 5798 / RFC 3768), moves the virtual
 addresses, announces them, serves /status and /metrics.
@@ -21,6 +22,8 @@ addresses, announces them, serves /status and /metrics.
   -c, --config FILE   the configuration (default ${DEFAULT_CONFIG}); \`vigil check\` validates it
   --log-json          log JSON lines even on a terminal (the default when stderr is not one)
   --debug             more log lines
+  --no-supervise      run the engine in this process (default: a supervising parent restarts
+                      it within a second if it dies, and removes the VIPs it left meanwhile)
 
 Signals: SIGTERM / SIGINT stop cleanly (a master sends priority 0, every VIP is removed);
 SIGHUP reloads the configuration: a broken one is refused and the running one kept, and
@@ -32,70 +35,134 @@ Examples:
   vigil run -c /etc/vigil/vigil.yaml
   vigil check -c vigil.yaml && vigil run -c vigil.yaml`;
 
+const options = {
+  config: { type: 'string', short: 'c' }, 'log-json': { type: 'boolean' }, debug: { type: 'boolean' },
+  'no-supervise': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+// argv that starts this same program (a checkout's main.ts, or the single executable) as the
+// engine with the same options.
+function engineArgv(argv: string[]): { command: string; args: string[] } {
+  const self = isSea() ? [] : [...process.execArgv, process.argv[1]];
+  return { command: process.execPath, args: [...self, 'engine', ...argv] };
+}
+
+function isSea(): boolean {
+  try {
+    return (process as unknown as { getBuiltinModule(n: string): { isSea(): boolean } | undefined })
+      .getBuiltinModule('node:sea')?.isSea() ?? false;
+  } catch { return false; }
+}
+
 export const run: Command = {
   name: 'run',
   summary: 'run the agent in the foreground',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, {
-      config: { type: 'string', short: 'c' }, 'log-json': { type: 'boolean' }, debug: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    }, 'run');
+    const { values, positionals } = parse(argv, options, 'run');
     if (values.help) { io.stdout(usage); return 0; }
     if (positionals.length) throw new VigilError('VIGIL_EUSAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (values['no-supervise']) return runEngine(values);
     const file = values.config ?? DEFAULT_CONFIG;
     const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
-    let config = loadConfig(file);
-    if (config.realtime.enabled) {
-      // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
-      // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
-      const rt = enableRealtime({ priority: config.realtime.priority, lockMemory: false });
-      for (const w of rt.warnings) log.warn(w);
-      if (rt.scheduled) log.info(`real-time scheduling: SCHED_FIFO ${config.realtime.priority}`);
-    }
-    const engine = new Engine({ log });
-    await engine.start(toEngineSpec(config));
-    let server: Server | undefined;
-    if (config.status.listen) {
-      const { host, port } = config.status.listen;
-      server = await serveStatus(engine, host, port);
-      log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
-    }
-    log.info(`vigil running: ${config.instances.length} instance(s) from ${file}`, { pid: process.pid });
-    return await new Promise<number>((resolve) => {
-      let reloading = Promise.resolve();
-      const stop = (sig: string) => {
-        log.info(`${sig}: stopping`);
-        process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
-        void reloading.then(() => engine.stop()).then(() => {
-          server?.close();
-          log.info('stopped: VIPs released');
-          resolve(0);
-        }, (err) => { log.error(`stop failed: ${(err as Error).message}`); resolve(1); });
-      };
-      const onTerm = () => stop('SIGTERM');
-      const onInt = () => stop('SIGINT');
-      const onHup = () => {
-        reloading = reloading.then(async () => {
-          let next;
-          try {
-            next = loadConfig(file);
-          } catch (err) {
-            log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
-            return;
-          }
-          try {
-            const d = await engine.reload(toEngineSpec(next));
-            config = next;
-            log.info('reloaded', d);
-          } catch (err) {
-            log.error(`reload failed part way: ${(err as Error).message}`);
-          }
-        });
-      };
-      process.on('SIGTERM', onTerm);
-      process.on('SIGINT', onInt);
-      process.on('SIGHUP', onHup);
-    });
+    // Refused here, whole, before anything starts.
+    const config = loadConfig(file);
+    const { command, args } = engineArgv(argv.filter((a) => a !== '--no-supervise'));
+    const sup = new Supervisor({ log, command, args, config });
+    const forward = (sig: NodeJS.Signals) => () => {
+      log.info(`${sig}: stopping the engine`);
+      void sup.stop('SIGTERM');
+    };
+    const onTerm = forward('SIGTERM'), onInt = forward('SIGINT');
+    const onHup = () => {
+      try { sup.updateConfig(loadConfig(file)); } catch { /* the engine reports it and keeps its config */ }
+      sup.signal('SIGHUP');
+    };
+    process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
+    sup.start();
+    const code = await sup.finished;
+    process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
+    return code;
   },
 };
+
+// The VRRP engine itself: `vigil run` starts it as its child (`vigil engine`), or in the
+// foreground with --no-supervise.
+export const engine: Command = {
+  name: 'engine',
+  summary: 'the VRRP engine (started by vigil run)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, options, 'engine');
+    if (values.help) { io.stdout(usage); return 0; }
+    if (positionals.length) throw new VigilError('VIGIL_EUSAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
+    return runEngine(values);
+  },
+};
+
+async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
+  const file = values.config ?? DEFAULT_CONFIG;
+  const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
+  let config = loadConfig(file);
+  if (config.realtime.enabled) {
+    // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
+    // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
+    const rt = enableRealtime({ priority: config.realtime.priority, lockMemory: false });
+    for (const w of rt.warnings) log.warn(w);
+    if (rt.scheduled) log.info(`real-time scheduling: SCHED_FIFO ${config.realtime.priority}`);
+  }
+  const engine = new Engine({ log });
+  await engine.start(toEngineSpec(config));
+  let server: Server | undefined;
+  if (config.status.listen) {
+    const { host, port } = config.status.listen;
+    server = await serveStatus(engine, host, port);
+    log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
+  }
+  log.info(`vigil running: ${config.instances.length} instance(s) from ${file}`, { pid: process.pid });
+  return await new Promise<number>((resolve) => {
+    let reloading = Promise.resolve();
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping`);
+      process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
+      // The supervisor's pipe would keep the event loop, and so the process, alive.
+      if (process.env.VIGIL_SUPERVISED === '1') process.stdin.destroy();
+      void reloading.then(() => engine.stop()).then(() => {
+        server?.close();
+        log.info('stopped: VIPs released');
+        resolve(0);
+      }, (err) => { log.error(`stop failed: ${(err as Error).message}`); resolve(1); });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    const onHup = () => {
+      reloading = reloading.then(async () => {
+        let next;
+        try {
+          next = loadConfig(file);
+        } catch (err) {
+          log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
+          return;
+        }
+        try {
+          const d = await engine.reload(toEngineSpec(next));
+          config = next;
+          log.info('reloaded', d);
+        } catch (err) {
+          log.error(`reload failed part way: ${(err as Error).message}`);
+        }
+      });
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
+    if (process.env.VIGIL_SUPERVISED === '1') {
+      // Our supervisor holds the other end of stdin: EOF means it is gone.
+      process.stdin.on('end', () => stop('supervisor gone'));
+      process.stdin.resume();
+    }
+  });
+}

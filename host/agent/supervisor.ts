@@ -1,0 +1,122 @@
+// The supervisor: `vigil run` is a small parent that runs the VRRP engine as a child of the
+// same binary, restarts it when it dies (within a second, backing off if it keeps dying), and
+// stops it in order on SIGTERM. When the engine dies without cleaning up (SIGKILL, a crash),
+// the parent removes its VIPs at once: the backup on the LAN takes over after
+// Master_Down_Interval, and this box must not answer for the VIP meanwhile.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from './log.ts';
+import type { AgentConfig } from '../config/types.ts';
+import { Netlink } from '../net/netlink.ts';
+import { ifIndex } from '../net/vrrp-socket.ts';
+
+export interface SupervisorOptions {
+  log: Logger;
+  // How to start the engine: argv for the same binary (see childArgv in host/cli/run.ts).
+  command: string;
+  args: string[];
+  config: AgentConfig;
+}
+
+const FIRST_RESTART_MS = 100;
+const MAX_RESTART_MS = 5000;
+const STABLE_MS = 30_000;       // an engine up this long resets the backoff
+const STOP_TIMEOUT_MS = 10_000;
+
+export class Supervisor {
+  private child: ChildProcess | undefined;
+  private startedAt = 0;
+  private backoff = FIRST_RESTART_MS;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private config: AgentConfig;
+  private readonly o: SupervisorOptions;
+  restarts = 0;
+  private done: (code: number) => void = () => {};
+  readonly finished: Promise<number>;
+
+  constructor(o: SupervisorOptions) {
+    this.o = o;
+    this.config = o.config;
+    this.finished = new Promise((r) => { this.done = r; });
+  }
+
+  start(): void {
+    this.startedAt = Date.now();
+    // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
+    // and the engine stops cleanly instead of running on as an orphan.
+    const child = spawn(this.o.command, this.o.args, {
+      stdio: ['pipe', 'inherit', 'inherit'],
+      env: { ...process.env, VIGIL_SUPERVISED: '1' },
+    });
+    this.child = child;
+    this.o.log.debug(`engine started`, { pid: child.pid });
+    child.on('exit', (code, signal) => { void this.onExit(child, code, signal); });
+  }
+
+  // The config a SIGHUP made current, so a later cleanup removes the right VIPs.
+  updateConfig(c: AgentConfig): void { this.config = c; }
+
+  signal(sig: NodeJS.Signals): void { this.child?.kill(sig); }
+
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) { this.done(0); return this.finished; }
+    child.kill(sig);
+    const killer = setTimeout(() => {
+      this.o.log.error(`engine did not stop within ${STOP_TIMEOUT_MS / 1000}s: killing it`);
+      child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
+    const code = await this.finished;
+    clearTimeout(killer);
+    return code;
+  }
+
+  private async onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (child !== this.child) return;
+    this.child = undefined;
+    if (this.stopping) {
+      // An engine that was killed on the way down left its VIPs: remove them.
+      if (code !== 0) await this.removeVips();
+      this.done(code === 0 ? 0 : 1);
+      return;
+    }
+    const how = signal ? `killed by ${signal}` : `exited with status ${code}`;
+    await this.removeVips();
+    if (code === 2 && Date.now() - this.startedAt < 2000) {
+      // Refused its config or its interfaces at start: restarting cannot help.
+      this.o.log.error(`engine ${how} at start: not restarting`);
+      this.done(2);
+      return;
+    }
+    if (Date.now() - this.startedAt > STABLE_MS) this.backoff = FIRST_RESTART_MS;
+    const wait = this.backoff;
+    this.backoff = Math.min(MAX_RESTART_MS, this.backoff * 2);
+    this.restarts++;
+    this.o.log.error(`engine ${how}: VIPs removed, restarting in ${wait} ms`, { restarts: this.restarts });
+    this.restartTimer = setTimeout(() => this.start(), wait);
+  }
+
+  // Every VIP of every instance, wherever it may be (the interface or its VMAC).
+  private async removeVips(): Promise<void> {
+    const nl = new Netlink();
+    let removed = 0;
+    try {
+      for (const s of this.config.instances) {
+        const ifname = s.vmac ? `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}` : s.interface;
+        let index: number;
+        try { index = ifIndex(ifname); } catch { continue; }
+        for (const v of s.virtualAddresses) {
+          try {
+            await nl.deleteAddress({ index, address: v.address, prefixlen: v.prefixLen, ifname });
+            removed++;
+          } catch { /* not there: nothing to do */ }
+        }
+      }
+    } finally {
+      nl.close();
+    }
+    if (removed) this.o.log.warn(`removed ${removed} VIP(s) the engine left behind`);
+  }
+}
