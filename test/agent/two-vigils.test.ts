@@ -25,7 +25,7 @@ t.test('two agents: election, link cut, recovery, SIGTERM', { skip }, async (t) 
   // Cut A's link: A faults (its own interface is tracked), B takes over.
   nsExec(a.ns, 'ip', 'link', 'set', 'eth0', 'down');
   const took = await until(() => holders([b.ns], VIP).length === 1, 2000, 'B to hold the VIP');
-  t.ok(took < 200, `B holds the VIP ${took.toFixed(1)} ms after the cut`);
+  t.ok(took < 1000, `B holds the VIP ${took.toFixed(1)} ms after the cut (timing: make bench)`);
   await pa.waitLine(/"to":"fault"/, 1000);
   t.same(holders(ns, VIP), [b.ns], 'A released the VIP on fault');
 
