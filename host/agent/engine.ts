@@ -9,6 +9,7 @@ import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts'
 import { Netlink, NetlinkMonitor, type AddrEvent, type LinkEvent } from '../net/netlink.ts';
 import { Announcer } from '../net/announce.ts';
 import { createVmac, type Vmac } from '../net/vmac.ts';
+import { shim, K } from '../net/shim.ts';
 import { parseMac, sockaddrIn, sockaddrIn6, isLinkLocal6 } from '../net/addr.ts';
 import type { Logger } from './log.ts';
 import { runNotify } from './notify.ts';
@@ -61,7 +62,8 @@ export class Engine {
   private readonly announcers = new Map<string, Announcer>();
   private readonly bySlot = new Map<number, Running>();
   private readonly byName = new Map<string, Running>();
-  private timer: NodeJS.Timeout | undefined;
+  // One timerfd for the core's earliest deadline (microsecond resolution; see the shim).
+  private timerFd = -1;
   private readonly handler: ActionHandler;
   private stopping = false;
   readonly startedAt = new Date();
@@ -81,6 +83,8 @@ export class Engine {
 
   async start(spec: EngineSpec): Promise<void> {
     this.nl = new Netlink();
+    this.timerFd = shim().timerCreate();
+    shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
     this.monitor = new NetlinkMonitor();
     this.monitor.on('link', (e) => this.onLink(e));
     this.monitor.on('address', (e) => this.onAddress(e));
@@ -100,7 +104,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.timer);
+    if (this.timerFd >= 0) { shim().close(this.timerFd); this.timerFd = -1; }
     const now = this.now();
     for (const r of this.byName.values()) this.core.stop(r.slot, now);
     this.core.drain(this.handler);
@@ -274,11 +278,9 @@ export class Engine {
   // After every event: carry out the actions, then arm the one timer for the next deadline.
   private pump(): void {
     this.core.drain(this.handler);
-    if (this.stopping) return;
-    clearTimeout(this.timer);
+    if (this.stopping || this.timerFd < 0) return;
     const d = this.core.pollTimeout();
-    if (d === Infinity) return;
-    this.timer = setTimeout(this.onTimer, Math.max(0, (d - this.now()) / 1000));
+    shim().timerSet(this.timerFd, d === Infinity ? Infinity : d - this.now());
   }
 
   private readonly onTimer = (): void => {

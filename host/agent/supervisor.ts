@@ -100,7 +100,13 @@ export class Supervisor {
 
   // Every VIP of every instance, wherever it may be (the interface or its VMAC).
   private async removeVips(): Promise<void> {
-    const nl = new Netlink();
+    let nl: Netlink;
+    try {
+      nl = new Netlink();
+    } catch (err) {
+      this.o.log.error(`cannot remove the VIPs the engine left: ${(err as Error).message}`);
+      return;
+    }
     let removed = 0;
     try {
       for (const s of this.config.instances) {

@@ -2,11 +2,7 @@
 // removed); SIGHUP reloads the config, keeping the running one when the new one is broken.
 import type { Server } from 'node:http';
 import { loadConfig } from '../config/load.ts';
-import { toEngineSpec } from '../agent/spec.ts';
-import { Engine } from '../agent/engine.ts';
 import { createLogger } from '../agent/log.ts';
-import { serveStatus } from '../agent/status-server.ts';
-import { enableRealtime } from '../net/realtime.ts';
 import { VigilError } from '../errors.ts';
 import { Supervisor } from '../agent/supervisor.ts';
 import { parse } from './args.ts';
@@ -101,6 +97,10 @@ export const engine: Command = {
 };
 
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
+  // Loaded here, not at the top: the supervisor never needs the engine, http or the core.
+  const [{ toEngineSpec }, { Engine }, { serveStatus }, { enableRealtime }] = await Promise.all([
+    import('../agent/spec.ts'), import('../agent/engine.ts'), import('../agent/status-server.ts'), import('../net/realtime.ts'),
+  ]);
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
   let config = loadConfig(file);

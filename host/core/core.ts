@@ -3,6 +3,7 @@
 // no allocation per packet (bench/core.ts measures it).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { getRawAsset, isSea } from 'node:sea';
 import { CoreConfigError, CoreLoadError } from '../errors.ts';
 import { parseAddress, formatAddress, type Family } from './addr.ts';
 import { CFG_ERRORS, DROP_REASONS, DROP_TEXT, STATES, REASONS, COUNTERS, ACTION,
@@ -57,7 +58,8 @@ export function coreModule(path = CORE_WASM_PATH): WebAssembly.Module {
   if (cachedModule && path === CORE_WASM_PATH) return cachedModule;
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    // The single executable (`make dist`, packaging/) carries core.wasm as an asset.
+    bytes = isSea() && path === CORE_WASM_PATH ? Buffer.from(getRawAsset('core.wasm')) : readFileSync(path);
   } catch (err) {
     throw new CoreLoadError(`cannot read ${path}: run \`make core\` first`, { cause: err });
   }

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include <errno.h>
+#include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/filter.h>
@@ -466,6 +468,50 @@ static void state_free(napi_env env, void *data, void *hint)
 	free(st);
 }
 
+/* ---------- timing: one-shot timers with microsecond resolution ---------- */
+
+/*
+ * timerCreate() -> fd: a CLOCK_MONOTONIC timerfd whose readiness comes through pollStart like
+ * a socket's. libuv's own timers wait in whole milliseconds, so a 10 ms advert would fire up
+ * to 1 ms early or late; this one fires when asked, once per deadline.
+ */
+static napi_value op_timer_create(napi_env env, napi_callback_info info)
+{
+	napi_value v;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	(void)info;
+	if (fd < 0)
+		return throw_errno(env, "timerfd_create", errno);
+	CHECK(napi_create_int32(env, fd, &v));
+	return v;
+}
+
+/*
+ * timerSet(fd, delayUs): fire once after delayUs microseconds (anything below 1 us: at once);
+ * Infinity or NaN disarms. A pending expiry is consumed first, so the fd is readable again only
+ * for the new deadline (uv_poll is level-triggered).
+ */
+static napi_value op_timer_set(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	int32_t fd;
+	double us;
+	uint64_t expirations;
+	struct itimerspec its = { 0 };
+	if (arg_i32(env, argv[0], &fd) || napi_get_value_double(env, argv[1], &us) != napi_ok)
+		return throw_range(env, "timerSet(fd, delayUs)");
+	while (read(fd, &expirations, sizeof(expirations)) == sizeof(expirations))
+		;
+	if (isfinite(us)) {
+		long long ns = us < 1 ? 1000 : (long long)(us * 1000.0);
+		its.it_value.tv_sec = ns / 1000000000LL;
+		its.it_value.tv_nsec = ns % 1000000000LL;
+	}
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return throw_errno(env, "timerfd_settime", errno);
+	return NULL;
+}
+
 /* ---------- timing: real-time priority and locked memory ---------- */
 
 static napi_value op_sched_set_scheduler(napi_env env, napi_callback_info info)
@@ -583,6 +629,8 @@ NAPI_MODULE_INIT()
 		{ "mlockall", op_mlockall },
 		{ "ifNameToIndex", op_if_name_to_index },
 		{ "asan", op_asan },
+		{ "timerCreate", op_timer_create },
+		{ "timerSet", op_timer_set },
 	};
 	napi_value fn, consts, v;
 	struct state *st = calloc(1, sizeof(*st));

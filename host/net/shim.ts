@@ -1,8 +1,10 @@
 // The native shim, loaded once and typed. Generic syscalls over integer fds (Deno ops model):
 // every protocol detail lives in TypeScript or the core, not in C.
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ShimMissingError } from './errors.ts';
+import { getRawAsset, isSea } from 'node:sea';
+import { NetError, ShimMissingError } from './errors.ts';
 
 export interface ShimConstants {
   readonly [name: string]: number;
@@ -30,25 +32,61 @@ export interface Shim {
   schedGetScheduler(): number;
   mlockall(flags: number): void;
   ifNameToIndex(name: string): number;
+  /** A one-shot CLOCK_MONOTONIC timer fd (readiness via pollStart). */
+  timerCreate(): number;
+  /** Fire once after delayUs microseconds; Infinity disarms. Consumes a pending expiry. */
+  timerSet(fd: number, delayUs: number): void;
   /** 1 when this build carries AddressSanitizer; asan(1) then overflows on purpose. */
   asan(mode?: number): number;
   readonly constants: ShimConstants;
 }
 
-/** Where the addon is: VIGIL_SHIM (e.g. the ASan build) or the node-gyp Release build. */
-export const shimPath: string =
-  process.env.VIGIL_SHIM ?? join(import.meta.dirname, '..', 'native', 'build', 'Release', 'vigil_shim.node');
+// The single executable (`make dist`, packaging/) carries the addon as an asset.
+const fromSea = isSea() && process.env.VIGIL_SHIM === undefined;
+
+/** Where the addon is: VIGIL_SHIM (e.g. the ASan build), the single executable or the node-gyp Release build. */
+export const shimPath: string = process.env.VIGIL_SHIM ?? (fromSea ? `${process.execPath}:vigil_shim.node`
+  : join(import.meta.dirname, '..', 'native', 'build', 'Release', 'vigil_shim.node'));
 
 let loaded: Shim | undefined;
 
 export function shim(): Shim {
   if (loaded) return loaded;
+  if (fromSea) return (loaded = dlopenAsset() as Shim);
   try {
     loaded = createRequire(import.meta.url)(shimPath) as Shim;
   } catch (cause) {
     throw new ShimMissingError(shimPath, cause);
   }
   return loaded;
+}
+
+// dlopen needs a file: the asset goes to a new directory (mkdtemp, 0700) under a parent only we
+// own and can write (0700, not a symlink; never a predictable /tmp path), is loaded, and removed
+// at once (the mapping outlives the file). /run is noexec on some systems: then /var/lib/vigil.
+function dlopenAsset(): unknown {
+  const uid = process.getuid!();
+  const parents = uid === 0 ? ['/run/vigil', '/var/lib/vigil'] : [process.env.XDG_RUNTIME_DIR ?? ''];
+  const errors: string[] = [];
+  for (const parent of parents.filter(Boolean)) {
+    let dir: string | undefined;
+    try {
+      try { mkdirSync(parent, { mode: 0o700 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+      const st = lstatSync(parent);
+      if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) throw new Error('not a directory of uid ' + uid + ' with mode 0700');
+      dir = mkdtempSync(join(parent, 'shim-'));
+      const file = join(dir, 'vigil_shim.node');
+      writeFileSync(file, new Uint8Array(getRawAsset('vigil_shim.node')), { mode: 0o500, flag: 'wx' });
+      const m = { exports: {} };
+      process.dlopen(m, file);
+      return m.exports;
+    } catch (e) {
+      errors.push(`${parent}: ${(e as Error).message}`);
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  throw new NetError(`cannot unpack the native shim from ${process.execPath}: ${errors.join('; ') || 'not root and no XDG_RUNTIME_DIR'}`, 'VIGIL_ENET_NOSHIM');
 }
 
 /** The kernel constant `name`; a missing one is a programming error, not a runtime state. */
