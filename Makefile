@@ -10,7 +10,7 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all deps core host native test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net
+.PHONY: all deps core host native test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
 
 all: deps core host native
 
@@ -29,10 +29,12 @@ $(CORE_WASM): $(CORE_SRC) core-wasm/asconfig.json $(STAMP)
 host: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
 
-native: $(STAMP)
-	@if [ -f host/native/binding.gyp ]; then \
-	  cd host/native && $(NODE) $(BIN)/node-gyp rebuild --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"; \
-	fi
+# Rebuilt only when its sources change: node-gyp rebuild removes build/Release first, and a
+# vigil started in that window would find no shim.
+SHIM := host/native/build/Release/vigil_shim.node
+native: $(SHIM)
+$(SHIM): host/native/vigil_shim.c host/native/binding.gyp $(STAMP)
+	cd host/native && $(NODE) $(BIN)/node-gyp rebuild --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"
 
 # The shim under AddressSanitizer: built apart from the Release addon (node-gyp's build stays
 # untouched), loaded by every Node process of the net tests through VIGIL_SHIM, with the ASan
@@ -65,12 +67,30 @@ fuzz-replay: core
 bench: all
 	$(NODE) bench/run.ts
 
+# Three vigil agents in network namespaces, their failovers timed (demo/README.md). Needs root:
+# sudo make demo.
 demo: all
-	@if [ -x demo/demo.sh ]; then bash demo/demo.sh; else \
-	  echo "make demo arrives with the agent (issue [agent]); for now try: bin/vigil decode --help, bin/vigil avail --nines 4"; fi
+	@bash demo/demo.sh
+
+# dist/vigil: one executable (a Node 26 single executable application) with the host, yaml,
+# core.wasm and the native shim, for a box with no Node and no node_modules (packaging/).
+dist: all
+	$(NODE) packaging/build-sea.ts
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the single executable, the systemd unit, the
+# examples, and /etc/vigil/vigil.yaml only when there is none (an admin's config is never touched).
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+install: dist
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/vigil/examples $(DESTDIR)/etc/vigil
+	install -m 0755 dist/vigil $(DESTDIR)$(BINDIR)/vigil
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/vigil.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/vigil.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/vigil.service
+	install -m 0644 examples/*.yaml $(DESTDIR)$(PREFIX)/share/vigil/examples/
+	test -e $(DESTDIR)/etc/vigil/vigil.yaml || install -m 0600 examples/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 
 clean:
-	rm -rf core-wasm/build host/native/build fuzz/build
+	rm -rf core-wasm/build host/native/build fuzz/build dist
 
 distclean: clean
 	rm -rf node_modules

@@ -1,5 +1,7 @@
 // vigil status: reads the running agent's /status and prints it as a table (or --json).
-import { request } from 'node:http';
+import { createRequire } from 'node:module';
+// require, not import: an ES import of node:http loads undici, http2 and tls (see status-server.ts).
+const { request } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 import { VigilError, UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';

@@ -1,0 +1,122 @@
+// `make dist`: dist/vigil, one executable (a Node 26 single executable application, SEA) that
+// runs on a box with no Node and no node_modules. It carries:
+//   - the host (host/cli/main.ts and every command, their dynamic imports inlined) and yaml,
+//     bundled by rolldown into one ES module, which Node 26 runs with "mainFormat": "module";
+//   - core.wasm and the native shim as SEA assets (sea-config.json), which host/core/core.ts and
+//     host/net/shim.ts take from the executable when `node:sea`'s isSea() says so.
+// Nothing else: the build fails if the bundle pulls in any package but yaml (undici and jco
+// belong to other processes: design.md, "Timing isolation").
+//
+// sea-config.json is the template: its main, executable and output name files in a private
+// build directory (dist/.build-XXXXXX, so two builds never meet); its assets are relative to
+// the repository. dist/vigil is replaced (rename) only once the new one has printed its version.
+//
+// Size: a SEA is the node binary plus a note section with the blob. The binary is stripped
+// *before* the blob goes in: stripping the finished executable breaks it (strip moves the
+// .note.node.sea section out of its segment and the executable segfaults at start).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join, relative } from 'node:path';
+import { rolldown, type Plugin } from 'rolldown';
+
+const ROOT = join(import.meta.dirname, '..');
+process.chdir(ROOT);
+interface SeaConfig { main: string; executable: string; output: string; assets: Record<string, string>; [k: string]: unknown }
+const template = JSON.parse(readFileSync('packaging/sea-config.json', 'utf8')) as SeaConfig;
+const DIST = 'dist/vigil';
+const ALLOWED_PACKAGES = new Set(['yaml']);
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+function fail(msg: string): never {
+  console.error(`build-sea: ${msg}`);
+  process.exit(1);
+}
+
+function packageOf(id: string): string | undefined {
+  const i = id.lastIndexOf('/node_modules/');
+  if (i < 0) return undefined;
+  const [scope, name] = id.slice(i + '/node_modules/'.length).split('/');
+  return scope.startsWith('@') ? `${scope}/${name}` : scope;
+}
+
+for (const [name, file] of Object.entries(template.assets)) {
+  if (!existsSync(file)) fail(`asset ${name}: ${file} is missing: run \`make\` first`);
+}
+mkdirSync('dist', { recursive: true });
+const BUILD = mkdtempSync('dist/.build-');
+process.on('exit', () => rmSync(BUILD, { recursive: true, force: true }));
+const sea: SeaConfig = { ...template, main: join(BUILD, template.main), executable: join(BUILD, template.executable), output: join(BUILD, template.output) };
+const CONFIG = join(BUILD, 'sea-config.json');
+writeFileSync(CONFIG, JSON.stringify(sea, null, 2));
+
+// main.ts reads its version from ../../package.json; the executable has no such file, so that
+// one read becomes the version, as a literal. The build fails if the line changed.
+const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+const PKG_READ = "readFileSync(new URL('../../package.json', import.meta.url), 'utf8')";
+const inlineVersion: Plugin = {
+  name: 'vigil-inline-version',
+  transform(code, id) {
+    if (relative(ROOT, id) !== join('host', 'cli', 'main.ts')) return null;
+    if (code.split(PKG_READ).length !== 2) fail(`host/cli/main.ts no longer reads package.json as \`${PKG_READ}\`: update packaging/build-sea.ts`);
+    return { code: code.replace(PKG_READ, JSON.stringify(JSON.stringify({ version }))), map: null };
+  },
+};
+
+// Node's builtins through process.getBuiltinModule, not `import`. The bundle hoists every import
+// to its top, so every start loads them all, and an ES import of a builtin builds its namespace
+// by reading every export, lazy getters included: node:http's (WebSocket, CloseEvent,
+// MessageEvent) load Node's internal undici with crypto, tls, zlib and web streams, about 16 MB
+// of RSS and 100 ms more at every start (measured on Node 26.10). A builtin's module here
+// exports its data properties only (accessors stay lazy; importing one fails the build).
+// node:module stays an import: rolldown's own runtime needs it (createRequire) before all else.
+const BUILTIN = '\0vigil-builtin:';
+const builtins: Plugin = {
+  name: 'vigil-builtins',
+  resolveId(id) {
+    if (!isBuiltin(id) || id === 'node:module' || id === 'module') return null;
+    return { id: BUILTIN + (id.startsWith('node:') ? id : `node:${id}`), moduleSideEffects: false };
+  },
+  load(id) {
+    if (!id.startsWith(BUILTIN)) return null;
+    const name = id.slice(BUILTIN.length);
+    const names = Object.entries(Object.getOwnPropertyDescriptors(process.getBuiltinModule(name) as object))
+      .filter(([k, d]) => 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k)).map(([k]) => k);
+    return [`const m = process.getBuiltinModule(${JSON.stringify(name)});`, 'export default m;',
+      ...names.map((k) => `export const ${k} = m.${k};`)].join('\n');
+  },
+};
+
+const t0 = performance.now();
+const bundle = await rolldown({ input: 'host/cli/main.ts', platform: 'node', plugins: [inlineVersion, builtins], logLevel: 'warn' });
+const { output } = await bundle.write({ file: sea.main, format: 'esm', codeSplitting: false, sourcemap: false });
+await bundle.close();
+if (output.length !== 1 || output[0].type !== 'chunk') fail(`expected one chunk, got ${output.map((o) => o.fileName).join(', ')}`);
+const chunk = output[0];
+const packages = new Set(chunk.moduleIds.map(packageOf).filter((p) => p !== undefined));
+const extra = [...packages].filter((p) => !ALLOWED_PACKAGES.has(p));
+if (extra.length) fail(`the bundle pulls in ${extra.join(', ')}: only ${[...ALLOWED_PACKAGES].join(', ')} may go into the executable`);
+if (/\bimport\(\s*["'`]\.{0,2}\//.test(chunk.code)) fail('the bundle still has a dynamic import of a file');
+console.log(`bundle: ${mb(statSync(sea.main).size)}, ${chunk.moduleIds.length} modules, packages: ${[...packages].join(', ') || 'none'}`);
+
+// The node running this script is the one the SEA is made of (a blob fits one exact version):
+// node_modules' Node 26, never the system's.
+copyFileSync(process.execPath, sea.executable);
+chmodSync(sea.executable, 0o755);
+const full = statSync(sea.executable).size;
+try {
+  execFileSync('strip', ['--strip-all', sea.executable], { stdio: 'inherit' });
+  console.log(`node ${process.version}: ${mb(full)}, stripped ${mb(statSync(sea.executable).size)}`);
+} catch (e) {
+  console.warn(`build-sea: strip failed (${(e as Error).message}): node ${process.version} keeps its symbols (${mb(full)})`);
+}
+
+execFileSync(process.execPath, ['--build-sea', CONFIG], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+// Before it replaces dist/vigil: it runs without node_modules on PATH, and knows its version.
+const smoke = spawnSync(sea.output, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+const got = smoke.stdout.trim();
+if (got !== `vigil ${version}`) fail(`${sea.output} --version printed ${JSON.stringify(got)}, not "vigil ${version}"\n${smoke.stderr}`);
+renameSync(sea.output, DIST);
+const size = statSync(DIST).size;
+console.log(`${DIST}: ${mb(size)} (${size} bytes), ${got}, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
