@@ -313,6 +313,13 @@ function masterReceives(inst: Instance, slot: i32, priority: u32, adverInt: u32,
       (priority == local && compare(infoBuf + INFO_SRC, inst.primaryPtr(), inst.addrLen()) > 0)) {
     learnMaster(inst, priority, adverInt);
     changeState(inst, slot, STATE_BACKUP, WHY_HIGHER_PRIORITY, now, true);
+  } else if (priority < local) {
+    // RFC 5798 says discard. But a lower-priority master means a backup that stepped up for a
+    // moment (late timers, a lost advert) and announced the VIP: its gratuitous ARP / NA moved
+    // the neighbours to it. Answer at once and announce again so they come back (keepalived:
+    // an advert on a lower-priority advert, and garp_lower_prio_repeat).
+    sendAdvert(inst, slot, local);
+    pushSimple(ACTION_ANNOUNCE, slot);
   }
 }
 

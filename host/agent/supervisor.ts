@@ -37,10 +37,11 @@ export class Supervisor {
   constructor(o: SupervisorOptions) {
     this.o = o;
     this.config = o.config;
-    this.finished = new Promise((r) => { this.done = r; });
+    this.finished = new Promise((r) => { this.done = r; }).then((code) => { this.close(); return code as number; });
   }
 
   start(): void {
+    this.netlink();
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
     // and the engine stops cleanly instead of running on as an orphan.
@@ -99,30 +100,35 @@ export class Supervisor {
   }
 
   // Every VIP of every instance, wherever it may be (the interface or its VMAC).
-  private async removeVips(): Promise<void> {
-    let nl: Netlink;
+  // Opened before it is needed: when the engine dies, the backup takes over within one
+  // Master_Down_Interval, and the VIPs here must be gone before that.
+  private nl: Netlink | undefined;
+
+  private netlink(): Netlink | undefined {
     try {
-      nl = new Netlink();
+      this.nl ??= new Netlink();
     } catch (err) {
-      this.o.log.error(`cannot remove the VIPs the engine left: ${(err as Error).message}`);
-      return;
+      this.o.log.error(`cannot open rtnetlink to remove VIPs a dead engine leaves: ${(err as Error).message}`);
     }
-    let removed = 0;
-    try {
-      for (const s of this.config.instances) {
-        const ifname = s.vmac ? `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}` : s.interface;
-        let index: number;
-        try { index = ifIndex(ifname); } catch { continue; }
-        for (const v of s.virtualAddresses) {
-          try {
-            await nl.deleteAddress({ index, address: v.address, prefixlen: v.prefixLen, ifname });
-            removed++;
-          } catch { /* not there: nothing to do */ }
-        }
+    return this.nl;
+  }
+
+  close(): void { this.nl?.close(); this.nl = undefined; }
+
+  private async removeVips(): Promise<void> {
+    const nl = this.netlink();
+    if (!nl) return;
+    const deletes: Promise<boolean>[] = [];
+    for (const s of this.config.instances) {
+      const ifname = s.vmac ? `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}` : s.interface;
+      let index: number;
+      try { index = ifIndex(ifname); } catch { continue; }
+      for (const v of s.virtualAddresses) {
+        // All at once: one round trip to the kernel, not one per address.
+        deletes.push(nl.deleteAddress({ index, address: v.address, prefixlen: v.prefixLen, ifname }).then(() => true, () => false));
       }
-    } finally {
-      nl.close();
     }
+    const removed = (await Promise.all(deletes)).filter(Boolean).length;
     if (removed) this.o.log.warn(`removed ${removed} VIP(s) the engine left behind`);
   }
 }

@@ -161,7 +161,10 @@ t.test('Master: equal priority, tie to the higher primary address', async (t) =>
   b.start(); b.advance(40 * MS);
   t.same(b.receive({ source: '192.0.2.4', priority: 150 }).actions, [], 'lower address: discarded');
   t.equal(b.state, 'master');
-  t.same(b.receive({ source: '192.0.2.3', priority: 120 }).actions, [], 'lower priority: discarded');
+  // Lower priority: stays master, answers at once and announces again, so neighbours that
+  // followed a brief second master come back (keepalived does the same).
+  t.same(kinds(b.receive({ source: '192.0.2.3', priority: 120 }).actions), ['send', 'announce'], 'lower priority: re-asserted');
+  t.equal(b.state, 'master');
   t.same(kinds(b.receive({ source: '192.0.2.6', priority: 150 }).actions), ['vipsDel', 'master->backup:higher_priority']);
 });
 
