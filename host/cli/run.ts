@@ -3,7 +3,7 @@
 import type { Server } from 'node:http';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../agent/log.ts';
-import { VigilError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { Supervisor } from '../agent/supervisor.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
@@ -50,14 +50,20 @@ function isSea(): boolean {
   } catch { return false; }
 }
 
+// run and engine take the same options.
+function runArgs(argv: string[], name: string) {
+  const { values, positionals } = parse(argv, options, name);
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see \`vigil ${name} --help\`)`);
+  return values;
+}
+
 export const run: Command = {
   name: 'run',
   summary: 'run the agent in the foreground',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, options, 'run');
+    const values = runArgs(argv, 'run');
     if (values.help) { io.stdout(usage); return 0; }
-    if (positionals.length) throw new VigilError('VIGIL_EUSAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
     if (values['no-supervise']) return runEngine(values);
     const file = values.config ?? DEFAULT_CONFIG;
     const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
@@ -89,9 +95,8 @@ export const engine: Command = {
   summary: 'the VRRP engine (started by vigil run)',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, options, 'engine');
+    const values = runArgs(argv, 'engine');
     if (values.help) { io.stdout(usage); return 0; }
-    if (positionals.length) throw new VigilError('VIGIL_EUSAGE', `unexpected argument ${JSON.stringify(positionals[0])}`);
     return runEngine(values);
   },
 };
