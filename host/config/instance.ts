@@ -19,6 +19,8 @@ export interface Draft {
   iface?: string;
   family?: Family;
   vips: { addr: Addr; node: YNode }[];
+  // track.checks as written: load.ts checks the names against the checks: list.
+  checkRefs: { name: string; weight: number; node: YNode }[];
 }
 
 const EXAMPLE = '{ name: VI_1, interface: eth0, vrid: 51, virtualAddresses: [192.0.2.100/24] }';
@@ -27,7 +29,7 @@ const NOTIFY_EVENTS = ['master', 'backup', 'fault', 'stop'] as const;
 export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | undefined {
   const f = itemMap(ctx, item, 'instance', `instance ${index + 1}`, EXAMPLE);
   if (!f) return undefined;
-  const d: Draft = { spec: undefined as unknown as InstanceSpec, node: item, vips: [] };
+  const d: Draft = { spec: undefined as unknown as InstanceSpec, node: item, vips: [], checkRefs: [] };
   const missing = (key: string, example: string) =>
     ctx.report(item, `${d.name !== undefined ? `instance ${d.name}` : `instance ${index + 1}`} has no ${key}: add "${key}: ${example}"`);
 
@@ -209,7 +211,7 @@ export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | unde
   // Tracking.
   const tracked: TrackInterface[] = [];
   const trackE = f.get('track');
-  const tf = trackE ? map(ctx, trackE, 'track', '{ interfaces: [{ name: eth1, weight: -50 }] }') : undefined;
+  const tf = trackE ? map(ctx, trackE, 'track', '{ interfaces: [{ name: eth1, weight: -50 }], checks: [{ name: web, weight: -60 }] }') : undefined;
   const ifsE = tf?.get('interfaces');
   if (ifsE) {
     const items = list(ctx, ifsE, 'interfaces, e.g. [{ name: eth1, weight: -50 }]');
@@ -233,6 +235,34 @@ export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | unde
       const wE = t.get('weight');
       const weight = wE ? integer(ctx, wE, -254, 254) : DEFAULTS.trackWeight;
       if (name !== undefined && weight !== undefined) tracked.push({ name, weight });
+    });
+  }
+
+  const checksE = tf?.get('checks');
+  if (checksE) {
+    const items = list(ctx, checksE, 'checks, e.g. [{ name: web, weight: -60 }]');
+    const seen = new Map<string, YNode>();
+    items?.forEach((node, i) => {
+      if (tracked.length + i === LIMITS.tracks) {
+        ctx.report(node, `${tracked.length} tracked interfaces and ${items.length} tracked checks; an instance tracks at most ${LIMITS.tracks} in all`);
+      }
+      const t = itemMap(ctx, node, 'trackCheck', 'a tracked check', '{ name: web, weight: -60 }');
+      if (!t) return;
+      const nE = t.get('name');
+      let name: string | undefined;
+      if (!nE) ctx.report(node, 'a tracked check has no name: add "name: web" (a check of the top-level checks: list)');
+      else {
+        name = string(ctx, nE, 'a check name such as web');
+        const bad = name === undefined ? undefined : nameProblem('name', name);
+        if (bad) { ctx.report(at(nE), bad); name = undefined; }
+        if (name !== undefined && seen.has(name)) {
+          ctx.report(at(nE), `check ${name} is tracked twice (first on line ${ctx.pos(seen.get(name)).line}): keep one`);
+          name = undefined;
+        } else if (name !== undefined) seen.set(name, at(nE));
+      }
+      const wE = t.get('weight');
+      const weight = wE ? integer(ctx, wE, -254, 254) : DEFAULTS.trackWeight;
+      if (name !== undefined && weight !== undefined) d.checkRefs.push({ name, weight, node: at(nE!) });
     });
   }
 
@@ -268,7 +298,7 @@ export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | unde
     auth,
     vmac: vmac ?? false,
     garp,
-    track: { interfaces: tracked },
+    track: { interfaces: tracked, checks: d.checkRefs.map(({ name, weight }) => ({ name, weight })) },
     notify,
     syncGroup: null,
   };

@@ -7,7 +7,13 @@ export type Shape = { readonly [key: string]: Shape | null } | readonly [Shape];
 const auth = { type: null, password: null };
 const garp = { count: null, interval: null, refresh: null };
 const trackInterface = { name: null, weight: null };
-const track = { interfaces: [trackInterface] as const };
+const trackCheck = { name: null, weight: null };
+const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as const };
+const expect = { status: null, body: null, banner: null, address: null };
+const check = {
+  name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
+  method: null, host: null, query: null, qtype: null, expect,
+};
 const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
 
 const instance = {
@@ -22,13 +28,14 @@ const realtime = { priority: null };   // or a bare true / false
 
 export const SHAPE = {
   instances: [instance] as const,
+  checks: [check] as const,
   syncGroups: [syncGroup] as const,
   status,
   realtime,
 };
 
 // The maps by name, for the parser's unknown-key check.
-export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, notify, syncGroup, status, realtime };
+export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, expect, notify, syncGroup, status, realtime };
 export type MapKind = keyof typeof MAPS;
 
 // keepalived's keywords, for people bringing a keepalived.conf along: what vigil calls them.
@@ -43,6 +50,7 @@ const KEEPALIVED: Record<string, string> = {
   notify_master: 'notify', notify_backup: 'notify', notify_fault: 'notify', notify_stop: 'notify',
   vrrp_rt_priority: 'realtime', addresses: 'virtualAddresses', vips: 'virtualAddresses',
   peers: 'unicastPeers', advert: 'advertInterval', interval: 'advertInterval',
+  track_script: 'track', vrrp_script: 'checks', real_server: 'checks',
 };
 
 // Keys with no counterpart, and what to write instead.
@@ -96,6 +104,6 @@ export function unknownKeyMessage(key: string, kind: MapKind): string {
 
 const ARTICLE: Record<MapKind, string> = {
   top: 'the file', instance: 'an instance', auth: 'auth', garp: 'garp', track: 'track',
-  trackInterface: 'a tracked interface', notify: 'notify', syncGroup: 'a sync group',
+  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
   status: 'status', realtime: 'realtime',
 };

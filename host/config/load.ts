@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readInstance, type Draft } from './instance.ts';
+import { readChecks } from './checks.ts';
 import { closest } from './keys.ts';
 import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, type Entry, type YNode } from './reader.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
@@ -74,6 +75,7 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     file: ctx.file,
     instances: [],
     syncGroups: [],
+    checks: [],
     status: statusFrom(DEFAULTS.statusListen),
     realtime: { enabled: true, priority: DEFAULTS.realtimePriority },
   };
@@ -101,6 +103,22 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     });
   }
   crossCheck(ctx, drafts);
+
+  const checksE = top.get('checks');
+  const checks = checksE ? readChecks(ctx, checksE) : [];
+  config.checks = checks.map((c) => c.spec);
+  // What the instances track: defined checks (a check with problems is reported already).
+  const checkNames = config.checks.map((c) => c.name);
+  const broken = new Set<string>();
+  if (checksE) collectNames(ctx, checksE, broken);
+  for (const d of drafts) {
+    for (const r of d.checkRefs) {
+      if (checkNames.includes(r.name) || broken.has(r.name)) continue;
+      const guess = closest(r.name, [...new Set([...checkNames, ...broken])]);
+      ctx.report(r.node, `instance ${d.name ?? '?'} tracks check "${r.name}", which is not defined`
+        + (guess ? ` (did you mean "${guess}"?)` : checkNames.length ? `: the checks are ${checkNames.join(', ')}` : ': add it to a top-level "checks:" list'));
+    }
+  }
 
   const groupsE = top.get('syncGroups');
   if (groupsE) config.syncGroups = readSyncGroups(ctx, groupsE, drafts);
@@ -229,4 +247,16 @@ function readRealtime(ctx: Ctx, e: Entry): RealtimeSpec | undefined {
   const p = f.get('priority');
   const priority = p ? integer(ctx, p, 1, 99) : DEFAULTS.realtimePriority;
   return priority === undefined ? undefined : { enabled: true, priority };
+}
+
+// The names written in checks: (even of checks with problems), so a tracked check that is
+// defined but broken is not also reported as undefined.
+function collectNames(ctx: Ctx, e: Entry, out: Set<string>): void {
+  const n = ctx.deref(e.value) as { items?: unknown[] } | null;
+  for (const item of n?.items ?? []) {
+    const m = ctx.deref(item as YNode);
+    if (!isMap(m)) continue;
+    const v = (m.get('name', true) as { value?: unknown } | undefined)?.value;
+    if (typeof v === 'string') out.add(v);
+  }
 }

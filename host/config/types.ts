@@ -22,6 +22,39 @@ export interface TrackInterface {
   weight: number;             // -254..254; 0 = the instance goes to FAULT while it is down
 }
 
+export interface TrackCheck {
+  name: string;               // a check of the top-level checks: list
+  weight: number;             // -254..254; 0 = the instance goes to FAULT while it fails
+}
+
+export type CheckType = 'icmp' | 'tcp' | 'http' | 'dns';
+
+// One health check (top-level `checks:`). `target` is as written; the parsed parts follow.
+export interface CheckSpec {
+  name: string;
+  line: number;
+  col: number;
+  type: CheckType;
+  target: string;
+  host: string;               // icmp, tcp, dns: an IP address (canonical, IPv6 bare); http: the URL's host
+  port: number;               // tcp, dns (default 53), http (the URL's, or 80 / 443); icmp: 0
+  url: string | null;         // http: the whole URL
+  intervalUs: number;
+  timeoutUs: number;          // < intervalUs
+  rise: number;               // consecutive successes that make a failing check pass
+  fall: number;               // consecutive failures that make a passing check fail
+  method: string;             // http
+  hostHeader: string | null;  // http: Host header (and TLS SNI for https)
+  query: string | null;       // dns: the name asked
+  qtype: 'A' | 'AAAA';        // dns
+  expect: {
+    status: number[];         // http
+    body: string | null;      // http: a regular expression the body must match
+    banner: string | null;    // tcp: a regular expression the first bytes must match
+    address: string[];        // dns: the answer must hold one of these (empty: any answer)
+  };
+}
+
 export interface Notify {
   master: string | null;      // absolute paths of executables, run without a shell
   backup: string | null;
@@ -50,7 +83,7 @@ export interface InstanceSpec {
   auth: Auth;                 // always { type: 'none' } for v3
   vmac: boolean;
   garp: Garp;
-  track: { interfaces: TrackInterface[] };
+  track: { interfaces: TrackInterface[]; checks: TrackCheck[] };
   notify: Notify;
   syncGroup: string | null;   // the name of the sync group holding this instance
 }
@@ -76,6 +109,7 @@ export interface AgentConfig {
   file: string;
   instances: InstanceSpec[];
   syncGroups: SyncGroupSpec[];
+  checks: CheckSpec[];
   status: StatusSpec;
   realtime: RealtimeSpec;
 }
@@ -95,6 +129,7 @@ export const DEFAULTS = {
   notifyTimeout: '10s',
   statusListen: '127.0.0.1:9110',
   realtimePriority: 50,
+  check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53 },
 };
 
 // Bounds. The per-instance counts are the core's table sizes (core-wasm/assembly/layout.ts).
@@ -105,6 +140,11 @@ export const LIMITS = {
   virtualAddresses: 20,
   unicastPeers: 16,
   trackInterfaces: 32,
+  tracks: 31,                                   // interfaces + checks: the core's 32 track slots, less the own link's
+  checks: 256,
+  checkIntervalUs: [10e3, 3600e6] as const,
+  checkTimeoutUs: [1e3, 3600e6] as const,
+  checkRiseFall: [1, 100] as const,
   garpCount: [1, 100] as const,
   garpIntervalUs: [0, 10e6] as const,
   garpRefreshUs: [1e6, 86400e6] as const,       // or 0 = off

@@ -15,7 +15,7 @@ t.test('a minimal instance gets every default', async (t) => {
     virtualAddresses: [{ address: '192.0.2.100', prefixLen: 32 }],
     unicastPeers: null, unicastSource: null, auth: { type: 'none' }, vmac: false,
     garp: { count: 5, intervalUs: 10_000, refreshUs: 0 },
-    track: { interfaces: [] },
+    track: { interfaces: [], checks: [] },
     notify: { master: null, backup: null, fault: null, stop: null, timeoutUs: 10_000_000 },
     syncGroup: null,
   };
@@ -23,6 +23,7 @@ t.test('a minimal instance gets every default', async (t) => {
     file: FILE,
     instances: [expected],
     syncGroups: [],
+    checks: [],
     status: { listen: { host: '127.0.0.1', port: 9110 }, exposed: false },
     realtime: { enabled: true, priority: 50 },
   });
@@ -57,7 +58,7 @@ t.test('every field as written, normalized', async (t) => {
     virtualAddresses: [{ address: '192.0.2.100', prefixLen: 24 }, { address: '192.0.2.101', prefixLen: 32 }],
     unicastPeers: ['192.0.2.2', '192.0.2.3'], unicastSource: '192.0.2.1', auth: { type: 'none' }, vmac: true,
     garp: { count: 3, intervalUs: 50_000, refreshUs: 60_000_000 },
-    track: { interfaces: [{ name: 'e1', weight: -50 }, { name: 'e2', weight: 0 }] },
+    track: { interfaces: [{ name: 'e1', weight: -50 }, { name: 'e2', weight: 0 }], checks: [] },
     notify: { master: '/usr/local/bin/up', backup: '/usr/local/bin/down', fault: '/f', stop: '/s', timeoutUs: 1_500_000 },
     syncGroup: null,
   });

@@ -110,9 +110,20 @@ t.test('the parser and the schema know exactly the same keys', async (t) => {
 // The parser also fails (an internal error) when it accepts a key that no code reads, so this
 // shows every key has a reader.
 t.test('a file with every schema key is accepted by the parser and the schema', async (t) => {
-  const doc = generate(schema, true) as { instances: S[] };
+  const doc = generate(schema, true) as { instances: S[]; checks: S[] };
   // auth is VRRPv2 only: the one cross-key rule an all-keys file must respect.
   doc.instances[0].version = 2;
+  // Each check key belongs to one type: the all-keys check becomes one check per type, which
+  // together hold every key.
+  const all = doc.checks[0] as S & { expect: S };
+  const pick = (o: S, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
+  const common = ['name', 'type', 'target', 'interval', 'timeout', 'rise', 'fall'];
+  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'query', 'qtype', 'expect'].sort(), 'the generated check has every key');
+  doc.checks = [
+    { ...pick(all, common), ...pick(all, ['method', 'host']), expect: pick(all.expect, ['status', 'body']) },
+    { ...pick(all, common), name: 'smtp', type: 'tcp', target: '198.51.100.10:25', expect: pick(all.expect, ['banner']) },
+    { ...pick(all, common), name: 'ns', type: 'dns', target: '198.51.100.53', ...pick(all, ['query', 'qtype']), expect: pick(all.expect, ['address']) },
+  ];
   t.strictSame(validate(schema, doc), []);
   const c = parseConfig(stringify(doc), 'all-keys.yaml');
   t.equal(c.instances[0].version, 2);
@@ -120,6 +131,8 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   t.equal(c.instances[0].track.interfaces.length, 1);
   t.strictSame(c.syncGroups.map((g) => g.instances), [['VI_1']]);
   t.equal(c.instances[0].notify.stop, '/etc/vigil/notify.sh');
+  t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns']);
+  t.strictSame(c.instances[0].track.checks, [{ name: 'web', weight: 0 }]);
 });
 
 t.test('the schema\'s defaults are the parser\'s: spelling them out changes nothing', async (t) => {
@@ -158,6 +171,12 @@ t.test('files both refuse', async (t) => {
     ['listen without a port', (d) => { d.status = { listen: '127.0.0.1' }; }],
     ['no instances', (d) => { d.instances = []; }],
     ['weight 255', (d) => { d.instances[0].track = { interfaces: [{ name: 'e1', weight: 255 }] }; }],
+    ['check type policy', (d) => { d.checks = [{ name: 'p', type: 'policy', target: 'x' }]; }],
+    ['check without a target', (d) => { d.checks = [{ name: 'w', type: 'http' }]; }],
+    ['check rise 0', (d) => { d.checks = [{ name: 'w', type: 'icmp', target: '198.51.100.1', rise: 0 }]; }],
+    ['check status 600', (d) => { d.checks = [{ name: 'w', type: 'http', target: 'http://198.51.100.1/', expect: { status: [600] } }]; }],
+    ['check qtype MX', (d) => { d.checks = [{ name: 'n', type: 'dns', target: '198.51.100.1', query: 'a.example', qtype: 'MX' }]; }],
+    ['tracked check weight 255', (d) => { d.checks = [{ name: 'w', type: 'icmp', target: '198.51.100.1' }]; d.instances[0].track = { checks: [{ name: 'w', weight: 255 }] }; }],
   ];
   t.strictSame(validate(schema, good), []);
   t.doesNotThrow(() => parseConfig(stringify(good), 'good.yaml'));
@@ -172,6 +191,10 @@ t.test('files both refuse', async (t) => {
     ['auth on v3', (d) => { d.instances[0].auth = { type: 'pass', password: 'x' }; }, /auth is VRRPv2 only/],
     ['mixed families', (d) => { d.instances[0].virtualAddresses = ['192.0.2.1', '2001:db8::1']; }, /mixes IPv4 and IPv6/],
     ['v2 interval in ms', (d) => { d.instances[0].version = 2; d.instances[0].advertInterval = '500ms'; }, /whole seconds/],
+    ['tracked check not defined', (d) => { d.instances[0].track = { checks: [{ name: 'web' }] }; }, /tracks check "web", which is not defined/],
+    ['timeout not under interval', (d) => { d.checks = [{ name: 'w', type: 'icmp', target: '198.51.100.1', interval: '1s', timeout: '1s' }]; }, /must be shorter than interval/],
+    ['banner on an http check', (d) => { d.checks = [{ name: 'w', type: 'http', target: 'http://198.51.100.1/', expect: { banner: 'x' } }]; }, /expect.banner is for tcp checks/],
+    ['dns without a query', (d) => { d.checks = [{ name: 'n', type: 'dns', target: '198.51.100.1' }]; }, /has no query/],
   ];
   for (const [what, spoil, re] of crossKey) {
     const d = structuredClone(good) as { instances: S[] } & S;

@@ -1,0 +1,74 @@
+// checks: and track.checks: what is read, the defaults, and every problem with its place.
+import t, { type Test } from 'tap';
+import { at, instance, lines, ok, problemsOf } from './util.ts';
+
+function expect(t: Test, text: string, ...expected: [string | [string, number], string][]) {
+  t.same(problemsOf(text), expected.map(([needle, message]) => at(text, needle, message)), text.split('\n')[0]);
+}
+const file = (checks: string[], track: string[] = []) =>
+  lines('checks:', ...checks.map((c) => `  - ${c}`), 'instances:', ...instance('VI_1', 51, '192.0.2.100', track));
+
+t.test('each type, with its defaults and its parsed target', async (t) => {
+  const c = ok(file([
+    '{ name: web, type: http, target: "https://198.51.100.10:8443/health?x=1", host: www.example, method: HEAD, expect: { status: [200, 204], body: ok } }',
+    '{ name: smtp, type: tcp, target: "[2001:db8::10]:25", expect: { banner: "^220 " } }',
+    '{ name: ns, type: dns, target: 198.51.100.53:5353, query: svc.example., qtype: AAAA, expect: { address: ["2001:db8::5"] } }',
+    '{ name: gw, type: icmp, target: 198.51.100.1, interval: 200ms, timeout: 100ms, rise: 1, fall: 5 }',
+  ], ['track: { interfaces: [{ name: e1, weight: -10 }], checks: [{ name: web, weight: -60 }, { name: gw }] }']));
+  const [web, smtp, ns, gw] = c.checks;
+  t.match(web, { type: 'http', url: 'https://198.51.100.10:8443/health?x=1', host: '198.51.100.10', port: 8443, method: 'HEAD', hostHeader: 'www.example',
+    intervalUs: 1e6, timeoutUs: 500e3, rise: 2, fall: 3, expect: { status: [200, 204], body: 'ok' } });
+  t.match(smtp, { type: 'tcp', host: '2001:db8::10', port: 25, expect: { banner: '^220 ' } });
+  t.match(ns, { type: 'dns', host: '198.51.100.53', port: 5353, query: 'svc.example', qtype: 'AAAA', expect: { address: ['2001:db8::5'] } });
+  t.match(gw, { type: 'icmp', host: '198.51.100.1', intervalUs: 200e3, timeoutUs: 100e3, rise: 1, fall: 5 });
+  t.strictSame(c.instances[0].track.checks, [{ name: 'web', weight: -60 }, { name: 'gw', weight: 0 }]);
+  const d = ok(file(['{ name: x, type: http, target: "http://198.51.100.1/" }', '{ name: y, type: dns, target: 198.51.100.1, query: a.example }']));
+  t.match(d.checks[0], { port: 80, method: 'GET', expect: { status: [200] } });
+  t.match(d.checks[1], { port: 53, qtype: 'A' });
+});
+
+t.test('problems, each at its place', async (t) => {
+  let f = file(['{ name: p, type: policy, target: x }']);
+  expect(t, f, ['policy', 'check p: type policy (WebAssembly check policies) is not yet supported: use icmp, tcp, http or dns']);
+  f = file(['{ name: a, type: ftp, target: x }']);
+  expect(t, f, ['ftp', 'check a: type "ftp" is not a check type: write icmp, tcp, http or dns']);
+  f = file(['{ name: a, type: tcp, target: 198.51.100.1 }']);
+  expect(t, f, ['198.51.100.1', 'check a: target "198.51.100.1" has no port: write ADDRESS:PORT, e.g. 198.51.100.10:25']);
+  f = file(['{ name: a, type: tcp, target: "www.example:80" }']);
+  expect(t, f, ['"www', 'check a: target "www.example:80" names "www.example", which is not an IP address (vigil resolves no names)']);
+  f = file(['{ name: a, type: http, target: "ftp://198.51.100.1/" }']);
+  expect(t, f, ['"ftp:', 'check a: target "ftp://198.51.100.1/" has scheme ftp: write http:// or https://']);
+  f = file(['{ name: a, type: icmp, target: 198.51.100.1, interval: 1s, timeout: 2s }']);
+  expect(t, f, ['2s', 'check a: timeout 2s must be shorter than interval 1s']);
+  f = file(['{ name: a, type: icmp, target: 198.51.100.1, interval: 200ms }']);
+  expect(t, f, ['200ms', 'check a: timeout 500ms must be shorter than interval 200ms (the default timeout is 500ms: set a longer interval or a shorter timeout)']);
+  f = file(['{ name: a, type: icmp, target: 198.51.100.1, fall: 0 }']);
+  expect(t, f, ['0 }', 'fall 0 is out of range 1..100']);
+  f = file(['{ name: a, type: tcp, target: "198.51.100.1:80", method: GET }']);
+  expect(t, f, ['method', 'check a: method is for http checks, not tcp: remove it']);
+  f = file(['{ name: a, type: http, target: "http://198.51.100.1/", expect: { banner: x } }']);
+  expect(t, f, ['banner', 'check a: expect.banner is for tcp checks, not http: remove it']);
+  f = file(['{ name: a, type: http, target: "http://198.51.100.1/", expect: { body: "(" } }']);
+  t.match(problemsOf(f)[0].message, /check a: expect.body is not a regular expression/);
+  f = file(['{ name: a, type: dns, target: 198.51.100.1 }']);
+  expect(t, f, ['{ name: a', 'check a has no query: add "query: www.example.com" (the name the server must answer)']);
+  f = file(['{ name: a, type: icmp, target: 198.51.100.1 }', '{ name: a, type: icmp, target: 198.51.100.2 }']);
+  expect(t, f, [['a,', 2], 'check name "a" is already used (line 2): names must be unique']);
+  f = file(['{ name: web, type: icmp, target: 198.51.100.1 }'], ['track: { checks: [{ name: wbe, weight: -5 }] }']);
+  expect(t, f, ['wbe', 'instance VI_1 tracks check "wbe", which is not defined (did you mean "web"?)']);
+  f = file(['{ name: web, type: icmp, target: 198.51.100.1 }'], ['track: { checks: [{ name: web }, { name: web }] }']);
+  expect(t, f, [['web', 3], 'check web is tracked twice (first on line 8): keep one']);
+  f = lines('instances:', ...instance('VI_1', 51, '192.0.2.100', ['track: { checks: [{ name: web }] }']));
+  expect(t, f, ['web', 'instance VI_1 tracks check "web", which is not defined: add it to a top-level "checks:" list']);
+  // A broken check is reported once, not again as undefined where it is tracked.
+  f = file(['{ name: web, type: policy, target: x }'], ['track: { checks: [{ name: web }] }']);
+  t.equal(problemsOf(f).length, 1);
+});
+
+t.test('interfaces and checks share the core\'s 31 track slots', async (t) => {
+  const checks = Array.from({ length: 31 }, (_, i) => `{ name: c${i}, type: icmp, target: 198.51.100.1 }`);
+  const refs = Array.from({ length: 31 }, (_, i) => `{ name: c${i} }`).join(', ');
+  t.equal(ok(file(checks, [`track: { checks: [${refs}] }`])).instances[0].track.checks.length, 31);
+  const f = file(checks, [`track: { interfaces: [{ name: e1 }], checks: [${refs}] }`]);
+  expect(t, f, ['{ name: c30 }', '1 tracked interfaces and 31 tracked checks; an instance tracks at most 31 in all']);
+});
