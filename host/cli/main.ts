@@ -8,6 +8,7 @@ interface Entry { name: string; summary: string; load: () => Promise<Command> }
 const commands: Entry[] = [
   { name: 'run', summary: 'run the agent in the foreground', load: async () => (await import('./run.ts')).run },
   { name: 'engine', summary: '', load: async () => (await import('./run.ts')).engine },
+  { name: 'checker', summary: '', load: async () => (await import('./checker.ts')).checker },
   { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
   { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
   { name: 'decode', summary: 'decode VRRP packets (hex, stdin or a capture) to JSON', load: async () => (await import('./decode.ts')).decode },

@@ -1,0 +1,28 @@
+// What the checker process tells the engine: one JSON object per line on the checker's
+// stdout, relayed as is by the supervisor to the engine's stdin. The engine only parses lines
+// (no undici, no checker code): see design.md "Timing isolation".
+export interface CheckReport {
+  check: string;              // the check's name
+  up: boolean;
+  settled: boolean;           // `up` is decided (see state.ts); until then the engine keeps what it had
+  error: string | null;       // the last round's failure, null after a success
+  latencyMs: number | null;   // the last round's duration (successful or not)
+  transitions: number;        // since this checker process started
+  rounds: number;
+  failures: number;
+}
+
+export function parseReport(line: string): CheckReport | undefined {
+  let o: unknown;
+  try { o = JSON.parse(line); } catch { return undefined; }
+  const r = o as Partial<CheckReport> | null;
+  if (!r || typeof r.check !== 'string' || typeof r.up !== 'boolean' || typeof r.settled !== 'boolean') return undefined;
+  return {
+    check: r.check, up: r.up, settled: r.settled,
+    error: typeof r.error === 'string' ? r.error.slice(0, 500) : null,
+    latencyMs: typeof r.latencyMs === 'number' ? r.latencyMs : null,
+    transitions: typeof r.transitions === 'number' ? r.transitions : 0,
+    rounds: typeof r.rounds === 'number' ? r.rounds : 0,
+    failures: typeof r.failures === 'number' ? r.failures : 0,
+  };
+}

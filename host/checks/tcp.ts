@@ -1,0 +1,33 @@
+// TCP connect check (node:net), optionally reading a banner the server sends first and matching
+// it against a regular expression (SMTP's "220 ...", SSH's "SSH-2.0-...").
+import { connect } from 'node:net';
+import type { CheckSpec } from '../config/types.ts';
+
+const BANNER_MAX = 4096;
+
+export function tcpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
+  const banner = c.expect.banner === null ? null : new RegExp(c.expect.banner);
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: c.host, port: c.port, noDelay: true });
+    let got = '';
+    const done = (err?: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      sock.destroy();
+      if (err) reject(err); else resolve();
+    };
+    const onAbort = () => done(new Error(banner && got ? `timed out waiting for a banner matching /${c.expect.banner}/ (got ${JSON.stringify(got.slice(0, 80))})`
+      : banner && sock.readyState === 'open' ? 'timed out waiting for the banner' : 'connect timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    sock.on('error', (err: NodeJS.ErrnoException) => done(new Error(`connect: ${err.code ?? err.message}`)));
+    sock.on('connect', () => { if (!banner) done(); });
+    if (banner) {
+      sock.setEncoding('latin1');
+      sock.on('data', (d: string) => {
+        got += d;
+        if (banner.test(got)) done();
+        else if (got.length > BANNER_MAX) done(new Error(`banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}`));
+      });
+      sock.on('end', () => done(new Error(got ? `banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}` : 'closed without a banner')));
+    }
+  });
+}

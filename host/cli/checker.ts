@@ -1,0 +1,63 @@
+// vigil checker: the health checks, in a process of their own (design.md "Timing isolation":
+// HTTP through undici, DNS, TCP and ICMP never share an event loop with the VRRP engine).
+// `vigil run` starts it when the config has checks and restarts it when it dies. It writes
+// one JSON line per report (host/checks/protocol.ts) on stdout, which the supervisor relays to
+// the engine's stdin; logs go to stderr. It stops when its stdin (a pipe from the supervisor)
+// closes, or on SIGTERM / SIGINT.
+import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../agent/log.ts';
+import { UsageError } from '../errors.ts';
+import { parse } from './args.ts';
+import type { Command } from './command.ts';
+import { DEFAULT_CONFIG } from './run.ts';
+
+const usage = `Usage: vigil checker [-c FILE] [--log-json] [--debug]
+
+Runs the configuration's health checks and prints each check's state as JSON lines. Started
+by \`vigil run\`; useful by hand to see what the checks see.`;
+
+const options = {
+  config: { type: 'string', short: 'c' }, 'log-json': { type: 'boolean' }, debug: { type: 'boolean' },
+  'no-supervise': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const checker: Command = {
+  name: 'checker',
+  summary: '',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, options, 'checker');
+    if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (values.help) { io.stdout(usage); return 0; }
+    const { Runner } = await import('../checks/runner.ts');
+    const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
+    const file = values.config ?? DEFAULT_CONFIG;
+    const config = loadConfig(file);
+    const runner = new Runner(config.checks, {
+      report: (r) => {
+        process.stdout.write(JSON.stringify(r) + '\n');
+        if (r.transitions > 0 || !r.up) log.debug(`check ${r.check}: ${r.up ? 'up' : 'down'}`, { ...r });
+      },
+    });
+    await runner.start();
+    log.info(`checker running: ${config.checks.length} check(s) from ${file}`, { pid: process.pid });
+    return await new Promise<number>((resolve) => {
+      const stop = (why: string) => {
+        runner.stop();
+        log.info(`checker: ${why}: stopping`);
+        process.stdin.destroy();
+        void Promise.all([
+          import('../checks/icmp.ts').then((m) => m.closeIcmp()),
+          config.checks.some((c) => c.type === 'http') ? import('../checks/http.ts').then((m) => m.closeHttp()) : undefined,
+        ]).finally(() => resolve(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => { /* the supervisor restarts this process on a reload */ });
+      if (process.env.VIGIL_SUPERVISED === '1') {
+        process.stdin.on('end', () => stop('supervisor gone'));
+        process.stdin.resume();
+      }
+    });
+  },
+};
