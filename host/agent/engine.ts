@@ -13,7 +13,8 @@ import { shim, K } from '../net/shim.ts';
 import { parseMac, sockaddrIn, sockaddrIn6, isLinkLocal6 } from '../net/addr.ts';
 import type { Logger } from './log.ts';
 import { runNotify } from './notify.ts';
-import type { EngineSpec, InstanceSpec } from './spec.ts';
+import type { CheckSpec, EngineSpec, InstanceSpec } from './spec.ts';
+import type { CheckReport } from '../checks/protocol.ts';
 import { diffInstance } from '../config/diff.ts';
 
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
@@ -23,6 +24,25 @@ const HISTORY = 100;
 interface TransitionRecord { at: string; atUs: number; from: StateName; to: StateName; reason: ReasonName; why: string }
 
 interface SocketEntry { sock: VrrpSocket; users: number }
+
+// A health check as the engine knows it: from the checker process's reports (host/checks/).
+// Until a check's state is settled (its first `rise` successes, or `fall` failures) it counts
+// as failing: keepalived's track_script behaviour, so a weight-0 check keeps its instance in
+// FAULT, with no VIP, until the backend is healthy. A restarted checker's unsettled reports
+// leave the state as it was.
+interface CheckStatus {
+  name: string;
+  type: string;
+  target: string;
+  up: boolean;
+  known: boolean;             // a settled report arrived
+  error: string | null;
+  latencyMs: number | null;
+  transitions: number;        // changes of `up` seen by this engine
+  rounds: number;             // as the checker process counts them (since it started)
+  failures: number;
+  since: string | null;       // when `up` last changed here
+}
 
 class Running {
   spec: InstanceSpec;
@@ -62,6 +82,7 @@ export class Engine {
   private readonly announcers = new Map<string, Announcer>();
   private readonly bySlot = new Map<number, Running>();
   private readonly byName = new Map<string, Running>();
+  private readonly checks = new Map<string, CheckStatus>();
   // One timerfd for the core's earliest deadline (microsecond resolution; see the shim).
   private timerFd = -1;
   private readonly handler: ActionHandler;
@@ -82,6 +103,7 @@ export class Engine {
   // ---- life cycle ------------------------------------------------------------------------------
 
   async start(spec: EngineSpec): Promise<void> {
+    this.setChecks(spec.checks ?? []);
     this.nl = new Netlink();
     this.timerFd = shim().timerCreate();
     shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
@@ -125,6 +147,7 @@ export class Engine {
   // are reconfigured in place when their identity is the same, so they keep state and VIPs.
   async reload(spec: EngineSpec): Promise<{ added: string[]; removed: string[]; changed: string[]; restarted: string[] }> {
     const out = { added: [] as string[], removed: [] as string[], changed: [] as string[], restarted: [] as string[] };
+    this.setChecks(spec.checks ?? []);
     const wanted = new Map(spec.instances.map((s) => [s.name, s]));
     for (const r of [...this.byName.values()]) {
       const s = wanted.get(r.spec.name);
@@ -220,11 +243,15 @@ export class Engine {
     r.peerSockaddrs = peers.map((p) => r.spec.family === 4 ? sockaddrIn(p) : sockaddrIn6(p, isLinkLocal6(parseAddress(p)) ? r.ifindex : 0));
   }
 
+  // Track indexes: the interfaces from 0, then the checks (config allows 31 in all).
   private async applyTracks(r: Running): Promise<void> {
     const now = this.now();
     const list = r.spec.track.interfaces;
+    const checks = r.spec.track.checks;
     for (let i = 0; i < OWN_LINK_TRACK; i++) {
       const t = list[i];
+      const c = checks[i - list.length];
+      if (!t && c) { this.core.track(r.slot, i, c.weight, !this.checks.get(c.name)?.up, now); continue; }
       if (!t) { this.core.track(r.slot, i, 0, false, now); continue; }
       let failing = true;
       try {
@@ -433,6 +460,42 @@ export class Engine {
     this.pump();
   }
 
+  // ---- checks ---------------------------------------------------------------------------------
+
+  private setChecks(specs: CheckSpec[]): void {
+    const keep = new Map(this.checks);
+    this.checks.clear();
+    for (const c of specs) {
+      const old = keep.get(c.name);
+      this.checks.set(c.name, old ? { ...old, type: c.type, target: c.target } : {
+        name: c.name, type: c.type, target: c.target, up: false, known: false, error: null, latencyMs: null,
+        transitions: 0, rounds: 0, failures: 0, since: null,
+      });
+    }
+  }
+
+  // A line from the checker process (relayed by the supervisor).
+  checkReport(r: CheckReport): void {
+    const c = this.checks.get(r.check);
+    if (!c || this.stopping) return;
+    c.error = r.error; c.latencyMs = r.latencyMs; c.rounds = r.rounds; c.failures = r.failures;
+    if (!r.settled) return;
+    c.known = true;
+    if (c.up === r.up) return;
+    c.up = r.up;
+    c.transitions++;
+    c.since = new Date().toISOString();
+    this.log.info(`check ${c.name}: ${r.up ? 'up' : `down${r.error ? ` (${r.error})` : ''}`}`, { check: c.name, up: r.up });
+    const now = this.now();
+    for (const inst of this.byName.values()) {
+      const ifs = inst.spec.track.interfaces.length;
+      inst.spec.track.checks.forEach((t, i) => {
+        if (t.name === c.name) this.core.track(inst.slot, ifs + i, t.weight, !c.up, now);
+      });
+    }
+    this.pump();
+  }
+
   // ---- status ----------------------------------------------------------------------------------
 
   status() {
@@ -467,7 +530,12 @@ export class Engine {
         },
       };
     });
-    return { pid: process.pid, startedAt: this.startedAt.toISOString(), instances, drops: this.core.dropTotals() };
+    const checks = [...this.checks.values()].map((c) => ({
+      ...c,
+      state: !c.known ? 'unknown' : c.up ? 'up' : 'down',
+      trackedBy: [...this.byName.values()].filter((r) => r.spec.track.checks.some((t) => t.name === c.name)).map((r) => r.spec.name),
+    }));
+    return { pid: process.pid, startedAt: this.startedAt.toISOString(), instances, checks, drops: this.core.dropTotals() };
   }
 }
 

@@ -40,6 +40,18 @@ export function metrics(s: Status): string {
   for (const i of s.instances) {
     for (const [reason, n] of Object.entries(i.drops)) out.push(`vigil_instance_drops_total${lbl({ instance: i.name, interface: i.interface, vrid: i.vrid, reason })} ${n}`);
   }
+  const check = (name: string, type: string, help: string, value: (c: Status['checks'][number]) => number | null) => {
+    family(name, type, help);
+    for (const c of s.checks) {
+      const v = value(c);
+      if (v !== null) out.push(`${name}${lbl({ check: c.name, type: c.type })} ${v}`);
+    }
+  };
+  check('vigil_check_up', 'gauge', 'Health check state: 1 up, 0 down or not yet known (counted as failing).', (c) => (c.up ? 1 : 0));
+  check('vigil_check_transitions_total', 'counter', 'Health check state changes seen by the engine.', (c) => c.transitions);
+  check('vigil_check_latency_seconds', 'gauge', 'Duration of the last round of the check.', (c) => (c.latencyMs === null ? null : c.latencyMs / 1000));
+  check('vigil_check_rounds_total', 'counter', 'Rounds run by the current checker process.', (c) => c.rounds);
+  check('vigil_check_failures_total', 'counter', 'Failed rounds in the current checker process.', (c) => c.failures);
   family('vigil_packet_drops_total', 'counter', 'Received packets dropped before an instance was known, by reason.');
   for (const r of DROP_REASONS.slice(1)) out.push(`vigil_packet_drops_total${lbl({ reason: r })} ${(s.drops as Record<string, number>)[r] ?? 0}`);
   return out.join('\n') + '\n';

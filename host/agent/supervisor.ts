@@ -3,7 +3,12 @@
 // stops it in order on SIGTERM. When the engine dies without cleaning up (SIGKILL, a crash),
 // the parent removes its VIPs at once: the backup on the LAN takes over after
 // Master_Down_Interval, and this box must not answer for the VIP meanwhile.
+//
+// With checks in the config it also runs the checker (`vigil checker`, host/checks/), restarted
+// the same way, and relays its stdout lines (check reports) to the engine's stdin: the checks
+// never share a process with the engine (design.md "Timing isolation").
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { Logger } from './log.ts';
 import type { AgentConfig } from '../config/types.ts';
 import { Netlink } from '../net/netlink.ts';
@@ -14,6 +19,8 @@ export interface SupervisorOptions {
   // How to start the engine: argv for the same binary (see childArgv in host/cli/run.ts).
   command: string;
   args: string[];
+  // How to start the checker (the same binary's `checker` command); absent: no checks run.
+  checkerArgs?: string[];
   config: AgentConfig;
 }
 
@@ -40,7 +47,56 @@ export class Supervisor {
     this.finished = new Promise((r) => { this.done = r; }).then((code) => { this.close(); return code as number; });
   }
 
+  // ---- the checker ----------------------------------------------------------------------------
+  private checker: ChildProcess | undefined;
+  private checkerStartedAt = 0;
+  private checkerBackoff = FIRST_RESTART_MS;
+  private checkerTimer: NodeJS.Timeout | undefined;
+  checkerRestarts = 0;
+
+  private startChecker(): void {
+    clearTimeout(this.checkerTimer);
+    if (this.stopping || !this.o.checkerArgs || this.config.checks.length === 0 || this.checker) return;
+    this.checkerStartedAt = Date.now();
+    const child = spawn(this.o.command, this.o.checkerArgs, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, VIGIL_SUPERVISED: '1' },
+    });
+    this.checker = child;
+    this.o.log.debug('checker started', { pid: child.pid });
+    // Whole lines only, so a report is never split between two engine writes.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const engine = this.child?.stdin;
+      if (engine && engine.writable && line.length < 65536) engine.write(line + '\n');
+    });
+    child.stdin!.on('error', () => {});
+    child.on('exit', (code, signal) => {
+      if (child !== this.checker) return;
+      this.checker = undefined;
+      if (this.stopping) return;
+      if (this.restartingChecker) { this.restartingChecker = false; this.startChecker(); return; }
+      if (Date.now() - this.checkerStartedAt > STABLE_MS) this.checkerBackoff = FIRST_RESTART_MS;
+      const wait = this.checkerBackoff;
+      this.checkerBackoff = Math.min(MAX_RESTART_MS, this.checkerBackoff * 2);
+      this.checkerRestarts++;
+      this.o.log.error(`checker ${signal ? `killed by ${signal}` : `exited with status ${code}`}: restarting in ${wait} ms (the engine keeps the last check states)`, { restarts: this.checkerRestarts });
+      this.checkerTimer = setTimeout(() => this.startChecker(), wait);
+    });
+  }
+
+  private restartingChecker = false;
+
+  // After a reload: the checker runs the new config's checks (or stops when it has none).
+  private reloadChecker(): void {
+    if (!this.checker) { this.startChecker(); return; }
+    this.restartingChecker = this.config.checks.length > 0;
+    this.checker.kill('SIGTERM');
+  }
+
+  checkerPid(): number | undefined { return this.checker?.pid; }
+
   start(): void {
+    this.startChecker();
     this.netlink();
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
@@ -55,13 +111,18 @@ export class Supervisor {
   }
 
   // The config a SIGHUP made current, so a later cleanup removes the right VIPs.
-  updateConfig(c: AgentConfig): void { this.config = c; }
+  updateConfig(c: AgentConfig): void {
+    this.config = c;
+    this.reloadChecker();
+  }
 
   signal(sig: NodeJS.Signals): void { this.child?.kill(sig); }
 
   async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.checkerTimer);
+    this.checker?.kill('SIGTERM');
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) { this.done(0); return this.finished; }
     child.kill(sig);

@@ -38,9 +38,9 @@ const options = {
 
 // argv that starts this same program (a checkout's main.ts, or the single executable) as the
 // engine with the same options.
-function engineArgv(argv: string[]): { command: string; args: string[] } {
+function engineArgv(argv: string[], cmd: 'engine' | 'checker' = 'engine'): { command: string; args: string[] } {
   const self = isSea() ? [] : [...process.execArgv, process.argv[1]];
-  return { command: process.execPath, args: [...self, 'engine', ...argv] };
+  return { command: process.execPath, args: [...self, cmd, ...argv] };
 }
 
 function isSea(): boolean {
@@ -70,7 +70,8 @@ export const run: Command = {
     // Refused here, whole, before anything starts.
     const config = loadConfig(file);
     const { command, args } = engineArgv(argv.filter((a) => a !== '--no-supervise'));
-    const sup = new Supervisor({ log, command, args, config });
+    const checkerArgs = engineArgv(argv.filter((a) => a !== '--no-supervise'), 'checker').args;
+    const sup = new Supervisor({ log, command, args, checkerArgs, config });
     const forward = (sig: NodeJS.Signals) => () => {
       log.info(`${sig}: stopping the engine`);
       void sup.stop('SIGTERM');
@@ -106,6 +107,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   const [{ toEngineSpec }, { Engine }, { serveStatus }, { enableRealtime }] = await Promise.all([
     import('../agent/spec.ts'), import('../agent/engine.ts'), import('../agent/status-server.ts'), import('../net/realtime.ts'),
   ]);
+  const { parseReport } = await import('../checks/protocol.ts');
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
   let config = loadConfig(file);
@@ -165,9 +167,21 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
     if (process.env.VIGIL_SUPERVISED === '1') {
-      // Our supervisor holds the other end of stdin: EOF means it is gone.
+      // Our supervisor holds the other end of stdin: EOF means it is gone. The lines on it are
+      // the checker process's reports (host/checks/protocol.ts), relayed.
       process.stdin.on('end', () => stop('supervisor gone'));
-      process.stdin.resume();
+      process.stdin.setEncoding('utf8');
+      let partial = '';
+      process.stdin.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!.slice(-65536);
+        for (const l of lines) {
+          const r = l && parseReport(l);
+          if (r) engine.checkReport(r);
+        }
+      });
+    } else if (config.checks.length) {
+      log.warn(`--no-supervise: the ${config.checks.length} check(s) do not run (the checker is started by the supervisor); tracked checks count as failing`);
     }
   });
 }
