@@ -66,8 +66,11 @@ export class Supervisor {
     this.o.log.debug('checker started', { pid: child.pid });
     // Whole lines only, so a report is never split between two engine writes.
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.length >= 65536) return;
+      const name = /^\{"check":("(?:[^"\\]|\\.)*")/.exec(line)?.[1];
+      if (name) this.lastReport.set(name, line);
       const engine = this.child?.stdin;
-      if (engine && engine.writable && line.length < 65536) engine.write(line + '\n');
+      if (engine && engine.writable) engine.write(line + '\n');
     });
     child.stdin!.on('error', () => {});
     child.on('exit', (code, signal) => {
@@ -85,6 +88,9 @@ export class Supervisor {
   }
 
   private restartingChecker = false;
+  // Each check's last report, replayed to an engine that (re)starts, so it does not count the
+  // checks as failing until the checker's next report.
+  private readonly lastReport = new Map<string, string>();
 
   // After a reload: the checker runs the new config's checks (or stops when it has none).
   private reloadChecker(): void {
@@ -107,12 +113,15 @@ export class Supervisor {
     });
     this.child = child;
     this.o.log.debug(`engine started`, { pid: child.pid });
+    child.stdin!.on('error', () => {});   // an engine that dies mid-write: its exit is handled
+    for (const line of this.lastReport.values()) child.stdin!.write(line + '\n');
     child.on('exit', (code, signal) => { void this.onExit(child, code, signal); });
   }
 
   // The config a SIGHUP made current, so a later cleanup removes the right VIPs.
   updateConfig(c: AgentConfig): void {
     this.config = c;
+    this.lastReport.clear();
     this.reloadChecker();
   }
 
