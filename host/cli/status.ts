@@ -9,7 +9,8 @@ import type { Command } from './command.ts';
 const usage = `Usage: vigil status [--url URL] [--json]
 
 Reads the running agent's status endpoint and prints one line per instance: state, effective
-priority, current master, adverts sent / received, drops, transitions and observed availability.
+priority, current master, adverts sent / received, drops, transitions and observed availability;
+then, when the config has checks, one line per health check: state, last latency and error.
 
   --url URL   the status endpoint (default http://127.0.0.1:9110/status; the config's status.listen)
   --json      print the agent's JSON as is
@@ -42,7 +43,24 @@ interface Inst {
   drops: Record<string, number>; availability: { availability: number | null }; transitions: { at: string; to: string; why: string }[];
 }
 
-export function table(s: { instances: Inst[] }): string {
+interface Chk { name: string; type: string; target: string; state: string; error: string | null; latencyMs: number | null; transitions: number; trackedBy: string[] }
+
+function grid(rows: string[][]): string {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((x, c) => c === r.length - 1 ? x : x.padEnd(w[c])).join('  ')).join('\n');
+}
+
+// The health checks, when the config has any: a second table under the instances.
+export function checksTable(checks: Chk[]): string {
+  const rows = [['CHECK', 'TYPE', 'STATE', 'LATENCY', 'MOVES', 'TRACKED BY', 'TARGET', 'LAST ERROR']];
+  for (const c of checks) {
+    rows.push([c.name, c.type, c.state, c.latencyMs === null ? '-' : `${c.latencyMs.toFixed(1)}ms`, String(c.transitions),
+      c.trackedBy.join(',') || '-', c.target, c.error ?? '-']);
+  }
+  return grid(rows);
+}
+
+export function table(s: { instances: Inst[]; checks?: Chk[] }): string {
   const rows = [['INSTANCE', 'IFACE', 'VRID', 'FAMILY', 'STATE', 'PRIO', 'MASTER', 'SENT', 'RECV', 'DROPS', 'MOVES', 'AVAIL', 'SINCE']];
   for (const i of s.instances) {
     const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
@@ -52,8 +70,7 @@ export function table(s: { instances: Inst[] }): string {
       i.availability.availability === null ? '-' : `${(i.availability.availability * 100).toFixed(3)}%`,
       last ? `${last.at} (${last.why})` : '-']);
   }
-  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((x, c) => c === r.length - 1 ? x : x.padEnd(w[c])).join('  ')).join('\n');
+  return grid(rows) + (s.checks?.length ? '\n\n' + checksTable(s.checks) : '');
 }
 
 export const status: Command = {
@@ -65,7 +82,7 @@ export const status: Command = {
     if (values.help) { io.stdout(usage); return 0; }
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const url = values.url ?? 'http://127.0.0.1:9110/status';
-    const s = await fetchJson(url) as { instances: Inst[] };
+    const s = await fetchJson(url) as { instances: Inst[]; checks?: Chk[] };
     io.stdout(values.json ? JSON.stringify(s, null, 2) : table(s));
     return 0;
   },

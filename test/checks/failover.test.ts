@@ -5,6 +5,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
+import { writeFileSync } from 'node:fs';
+import { VIGIL, vigilConfig } from '../helpers/agents.ts';
 import { holders, lab, until } from '../helpers/agents.ts';
 import { startBackend } from './helpers.ts';
 import type { Proc } from '../helpers/agents.ts';
@@ -45,6 +47,7 @@ t.test('a failing tracked http check moves the VIP to the backup and back', { sk
   t.ok(st.checks[0].latencyMs > 0 && st.checks[0].latencyMs < 50, `latency ${st.checks[0].latencyMs} ms`);
   t.match(get(a.ns, '/metrics'), /vigil_check_up\{check="web",type="http"\} 1/);
   t.equal(st.instances[0].effectivePriority, 150);
+  t.match(nsExec(a.ns, VIGIL, 'status'), /CHECK\s+TYPE\s+STATE[\s\S]*\nweb\s+http\s+up\s/, 'vigil status shows the check');
 
   // The backend dies: three failed rounds, priority 90, B takes over.
   const t0 = performance.now();
@@ -109,4 +112,42 @@ t.test('weight 0: the instance stays in FAULT (no VIP) until the check has risen
   t.teardown(() => backend.stop());
   await until(() => holders([a.ns], VIP).length === 1, 5000, 'the VIP once the check is up', 10);
   t.pass('master once the backend answers');
+});
+
+t.test('SIGHUP: checks removed stop the checker; added ones start it; a changed check is rerun', { skip }, async (t) => {
+  const l = lab(t, 'vchr-', ['a', 'c']);
+  const [a, c] = l.hosts;
+  const backend = await startBackend(c.ns, 'tcp', c.v4, '2525', '220 ok');
+  t.teardown(() => backend.stop());
+  const check = (port: number) => `checks: [{ name: smtp, type: tcp, target: "${c.v4}:${port}", interval: 100ms, timeout: 50ms, rise: 1, fall: 2 }]`;
+  const withCheck = (port: number) => vigilConfig({ priority: 150, interval: '50ms', extra: '    track: { checks: [{ name: smtp, weight: -60 }] }\n' + check(port) });
+  const file = l.work.file('a.yaml', withCheck(2525));
+  const pa = l.vigilFile(a, file);
+  await pa.waitLine(/check smtp: up/, 10_000);
+  const engine = JSON.parse(get(a.ns, '/status')).pid as number;
+  const sup = Number(readFileSync(`/proc/${engine}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  const checkerOf = () => children(sup).filter((p) => cmdline(p).includes('checker'));
+  t.equal(checkerOf().length, 1, 'one checker');
+
+  // The check now points at a port where nothing listens: the new checker fails it.
+  writeFileSync(file, withCheck(2626));
+  pa.signal('SIGHUP');
+  await until(() => JSON.parse(get(a.ns, '/status')).checks[0].state === 'down', 5000, 'the changed check to fail', 20);
+  t.equal(JSON.parse(get(a.ns, '/status')).instances[0].effectivePriority, 90);
+  t.equal(JSON.parse(get(a.ns, '/status')).checks[0].target, `${c.v4}:2626`);
+
+  // No checks at all: no checker process, priority back to 150.
+  writeFileSync(file, vigilConfig({ priority: 150, interval: '50ms' }));
+  pa.signal('SIGHUP');
+  await until(() => JSON.parse(get(a.ns, '/status')).checks.length === 0, 5000, 'the checks to go', 20);
+  t.equal(JSON.parse(get(a.ns, '/status')).instances[0].effectivePriority, 150);
+  await until(() => checkerOf().length === 0, 5000, 'the checker to stop', 20);
+  t.pass('no checker without checks');
+
+  // Back: the checker starts again.
+  writeFileSync(file, withCheck(2525));
+  pa.signal('SIGHUP');
+  await until(() => checkerOf().length === 1, 5000, 'a checker again', 20);
+  await until(() => JSON.parse(get(a.ns, '/status')).checks[0]?.state === 'up', 5000, 'the check up again', 20);
+  t.equal(JSON.parse(get(a.ns, '/status')).instances[0].effectivePriority, 150);
 });
