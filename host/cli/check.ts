@@ -41,6 +41,7 @@ function describeInstance(i: InstanceSpec): string {
   if (!i.preempt) parts.push('no preempt');
   if (i.auth.type === 'pass') parts.push('auth pass');
   if (i.track.interfaces.length) parts.push(`tracks ${i.track.interfaces.map((t) => t.name).join(' ')}`);
+  if (i.track.checks.length) parts.push(`tracks check${i.track.checks.length > 1 ? 's' : ''} ${i.track.checks.map((t) => `${t.name} (${t.weight === 0 ? 'fault' : t.weight})`).join(' ')}`);
   if (i.syncGroup) parts.push(`sync group ${i.syncGroup}`);
   return `  ${head}: ${parts.join(', ')}`;
 }
@@ -48,6 +49,12 @@ function describeInstance(i: InstanceSpec): string {
 export function summary(c: AgentConfig): string[] {
   const lines = [`${c.file}: ${plural(c.instances.length, 'instance')}, ${plural(c.syncGroups.length, 'sync group')}`];
   lines.push(...c.instances.map(describeInstance));
+  if (c.checks.length) {
+    lines.push(`${plural(c.checks.length, 'check')}, run by \`vigil checker\` beside the engine:`);
+    for (const k of c.checks) {
+      lines.push(`  ${k.name} (${k.type} ${k.target}): every ${fmtUs(k.intervalUs)}, timeout ${fmtUs(k.timeoutUs)}, up after ${k.rise} / down after ${k.fall} in a row`);
+    }
+  }
   if (c.status.listen === null) lines.push('status API off');
   else if (c.status.exposed) {
     lines.push(`status API on ${formatListen(c.status.listen)}: beyond loopback, anyone who can reach it reads the agent's state`);

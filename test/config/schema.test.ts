@@ -145,7 +145,7 @@ t.test('the schema\'s defaults are the parser\'s: spelling them out changes noth
 });
 
 t.test('every example validates in the parser and against the schema', async (t) => {
-  t.strictSame(examples, ['unicast.yaml', 'v2-auth.yaml', 'vigil.yaml']);
+  t.strictSame(examples, ['checks.yaml', 'unicast.yaml', 'v2-auth.yaml', 'vigil.yaml']);
   for (const name of examples) {
     const path = new URL(name, examplesDir).pathname;
     t.doesNotThrow(() => loadConfig(path), name);
