@@ -1,6 +1,8 @@
 // HTTP / HTTPS check with undici (this module runs in the checker process only: the VRRP
 // engine never loads undici, see design.md "Timing isolation"). TLS certificates are verified
-// (undici's default); `host` sets the Host header and the TLS server name.
+// (undici's default) against Node's bundled CAs, or the check's `ca` file; `host` sets the Host
+// header and the TLS server name.
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { CheckSpec } from '../config/types.ts';
 
@@ -11,15 +13,31 @@ const agents = new Map<string, Agent>();
 function agentFor(c: CheckSpec): Agent {
   let a = agents.get(c.name);
   if (!a) {
-    a = new Agent({ connections: 4, connect: c.hostHeader ? { servername: c.hostHeader.replace(/:\d+$/, '') } : {} });
+    a = new Agent({
+      connections: 4,
+      connect: {
+        ...(c.hostHeader ? { servername: c.hostHeader.replace(/:\d+$/, '') } : {}),
+        // Read once; an unreadable file fails the check (every round, with the reason).
+        ...(c.ca ? { ca: readCa(c.ca) } : {}),
+      },
+    });
     agents.set(c.name, a);
   }
   return a;
 }
 
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ca ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 export async function httpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
   let res;
   try {
+    // agentFor throws when the ca file cannot be read: a failed round, with the reason.
     res = await request(c.url!, {
       method: c.method as 'GET',
       headers: c.hostHeader ? { host: c.hostHeader } : {},

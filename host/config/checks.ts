@@ -14,7 +14,7 @@ const TARGET_EXAMPLE: Record<CheckType, string> = {
   http: 'http://198.51.100.10:8080/health', dns: '198.51.100.53 or 198.51.100.53:5353',
 };
 // Which check-level and expect keys belong to which type.
-const ONLY: Record<string, CheckType> = { method: 'http', host: 'http', query: 'dns', qtype: 'dns' };
+const ONLY: Record<string, CheckType> = { method: 'http', host: 'http', ca: 'http', query: 'dns', qtype: 'dns' };
 const EXPECT_ONLY: Record<string, CheckType> = { status: 'http', body: 'http', banner: 'tcp', address: 'dns' };
 
 export function readChecks(ctx: Ctx, e: Entry): { spec: CheckSpec; nameAt: YNode }[] {
@@ -84,7 +84,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   const spec: CheckSpec = {
     name: name ?? '', ...ctx.pos(item), type: type ?? 'tcp', target: '', host: '', port: 0, url: null,
     intervalUs: intervalUs ?? 0, timeoutUs: timeoutUs ?? 0, rise: rise ?? 0, fall: fall ?? 0,
-    method: DEFAULTS.check.method, hostHeader: null, query: null, qtype: DEFAULTS.check.qtype,
+    method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype,
     expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [] },
   };
 
@@ -113,6 +113,13 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     const h = string(ctx, hE, 'a host name such as www.example.com');
     if (h !== undefined && !/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h)) bad(at(hE), `${label}: host ${JSON.stringify(h)} is not a host name (letters, digits, "." and "-", an optional :port)`);
     else if (h !== undefined) spec.hostHeader = h;
+  }
+  const caE = f.get('ca');
+  if (caE && type === 'http') {
+    const ca = string(ctx, caE, 'the absolute path of a PEM file');
+    if (ca !== undefined && !/^\/[^\s]*[^/\s]$/.test(ca)) bad(at(caE), `${label}: ca ${JSON.stringify(ca)} must be the absolute path of a PEM file of CA certificates`);
+    else if (ca !== undefined && spec.url !== null && !spec.url.startsWith('https:')) bad(at(caE), `${label}: ca is for https:// targets: remove it, or use https`);
+    else if (ca !== undefined) spec.ca = ca;
   }
   // dns.
   const qE = f.get('query');

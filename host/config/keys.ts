@@ -12,7 +12,7 @@ const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as c
 const expect = { status: null, body: null, banner: null, address: null };
 const check = {
   name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
-  method: null, host: null, query: null, qtype: null, expect,
+  method: null, host: null, ca: null, query: null, qtype: null, expect,
 };
 const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
 

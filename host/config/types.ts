@@ -45,6 +45,7 @@ export interface CheckSpec {
   fall: number;               // consecutive failures that make a passing check fail
   method: string;             // http
   hostHeader: string | null;  // http: Host header (and TLS SNI for https)
+  ca: string | null;          // https: a PEM file of CAs to verify the server with, instead of Node's bundled ones
   query: string | null;       // dns: the name asked
   qtype: 'A' | 'AAAA';        // dns
   expect: {

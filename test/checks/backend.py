@@ -1,6 +1,7 @@
 # Small backends for the check tests, run inside a test namespace:
 #   backend.py tcp ADDR PORT BANNER   accept, send BANNER\r\n, close
 #   backend.py http ADDR PORT BODY    GET /health -> 200 BODY; anything else 404
+#   backend.py https ADDR PORT BODY CERT KEY   the same over TLS
 #   backend.py dns ADDR PORT NAME IP  A queries for NAME -> IP; other names NXDOMAIN
 # Prints "ready" on stdout once listening.
 import socket, struct, sys, threading
@@ -21,7 +22,7 @@ if kind == "tcp":
         try: c.sendall(banner)
         except OSError: pass
         c.close()
-elif kind == "http":
+elif kind in ("http", "https"):
     body = sys.argv[4].encode()
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -30,7 +31,12 @@ elif kind == "http":
             self.send_response(code); self.send_header("content-length", str(len(b))); self.end_headers(); self.wfile.write(b)
         def log_message(self, *a): pass
     ThreadingHTTPServer.allow_reuse_address = True
-    srv = ThreadingHTTPServer((addr, port), H); ready(); srv.serve_forever()
+    srv = ThreadingHTTPServer((addr, port), H)
+    if kind == "https":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[5], sys.argv[6])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    ready(); srv.serve_forever()
 elif kind == "dns":
     name, ip = sys.argv[4].lower().rstrip("."), socket.inet_aton(sys.argv[5])
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((addr, port)); ready()

@@ -2,7 +2,7 @@
 // a banner, an HTTP server, a DNS server. Each goes down (killed) and up again; the check flips
 // after exactly `fall` failed rounds and `rise` successful ones.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { skipReason } from '../net/netns.ts';
 import { lab, Proc, until, VIGIL } from '../helpers/agents.ts';
 import { startBackend, flips } from './helpers.ts';
@@ -59,4 +59,31 @@ t.test('tcp, http and dns checks flip after exactly fall / rise rounds', { skip 
     t.equal((again.rounds - down.rounds) - (again.failures - down.failures), rise, `${name}: up again after exactly rise=${rise} successes`);
     t.equal(again.transitions, 3);
   }
+});
+
+t.test('https: the certificate is verified (a self-signed one fails), a ca file and the host name make it pass', { skip }, async (t) => {
+  const l = lab(t, 'vchs-', ['a', 'c']);
+  const [a, c] = l.hosts;
+  const cert = `${l.work.dir}/cert.pem`, key = `${l.work.dir}/key.pem`;
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', '/CN=web.example', '-addext', 'subjectAltName=DNS:web.example'], { stdio: 'ignore' });
+  const backend = await startBackend(c.ns, 'https', c.v4, '8443', 'healthy', cert, key);
+  t.teardown(() => backend.stop());
+  const url = `https://${c.v4}:8443/health`;
+  const cfg = l.work.file('https.yaml', [
+    'checks:',
+    `  - { name: plain, type: http, target: "${url}", interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }`,
+    `  - { name: wrongname, type: http, target: "${url}", ca: ${cert}, interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }`,
+    `  - { name: trusted, type: http, target: "${url}", host: web.example, ca: ${cert}, interval: 100ms, timeout: 80ms, rise: 1, fall: 1, expect: { body: healthy } }`,
+    `  - { name: noca, type: http, target: "${url}", host: web.example, ca: ${l.work.dir}/missing.pem, interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }`,
+    'instances: [{ name: VI_1, interface: eth0, vrid: 51, virtualAddresses: [192.0.2.100/24] }]',
+  ].join('\n') + '\n');
+  const checker = new Proc(spawn('ip', ['netns', 'exec', a.ns, VIGIL, 'checker', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  l.procs.push(checker);
+  const last = (name: string) => [...checker.lines].reverse().map((x) => { try { return JSON.parse(x); } catch { return {}; } }).find((r) => r.check === name);
+  await until(() => ['plain', 'wrongname', 'trusted', 'noca'].every((n) => last(n)?.settled), 8000, 'every check settled', 20);
+  t.match(last('plain'), { up: false, error: /SELF_SIGNED|self[- ]signed/i }, 'self-signed: refused');
+  t.match(last('wrongname'), { up: false, error: /ALTNAME|altname|does not match/i }, 'the address is not the certificate\'s name');
+  t.match(last('trusted'), { up: true, error: null }, 'the ca file and the host name: verified');
+  t.match(last('noca'), { up: false, error: /cannot read ca .*missing.pem: ENOENT/ });
 });

@@ -118,9 +118,9 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   const all = doc.checks[0] as S & { expect: S };
   const pick = (o: S, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
   const common = ['name', 'type', 'target', 'interval', 'timeout', 'rise', 'fall'];
-  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'query', 'qtype', 'expect'].sort(), 'the generated check has every key');
+  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'expect'].sort(), 'the generated check has every key');
   doc.checks = [
-    { ...pick(all, common), ...pick(all, ['method', 'host']), expect: pick(all.expect, ['status', 'body']) },
+    { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca']), expect: pick(all.expect, ['status', 'body']) },
     { ...pick(all, common), name: 'smtp', type: 'tcp', target: '198.51.100.10:25', expect: pick(all.expect, ['banner']) },
     { ...pick(all, common), name: 'ns', type: 'dns', target: '198.51.100.53', ...pick(all, ['query', 'qtype']), expect: pick(all.expect, ['address']) },
   ];
