@@ -183,7 +183,13 @@ export class Supervisor {
     return this.nl;
   }
 
-  close(): void { this.nl?.close(); this.nl = undefined; }
+  close(): void {
+    // However the supervisor ends (a refused config included), the checker goes with it.
+    this.stopping = true;
+    clearTimeout(this.checkerTimer);
+    this.checker?.kill('SIGTERM');
+    this.nl?.close(); this.nl = undefined;
+  }
 
   private async removeVips(): Promise<void> {
     const nl = this.netlink();

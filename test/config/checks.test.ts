@@ -50,6 +50,10 @@ t.test('problems, each at its place', async (t) => {
   expect(t, f, ['banner', 'check a: expect.banner is for tcp checks, not http: remove it']);
   f = file(['{ name: a, type: http, target: "http://198.51.100.1/", expect: { body: "(" } }']);
   t.match(problemsOf(f)[0].message, /check a: expect.body is not a regular expression/);
+  f = file(['{ name: a, type: http, target: "http://198.51.100.1/", ca: /etc/ca.pem }']);
+  expect(t, f, ['/etc/ca', 'check a: ca is for https:// targets: remove it, or use https']);
+  f = file(['{ name: a, type: http, target: "https://198.51.100.1/", ca: ca.pem }']);
+  expect(t, f, ['ca.pem', 'check a: ca "ca.pem" must be the absolute path of a PEM file of CA certificates']);
   f = file(['{ name: a, type: dns, target: 198.51.100.1 }']);
   expect(t, f, ['{ name: a', 'check a has no query: add "query: www.example.com" (the name the server must answer)']);
   f = file(['{ name: a, type: icmp, target: 198.51.100.1 }', '{ name: a, type: icmp, target: 198.51.100.2 }']);
