@@ -148,9 +148,10 @@ export class Supervisor {
     if (child !== this.child) return;
     this.child = undefined;
     if (this.stopping) {
-      // An engine that was killed on the way down left its VIPs: remove them.
+      // An engine that was killed on the way down left its VIPs: remove them. One that our
+      // SIGTERM reached before its handlers were in place (still starting) did what we asked.
       if (code !== 0) await this.removeVips();
-      this.done(code === 0 ? 0 : 1);
+      this.done(code === 0 || signal === 'SIGTERM' ? 0 : 1);
       return;
     }
     const how = signal ? `killed by ${signal}` : `exited with status ${code}`;

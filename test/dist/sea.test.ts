@@ -279,7 +279,8 @@ vrrp_instance VI_1 {
     const root = `/proc/${noexec.child.pid}/root`;
     t.ok(existsSync(`${root}/var/lib/vigil`), 'runs with /run/vigil on a noexec mount: unpacked under /var/lib/vigil');
     t.same(readdirSync(`${root}/run/vigil`), [], 'and nothing left in /run/vigil');
-    t.equal(await noexec.stop(), 0);
+    const code = await noexec.stop();
+    t.equal(code, 0, `exit 0 on SIGTERM${code === 0 ? '' : `; its log:\n${noexec.lines.slice(-15).join('\n')}`}`);
 
     // A /run/vigil that is a symlink, and a /var/lib/vigil others can read: refused, the
     // symlink's target untouched, and the error says why.
