@@ -215,54 +215,30 @@ export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | unde
   const ifsE = tf?.get('interfaces');
   if (ifsE) {
     const items = list(ctx, ifsE, 'interfaces, e.g. [{ name: eth1, weight: -50 }]');
-    const seen = new Map<string, YNode>();
-    items?.forEach((node, i) => {
-      if (i === LIMITS.trackInterfaces) ctx.report(node, `track.interfaces has ${items.length} interfaces; at most ${LIMITS.trackInterfaces}`);
-      const t = itemMap(ctx, node, 'trackInterface', 'a tracked interface', '{ name: eth1, weight: -50 }');
-      if (!t) return;
-      const nE = t.get('name');
-      let name: string | undefined;
-      if (!nE) ctx.report(node, 'a tracked interface has no name: add "name: eth1"');
-      else {
-        name = string(ctx, nE, 'an interface name such as eth1');
-        const bad = name === undefined ? undefined : ifnameProblem('name', name);
-        if (bad) { ctx.report(at(nE), bad); name = undefined; }
-        if (name !== undefined && seen.has(name)) {
-          ctx.report(at(nE), `interface ${name} is tracked twice (first on line ${ctx.pos(seen.get(name)).line}): keep one`);
-          name = undefined;
-        } else if (name !== undefined) seen.set(name, at(nE));
-      }
-      const wE = t.get('weight');
-      const weight = wE ? integer(ctx, wE, -254, 254) : DEFAULTS.trackWeight;
-      if (name !== undefined && weight !== undefined) tracked.push({ name, weight });
+    trackedItems(ctx, items, {
+      key: 'trackInterface', what: 'a tracked interface', example: '{ name: eth1, weight: -50 }',
+      noName: 'a tracked interface has no name: add "name: eth1"', nameHint: 'an interface name such as eth1',
+      problem: ifnameProblem, noun: 'interface',
+      limit: (node, i) => {
+        if (i === LIMITS.trackInterfaces) ctx.report(node, `track.interfaces has ${items!.length} interfaces; at most ${LIMITS.trackInterfaces}`);
+      },
+      add: (name, weight) => tracked.push({ name, weight }),
     });
   }
 
   const checksE = tf?.get('checks');
   if (checksE) {
     const items = list(ctx, checksE, 'checks, e.g. [{ name: web, weight: -60 }]');
-    const seen = new Map<string, YNode>();
-    items?.forEach((node, i) => {
-      if (tracked.length + i === LIMITS.tracks) {
-        ctx.report(node, `${tracked.length} tracked interfaces and ${items.length} tracked checks; an instance tracks at most ${LIMITS.tracks} in all`);
-      }
-      const t = itemMap(ctx, node, 'trackCheck', 'a tracked check', '{ name: web, weight: -60 }');
-      if (!t) return;
-      const nE = t.get('name');
-      let name: string | undefined;
-      if (!nE) ctx.report(node, 'a tracked check has no name: add "name: web" (a check of the top-level checks: list)');
-      else {
-        name = string(ctx, nE, 'a check name such as web');
-        const bad = name === undefined ? undefined : nameProblem('name', name);
-        if (bad) { ctx.report(at(nE), bad); name = undefined; }
-        if (name !== undefined && seen.has(name)) {
-          ctx.report(at(nE), `check ${name} is tracked twice (first on line ${ctx.pos(seen.get(name)).line}): keep one`);
-          name = undefined;
-        } else if (name !== undefined) seen.set(name, at(nE));
-      }
-      const wE = t.get('weight');
-      const weight = wE ? integer(ctx, wE, -254, 254) : DEFAULTS.trackWeight;
-      if (name !== undefined && weight !== undefined) d.checkRefs.push({ name, weight, node: at(nE!) });
+    trackedItems(ctx, items, {
+      key: 'trackCheck', what: 'a tracked check', example: '{ name: web, weight: -60 }',
+      noName: 'a tracked check has no name: add "name: web" (a check of the top-level checks: list)',
+      nameHint: 'a check name such as web', problem: nameProblem, noun: 'check',
+      limit: (node, i) => {
+        if (tracked.length + i === LIMITS.tracks) {
+          ctx.report(node, `${tracked.length} tracked interfaces and ${items!.length} tracked checks; an instance tracks at most ${LIMITS.tracks} in all`);
+        }
+      },
+      add: (name, weight, node) => d.checkRefs.push({ name, weight, node }),
     });
   }
 
@@ -383,4 +359,35 @@ function scriptPath(ctx: Ctx, e: Entry): string | undefined {
   else if (p.endsWith('/')) why = `${e.label} ${q} is a directory: give the path of an executable`;
   if (why) { ctx.report(at(e), why); return undefined; }
   return p;
+}
+
+// One list of `{ name, weight }` under track: (interfaces or checks): each name valid and listed
+// once, the weight -254..254 (default DEFAULTS.trackWeight), every problem at its node.
+function trackedItems(ctx: Ctx, items: YNode[] | undefined, k: {
+  key: 'trackInterface' | 'trackCheck'; what: string; example: string; noName: string; nameHint: string; noun: string;
+  problem: (key: string, name: string) => string | undefined;
+  limit: (node: YNode, i: number) => void;
+  add: (name: string, weight: number, nameNode: YNode) => void;
+}): void {
+  const seen = new Map<string, YNode>();
+  items?.forEach((node, i) => {
+    k.limit(node, i);
+    const t = itemMap(ctx, node, k.key, k.what, k.example);
+    if (!t) return;
+    const nE = t.get('name');
+    let name: string | undefined;
+    if (!nE) ctx.report(node, k.noName);
+    else {
+      name = string(ctx, nE, k.nameHint);
+      const bad = name === undefined ? undefined : k.problem('name', name);
+      if (bad) { ctx.report(at(nE), bad); name = undefined; }
+      if (name !== undefined && seen.has(name)) {
+        ctx.report(at(nE), `${k.noun} ${name} is tracked twice (first on line ${ctx.pos(seen.get(name)).line}): keep one`);
+        name = undefined;
+      } else if (name !== undefined) seen.set(name, at(nE));
+    }
+    const wE = t.get('weight');
+    const weight = wE ? integer(ctx, wE, -254, 254) : DEFAULTS.trackWeight;
+    if (name !== undefined && weight !== undefined) k.add(name, weight, at(nE!));
+  });
 }
