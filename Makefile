@@ -10,9 +10,9 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all deps core host native test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
+.PHONY: all deps core host native policies test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
 
-all: deps core host native
+all: deps core host native policies
 
 # npm ci only when the lock file changed; the stamp records the last good install.
 deps: $(STAMP)
@@ -24,6 +24,10 @@ $(STAMP): package.json package-lock.json
 core: $(CORE_WASM)
 $(CORE_WASM): $(CORE_SRC) core-wasm/asconfig.json $(STAMP)
 	cd core-wasm && $(BIN)/asc assembly/index.ts --config asconfig.json --target release
+
+# Check policies as WebAssembly components (policies/GUIDE.md); build.ts rebuilds only what changed.
+policies: $(STAMP)
+	$(NODE) policies/build.ts
 
 # The host runs as TypeScript through Node 26's type stripping; "building" it is the type check.
 host: $(STAMP)
