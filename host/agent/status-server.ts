@@ -52,10 +52,25 @@ export function metrics(s: Status): string {
   check('vigil_check_latency_seconds', 'gauge', 'Duration of the last round of the check.', (c) => (c.latencyMs === null ? null : c.latencyMs / 1000));
   check('vigil_check_rounds_total', 'counter', 'Rounds run by the current checker process.', (c) => c.rounds);
   check('vigil_check_failures_total', 'counter', 'Failed rounds in the current checker process.', (c) => c.failures);
+  // Policies: one series per policy, from the first check that reports it.
+  const policies = new Map<string, PolicyLike>();
+  for (const c of s.checks) { const p = c.policy as PolicyLike | null; if (p?.name && !policies.has(p.name)) policies.set(p.name, p); }
+  const pol = (name: string, type: string, help: string, value: (p: PolicyLike) => number | null) => {
+    family(name, type, help);
+    for (const p of policies.values()) { const v = value(p); if (v !== null) out.push(`${name}${lbl({ policy: p.name })} ${v}`); }
+  };
+  pol('vigil_policy_loads_total', 'counter', 'Policy versions loaded by the current checker process (the first included).', (p) => p.loads);
+  pol('vigil_policy_refused_total', 'counter', 'Policy files refused; the running version was kept.', (p) => p.refused);
+  pol('vigil_policy_swap_seconds', 'gauge', 'Last hot swap: file change seen to the new version answering.', (p) => (p.lastSwapMs === null ? null : p.lastSwapMs / 1000));
+  pol('vigil_policy_evaluations_total', 'counter', 'Policy rounds run.', (p) => p.evaluations);
+  family('vigil_policy_kills_total', 'counter', 'Policy rounds stopped by the sandbox, by reason (cpu, memory, trap, crash).');
+  for (const p of policies.values()) for (const [reason, n] of Object.entries(p.kills)) out.push(`vigil_policy_kills_total${lbl({ policy: p.name, reason })} ${n}`);
   family('vigil_packet_drops_total', 'counter', 'Received packets dropped before an instance was known, by reason.');
   for (const r of DROP_REASONS.slice(1)) out.push(`vigil_packet_drops_total${lbl({ reason: r })} ${(s.drops as Record<string, number>)[r] ?? 0}`);
   return out.join('\n') + '\n';
 }
+
+interface PolicyLike { name: string; loads: number; refused: number; lastSwapMs: number | null; evaluations: number; kills: Record<string, number> }
 
 export function serveStatus(engine: Engine, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {

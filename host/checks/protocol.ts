@@ -1,3 +1,5 @@
+import type { PolicyReport } from '../policy/registry.ts';
+
 // What the checker process tells the engine: one JSON object per line on the checker's
 // stdout, relayed as is by the supervisor to the engine's stdin. The engine only parses lines
 // (no undici, no checker code): see design.md "Timing isolation".
@@ -10,6 +12,7 @@ export interface CheckReport {
   transitions: number;        // since this checker process started
   rounds: number;
   failures: number;
+  policy?: PolicyReport | null; // type policy: the policy's load and sandbox state (host/policy/)
 }
 
 export function parseReport(line: string): CheckReport | undefined {
@@ -24,5 +27,6 @@ export function parseReport(line: string): CheckReport | undefined {
     transitions: typeof r.transitions === 'number' ? r.transitions : 0,
     rounds: typeof r.rounds === 'number' ? r.rounds : 0,
     failures: typeof r.failures === 'number' ? r.failures : 0,
+    ...(r.policy && typeof r.policy === 'object' ? { policy: r.policy } : {}),
   };
 }

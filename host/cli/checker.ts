@@ -33,8 +33,16 @@ export const checker: Command = {
     const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
     const file = values.config ?? DEFAULT_CONFIG;
     const config = loadConfig(file);
+    // Policies (host/policy/) only when a check uses one: jco stays out of plain checkers.
+    const policies = config.checks.some((c) => c.type === 'policy')
+      ? new (await import('../policy/registry.ts')).Policies(config.policies.filter((p) => config.checks.some((c) => c.policy === p.name)), log)
+      : undefined;
+    await policies?.start();
     const runner = new Runner(config.checks, {
+      probes: policies ? { policy: (c, signal) => policies.evaluate(c, signal) } : {},
       report: (r) => {
+        const spec = policies && config.checks.find((c) => c.name === r.check);
+        if (spec && spec.policy) r.policy = policies!.report(spec.policy);
         process.stdout.write(JSON.stringify(r) + '\n');
         if (r.transitions > 0 || !r.up) log.debug(`check ${r.check}: ${r.up ? 'up' : 'down'}`, { ...r });
       },
@@ -47,6 +55,8 @@ export const checker: Command = {
         log.info(`checker: ${why}: stopping`);
         process.stdin.destroy();
         void Promise.all([
+          policies?.close(),
+          policies ? import('../policy/probes.ts').then((m) => m.closeProbes()) : undefined,
           import('../checks/icmp.ts').then((m) => m.closeIcmp()),
           config.checks.some((c) => c.type === 'http') ? import('../checks/http.ts').then((m) => m.closeHttp()) : undefined,
         ]).finally(() => resolve(0));

@@ -2,24 +2,28 @@
 // `track.checks` of the instances. Every key read and checked here; the names the instances
 // track are matched in load.ts.
 import type { Ctx, Entry, Fields, YNode } from './reader.ts';
-import { at, durationIn, integer, itemMap, itemString, list, map, string, fmtUs } from './reader.ts';
+import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs } from './reader.ts';
+import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
 import { nameProblem, parseAddr } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
-const TYPES = ['icmp', 'tcp', 'http', 'dns'] as const;
+const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
 const EXAMPLE = '{ name: web, type: http, target: "http://198.51.100.10:8080/health" }';
 const TARGET_EXAMPLE: Record<CheckType, string> = {
   icmp: '198.51.100.10', tcp: '198.51.100.10:25 (IPv6: [2001:db8::10]:25)',
   http: 'http://198.51.100.10:8080/health', dns: '198.51.100.53 or 198.51.100.53:5353',
+  policy: '198.51.100.10 or 198.51.100.10:8080 (the address the policy\'s probes may reach)',
 };
 // Which check-level and expect keys belong to which type.
-const ONLY: Record<string, CheckType> = { method: 'http', host: 'http', ca: 'http', query: 'dns', qtype: 'dns' };
+const ONLY: Record<string, CheckType[]> = { method: ['http'], host: ['http', 'policy'], ca: ['http', 'policy'], query: ['dns'], qtype: ['dns'], policy: ['policy'], args: ['policy'] };
 const EXPECT_ONLY: Record<string, CheckType> = { status: 'http', body: 'http', banner: 'tcp', address: 'dns' };
 
-export function readChecks(ctx: Ctx, e: Entry): { spec: CheckSpec; nameAt: YNode }[] {
+export interface ReadCheck { spec: CheckSpec; nameAt: YNode; policyAt: YNode }
+
+export function readChecks(ctx: Ctx, e: Entry): ReadCheck[] {
   const items = list(ctx, e, `checks, e.g. [${EXAMPLE}]`);
-  const out: { spec: CheckSpec; nameAt: YNode }[] = [];
+  const out: ReadCheck[] = [];
   const names = new Map<string, YNode>();
   items?.forEach((item, i) => {
     if (i === LIMITS.checks) ctx.report(item, `${items.length} checks; vigil runs at most ${LIMITS.checks}`);
@@ -31,7 +35,7 @@ export function readChecks(ctx: Ctx, e: Entry): { spec: CheckSpec; nameAt: YNode
   return out;
 }
 
-function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>): { spec: CheckSpec; nameAt: YNode } | undefined {
+function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>): ReadCheck | undefined {
   let ok = true;
   const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
 
@@ -51,12 +55,11 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
 
   const tE = f.get('type');
   let type: CheckType | undefined;
-  if (!tE) bad(item, `${label} has no type: add "type: http" (icmp, tcp, http or dns)`);
+  if (!tE) bad(item, `${label} has no type: add "type: http" (icmp, tcp, http, dns or policy)`);
   else {
-    const t = string(ctx, tE, 'icmp, tcp, http or dns');
-    if (t === 'policy') bad(at(tE), `${label}: type policy (WebAssembly check policies) is not yet supported: use icmp, tcp, http or dns`);
-    else if (t === 'https') bad(at(tE), `${label}: write type: http with an https:// target`);
-    else if (t !== undefined && !(TYPES as readonly string[]).includes(t)) bad(at(tE), `${label}: type ${JSON.stringify(t)} is not a check type: write icmp, tcp, http or dns`);
+    const t = string(ctx, tE, 'icmp, tcp, http, dns or policy');
+    if (t === 'https') bad(at(tE), `${label}: write type: http with an https:// target`);
+    else if (t !== undefined && !(TYPES as readonly string[]).includes(t)) bad(at(tE), `${label}: type ${JSON.stringify(t)} is not a check type: write icmp, tcp, http, dns or policy`);
     else if (t !== undefined) type = t as CheckType;
     else ok = false;
   }
@@ -79,12 +82,12 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   // Keys of another type.
   for (const [k, only] of Object.entries(ONLY)) {
     const e = f.get(k);
-    if (e && type !== undefined && type !== only) bad(e.key, `${label}: ${k} is for ${only} checks, not ${type}: remove it`);
+    if (e && type !== undefined && !only.includes(type)) bad(e.key, `${label}: ${k} is for ${only.join(' and ')} checks, not ${type}: remove it`);
   }
   const spec: CheckSpec = {
     name: name ?? '', ...ctx.pos(item), type: type ?? 'tcp', target: '', host: '', port: 0, url: null,
     intervalUs: intervalUs ?? 0, timeoutUs: timeoutUs ?? 0, rise: rise ?? 0, fall: fall ?? 0,
-    method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype,
+    method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype, policy: null, args: [],
     expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [] },
   };
 
@@ -109,17 +112,31 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     else if (m !== undefined) spec.method = m;
   }
   const hE = f.get('host');
-  if (hE && type === 'http') {
+  if (hE && (type === 'http' || type === 'policy')) {
     const h = string(ctx, hE, 'a host name such as www.example.com');
     if (h !== undefined && !/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h)) bad(at(hE), `${label}: host ${JSON.stringify(h)} is not a host name (letters, digits, "." and "-", an optional :port)`);
     else if (h !== undefined) spec.hostHeader = h;
   }
   const caE = f.get('ca');
-  if (caE && type === 'http') {
+  if (caE && (type === 'http' || type === 'policy')) {
     const ca = string(ctx, caE, 'the absolute path of a PEM file');
     if (ca !== undefined && !/^\/[^\s]*[^/\s]$/.test(ca)) bad(at(caE), `${label}: ca ${JSON.stringify(ca)} must be the absolute path of a PEM file of CA certificates`);
     else if (ca !== undefined && spec.url !== null && !spec.url.startsWith('https:')) bad(at(caE), `${label}: ca is for https:// targets: remove it, or use https`);
     else if (ca !== undefined) spec.ca = ca;
+  }
+  // policy.
+  const pE = f.get('policy');
+  if (type === 'policy') {
+    if (!pE) bad(item, `${label} has no policy: add "policy: NAME" (one of the top-level policies: list)`);
+    else {
+      const p = string(ctx, pE, 'the name of a policy');
+      if (p !== undefined) spec.policy = p; else ok = false;
+    }
+  }
+  const aE = f.get('args');
+  if (aE && type === 'policy') {
+    const args = readArgs(ctx, aE, label);
+    if (args) spec.args = args; else ok = false;
   }
   // dns.
   const qE = f.get('query');
@@ -182,7 +199,27 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
       }
     }
   }
-  return ok && name !== undefined ? { spec, nameAt: at(nE!) } : undefined;
+  return ok && name !== undefined ? { spec, nameAt: at(nE!), policyAt: pE ? at(pE) : undefined } : undefined;
+}
+
+// args: a flat map of scalars, handed to the policy as strings, in the order written.
+function readArgs(ctx: Ctx, e: Entry, label: string): [string, string][] | undefined {
+  const node = ctx.deref(e.value);
+  if (!isMap(node)) { ctx.report(at(e), `${label}: args must be a map such as { path: /health, budgetMs: 200 }, not ${describe(ctx, e.value)}`); return undefined; }
+  const out: [string, string][] = [];
+  let ok = true;
+  for (const pair of node.items) {
+    const k = ctx.deref(pair.key as YNode), v = ctx.deref(pair.value as YNode);
+    const key = isScalar(k) ? String(k.value) : undefined;
+    if (key === undefined || !/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) { ctx.report((pair.key as YNode) ?? at(e), `${label}: args key ${JSON.stringify(key ?? describe(ctx, k))} must be a name (a letter, then letters, digits, "_", "-" or ".")`); ok = false; continue; }
+    if (out.some(([x]) => x === key)) { ctx.report(pair.key as YNode, `${label}: args.${key} is given twice: remove one`); ok = false; continue; }
+    if (!isScalar(v) || v.value === null || typeof v.value === 'object') { ctx.report((pair.value as YNode) ?? (pair.key as YNode), `${label}: args.${key} must be a plain value (text, a number or true/false), not ${describe(ctx, v)}`); ok = false; continue; }
+    const text = String(v.value);
+    if (text.length > 1024) { ctx.report(pair.value as YNode, `${label}: args.${key} is ${text.length} characters long: at most 1024`); ok = false; continue; }
+    out.push([key, text]);
+  }
+  if (out.length > LIMITS.policyArgs) { ctx.report(at(e), `${label}: ${out.length} args: at most ${LIMITS.policyArgs}`); ok = false; }
+  return ok ? out : undefined;
 }
 
 // The target's parts into spec, or why it is not one.
@@ -205,7 +242,8 @@ function parseTarget(type: CheckType, text: string, spec: CheckSpec): string | u
     spec.host = a.address;
     return undefined;
   }
-  // tcp and dns: ADDRESS:PORT, [IPv6]:PORT; dns's port defaults to 53.
+  // tcp, dns and policy: ADDRESS:PORT, [IPv6]:PORT; dns's port defaults to 53, a policy's to
+  // none (its probes name their ports).
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   let host: string, port: string | undefined;
   if (v6) [, host, port] = v6;
@@ -219,6 +257,6 @@ function parseTarget(type: CheckType, text: string, spec: CheckSpec): string | u
   if (port === undefined && type === 'tcp') return 'has no port: write ADDRESS:PORT, e.g. 198.51.100.10:25';
   if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)) return 'has a bad port: 1..65535';
   spec.host = a.address;
-  spec.port = port === undefined ? DEFAULTS.check.dnsPort : Number(port);
+  spec.port = port !== undefined ? Number(port) : type === 'dns' ? DEFAULTS.check.dnsPort : 0;
   return undefined;
 }

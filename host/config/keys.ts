@@ -12,8 +12,9 @@ const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as c
 const expect = { status: null, body: null, banner: null, address: null };
 const check = {
   name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
-  method: null, host: null, ca: null, query: null, qtype: null, expect,
+  method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect,
 };
+const policy = { name: null, file: null, memory: null, cpu: null };
 const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
 
 const instance = {
@@ -29,13 +30,14 @@ const realtime = { priority: null };   // or a bare true / false
 export const SHAPE = {
   instances: [instance] as const,
   checks: [check] as const,
+  policies: [policy] as const,
   syncGroups: [syncGroup] as const,
   status,
   realtime,
 };
 
 // The maps by name, for the parser's unknown-key check.
-export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, expect, notify, syncGroup, status, realtime };
+export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, notify, syncGroup, status, realtime };
 export type MapKind = keyof typeof MAPS;
 
 // keepalived's keywords, for people bringing a keepalived.conf along: what vigil calls them.
@@ -104,6 +106,6 @@ export function unknownKeyMessage(key: string, kind: MapKind): string {
 
 const ARTICLE: Record<MapKind, string> = {
   top: 'the file', instance: 'an instance', auth: 'auth', garp: 'garp', track: 'track',
-  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
+  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
   status: 'status', realtime: 'realtime',
 };

@@ -6,6 +6,7 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readInstance, type Draft } from './instance.ts';
 import { readChecks } from './checks.ts';
+import { readPolicies } from './policies.ts';
 import { closest } from './keys.ts';
 import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, type Entry, type YNode } from './reader.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
@@ -76,6 +77,7 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     instances: [],
     syncGroups: [],
     checks: [],
+    policies: [],
     status: statusFrom(DEFAULTS.statusListen),
     realtime: { enabled: true, priority: DEFAULTS.realtimePriority },
   };
@@ -118,6 +120,17 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
       ctx.report(r.node, `instance ${d.name ?? '?'} tracks check "${r.name}", which is not defined`
         + (guess ? ` (did you mean "${guess}"?)` : checkNames.length ? `: the checks are ${checkNames.join(', ')}` : ': add it to a top-level "checks:" list'));
     }
+  }
+
+  // Policies, and the ones the checks use.
+  const policiesE = top.get('policies');
+  config.policies = policiesE ? readPolicies(ctx, policiesE) : [];
+  const policyNames = config.policies.map((p) => p.name);
+  for (const c of checks) {
+    if (c.spec.type !== 'policy' || c.spec.policy === null || policyNames.includes(c.spec.policy)) continue;
+    const guess = closest(c.spec.policy, policyNames);
+    ctx.report(c.policyAt, `check ${c.spec.name} uses policy "${c.spec.policy}", which is not defined`
+      + (guess ? ` (did you mean "${guess}"?)` : policyNames.length ? `: the policies are ${policyNames.join(', ')}` : ': add it to a top-level "policies:" list, e.g. [{ name: web-budget, file: builtin:http-budget }]'));
   }
 
   const groupsE = top.get('syncGroups');

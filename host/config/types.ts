@@ -27,7 +27,7 @@ export interface TrackCheck {
   weight: number;             // -254..254; 0 = the instance goes to FAULT while it fails
 }
 
-export type CheckType = 'icmp' | 'tcp' | 'http' | 'dns';
+export type CheckType = 'icmp' | 'tcp' | 'http' | 'dns' | 'policy';
 
 // One health check (top-level `checks:`). `target` is as written; the parsed parts follow.
 export interface CheckSpec {
@@ -48,12 +48,25 @@ export interface CheckSpec {
   ca: string | null;          // https: a PEM file of CAs to verify the server with, instead of Node's bundled ones
   query: string | null;       // dns: the name asked
   qtype: 'A' | 'AAAA';        // dns
+  policy: string | null;      // policy: the name of one of the top-level policies
+  args: [string, string][];   // policy: the check's args, in order, as strings
   expect: {
     status: number[];         // http
     body: string | null;      // http: a regular expression the body must match
     banner: string | null;    // tcp: a regular expression the first bytes must match
     address: string[];        // dns: the answer must hold one of these (empty: any answer)
   };
+}
+
+// A WebAssembly check policy (top-level `policies:`), run sandboxed by the checker
+// (host/policy/). `file` is absolute, or builtin:NAME for one shipped with vigil.
+export interface PolicySpec {
+  name: string;
+  line: number;
+  col: number;
+  file: string;
+  memoryPages: number;        // linear memory cap, 64 KiB pages
+  cpuUs: number;              // compute time per round
 }
 
 export interface Notify {
@@ -111,6 +124,7 @@ export interface AgentConfig {
   instances: InstanceSpec[];
   syncGroups: SyncGroupSpec[];
   checks: CheckSpec[];
+  policies: PolicySpec[];
   status: StatusSpec;
   realtime: RealtimeSpec;
 }
@@ -130,6 +144,7 @@ export const DEFAULTS = {
   notifyTimeout: '10s',
   statusListen: '127.0.0.1:9110',
   realtimePriority: 50,
+  policy: { memory: '16MiB', cpu: '50ms' },
   check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53 },
 };
 
@@ -143,6 +158,10 @@ export const LIMITS = {
   trackInterfaces: 32,
   tracks: 31,                                   // interfaces + checks: the core's 32 track slots, less the own link's
   checks: 256,
+  policies: 32,
+  policyMemoryMiB: [1, 256] as const,
+  policyCpuUs: [1e3, 10e6] as const,
+  policyArgs: 32,
   checkIntervalUs: [10e3, 3600e6] as const,
   checkTimeoutUs: [1e3, 3600e6] as const,
   checkRiseFall: [1, 100] as const,

@@ -5,7 +5,7 @@ type Schema = Record<string, unknown> | boolean;
 
 const ANNOTATIONS = new Set(['$schema', '$id', '$comment', 'title', 'description', 'default', 'examples', '$defs']);
 const KEYWORDS = new Set(['$ref', 'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items',
-  'minItems', 'maxItems', 'uniqueItems', 'minimum', 'maximum', 'pattern', 'minLength', 'maxLength', 'anyOf', 'oneOf', 'allOf']);
+  'minItems', 'maxItems', 'uniqueItems', 'maxProperties', 'propertyNames', 'minimum', 'maximum', 'pattern', 'minLength', 'maxLength', 'anyOf', 'oneOf', 'allOf']);
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -56,6 +56,8 @@ export function validate(root: Schema, value: unknown): string[] {
       const o = v as Record<string, unknown>;
       for (const r of (s.required as string[] | undefined) ?? []) if (!(r in o)) out.push(`${path}: missing ${r}`);
       const props = (s.properties ?? {}) as Record<string, Schema>;
+      if (typeof s.maxProperties === 'number' && Object.keys(o).length > s.maxProperties) out.push(`${path}: more than ${s.maxProperties} keys`);
+      if (s.propertyNames !== undefined) for (const k of Object.keys(o)) walk(s.propertyNames as Schema, k, `${path} key ${JSON.stringify(k)}`, out);
       for (const [k, x] of Object.entries(o)) {
         if (k in props) walk(props[k], x, `${path}.${k}`, out);
         else if (s.additionalProperties !== undefined) walk(s.additionalProperties as Schema, x, `${path}.${k}`, out);

@@ -24,6 +24,7 @@ t.test('a minimal instance gets every default', async (t) => {
     instances: [expected],
     syncGroups: [],
     checks: [],
+    policies: [],
     status: { listen: { host: '127.0.0.1', port: 9110 }, exposed: false },
     realtime: { enabled: true, priority: 50 },
   });

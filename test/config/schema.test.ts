@@ -30,6 +30,8 @@ function schemaPaths(s: S, path: string, out: Set<string>, objects: string[]): v
   s = deref(s);
   for (const b of [...(s.anyOf as S[] ?? []), ...(s.oneOf as S[] ?? [])]) schemaPaths(b, path, out, objects);
   if (s.type === 'array' && s.items) schemaPaths(s.items as S, `${path}[]`, out, objects);
+  // A map whose keys are data (a policy check's args), not names the parser knows.
+  if (s.type === 'object' && !s.properties && typeof s.additionalProperties === 'object') return;
   if (s.type === 'object') {
     objects.push(path || '(top)');
     if (s.additionalProperties !== false) out.add(`${path} has additionalProperties`);
@@ -56,6 +58,7 @@ function generate(s: S, all: boolean): unknown {
   s = deref(s);
   const obj = (s.anyOf as S[] | undefined)?.map(deref).find((b) => b.type === 'object');
   if (obj) return generate(obj, all);
+  if (s.type === 'object' && !s.properties && Array.isArray(s.examples)) return s.examples[0];
   if (s.type === 'object') {
     const out: S = {};
     const required = (s.required as string[] | undefined) ?? [];
@@ -118,11 +121,12 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   const all = doc.checks[0] as S & { expect: S };
   const pick = (o: S, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
   const common = ['name', 'type', 'target', 'interval', 'timeout', 'rise', 'fall'];
-  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'expect'].sort(), 'the generated check has every key');
+  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'policy', 'args', 'expect'].sort(), 'the generated check has every key');
   doc.checks = [
     { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca']), expect: pick(all.expect, ['status', 'body']) },
     { ...pick(all, common), name: 'smtp', type: 'tcp', target: '198.51.100.10:25', expect: pick(all.expect, ['banner']) },
     { ...pick(all, common), name: 'ns', type: 'dns', target: '198.51.100.53', ...pick(all, ['query', 'qtype']), expect: pick(all.expect, ['address']) },
+    { ...pick(all, common), name: 'budget', type: 'policy', target: '198.51.100.10:8080', ...pick(all, ['policy', 'args']) },
   ];
   t.strictSame(validate(schema, doc), []);
   const c = parseConfig(stringify(doc), 'all-keys.yaml');
@@ -131,7 +135,9 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   t.equal(c.instances[0].track.interfaces.length, 1);
   t.strictSame(c.syncGroups.map((g) => g.instances), [['VI_1']]);
   t.equal(c.instances[0].notify.stop, '/etc/vigil/notify.sh');
-  t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns']);
+  t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns', 'policy']);
+  t.strictSame(c.policies.map((p) => [p.name, p.file]), [['web-budget', 'builtin:http-budget']]);
+  t.strictSame(c.checks[3].args, [['path', '/health'], ['status', '200'], ['budgetMs', '200']]);
   t.strictSame(c.instances[0].track.checks, [{ name: 'web', weight: 0 }]);
 });
 
@@ -171,7 +177,10 @@ t.test('files both refuse', async (t) => {
     ['listen without a port', (d) => { d.status = { listen: '127.0.0.1' }; }],
     ['no instances', (d) => { d.instances = []; }],
     ['weight 255', (d) => { d.instances[0].track = { interfaces: [{ name: 'e1', weight: 255 }] }; }],
-    ['check type policy', (d) => { d.checks = [{ name: 'p', type: 'policy', target: 'x' }]; }],
+    ['check type ftp', (d) => { d.checks = [{ name: 'p', type: 'ftp', target: 'x' }]; }],
+    ['policy memory 1GiB', (d) => { d.policies = [{ name: 'p', file: 'builtin:http-budget', memory: '1GiB' }]; }],
+    ['policy without a file', (d) => { d.policies = [{ name: 'p' }]; }],
+    ['policy args of a map', (d) => { d.policies = [{ name: 'p', file: 'builtin:http-budget' }]; d.checks = [{ name: 'c', type: 'policy', policy: 'p', target: '198.51.100.1', args: { a: { b: 1 } } }]; }],
     ['check without a target', (d) => { d.checks = [{ name: 'w', type: 'http' }]; }],
     ['check rise 0', (d) => { d.checks = [{ name: 'w', type: 'icmp', target: '198.51.100.1', rise: 0 }]; }],
     ['check status 600', (d) => { d.checks = [{ name: 'w', type: 'http', target: 'http://198.51.100.1/', expect: { status: [600] } }]; }],
@@ -194,6 +203,8 @@ t.test('files both refuse', async (t) => {
     ['tracked check not defined', (d) => { d.instances[0].track = { checks: [{ name: 'web' }] }; }, /tracks check "web", which is not defined/],
     ['timeout not under interval', (d) => { d.checks = [{ name: 'w', type: 'icmp', target: '198.51.100.1', interval: '1s', timeout: '1s' }]; }, /must be shorter than interval/],
     ['banner on an http check', (d) => { d.checks = [{ name: 'w', type: 'http', target: 'http://198.51.100.1/', expect: { banner: 'x' } }]; }, /expect.banner is for tcp checks/],
+    ['policy check without a policy', (d) => { d.checks = [{ name: 'c', type: 'policy', target: '198.51.100.1' }]; }, /has no policy/],
+    ['policy not defined', (d) => { d.checks = [{ name: 'c', type: 'policy', policy: 'p', target: '198.51.100.1' }]; }, /uses policy "p", which is not defined/],
     ['dns without a query', (d) => { d.checks = [{ name: 'n', type: 'dns', target: '198.51.100.1' }]; }, /has no query/],
   ];
   for (const [what, spoil, re] of crossKey) {
