@@ -18,9 +18,10 @@ const sdkDir = join(here, 'sdk');
 /** The interfaces a policy may import; anything else means the component is refused. */
 export const ALLOWED_IMPORTS = ['vigil:policy/probes', 'vigil:policy/log', 'vigil:policy/clock'];
 
-// stub: the SDK's arena is the stub allocator (sdk/abi.ts says why). abort= turns an abort
-// (a failed assert, a bounds check) into a plain trap: a policy has no stderr to print to.
-export const ASC_FLAGS = ['--runtime', 'stub', '--use', 'abort=', '-O3'];
+// stub: the SDK's arena is the stub allocator (sdk/abi.ts says why). An abort (a failed
+// assert, an index out of range) is logged through the world's log import, then traps
+// (sdk/abort.ts); the name is a path from the repository root, where asc runs.
+export const ASC_FLAGS = ['--runtime', 'stub', '--use', 'abort=policies/sdk/abort/onAbort', '-O3'];
 
 export interface Verdict { imports: string[]; exports: string[]; problems: string[] }
 
@@ -46,7 +47,7 @@ export async function verify(component: Uint8Array): Promise<Verdict> {
 export async function buildOne(src: string, extraWit?: string): Promise<Uint8Array> {
   const core = join(root, 'policies/build/.core', basename(src, '.ts') + (extraWit ? '.x' : '') + '.wasm');
   mkdirSync(join(core, '..'), { recursive: true });
-  execFileSync(join(root, 'node_modules/.bin/asc'), [src, '-o', core, ...ASC_FLAGS], { stdio: 'inherit' });
+  execFileSync(join(root, 'node_modules/.bin/asc'), [src, '-o', core, ...ASC_FLAGS], { stdio: 'inherit', cwd: root });
   let witSource = readFileSync(witPath, 'utf8');
   let world = 'policy';
   if (extraWit) {

@@ -7,6 +7,7 @@
 //
 // Built with --runtime stub (see abi.ts for why) by policies/build.ts; GUIDE.md has the rest.
 export { cabi_realloc } from "./abi";
+import "./abort"; // compiled in for --use abort=policies/sdk/abort/onAbort
 export { evaluate, register, ok, fail, Check } from "./policy";
 export { Args } from "./args";
 export {

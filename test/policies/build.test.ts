@@ -14,7 +14,7 @@ const root = new URL('../../', import.meta.url).pathname;
 execFileSync(`${root}node_modules/.bin/node`, [`${root}policies/build.ts`], { stdio: 'inherit' });
 
 const BUILT_INS = ['http-budget', 'tcp-banner', 'dns-answer'];
-const FIXTURES = ['ok', 'fail', 'echo-args', 'probe-all', 'loop', 'membomb', 'trap', 'slow-alloc', 'forbidden-import'];
+const FIXTURES = ['abort', 'ok', 'fail', 'echo-args', 'probe-all', 'loop', 'membomb', 'trap', 'slow-alloc', 'forbidden-import'];
 
 t.test('every built policy is a component of the world, forbidden-import is refused', async (t) => {
   const built = readdirSync(new URL('../../policies/build/', import.meta.url)).filter((f) => f.endsWith('.wasm'));
@@ -65,6 +65,10 @@ t.test('fixtures', async (t) => {
 
   const trap = await load('test/trap', fakes());
   t.throws(() => trap.evaluate('x', []), /unreachable/, 'a trap is an error, not a verdict');
+  const f2 = fakes();
+  const abort = await load('test/abort', f2);
+  t.throws(() => abort.evaluate('x', []), /unreachable/, 'an abort traps');
+  t.match(f2.logs, [['error', /^abort: Index out of range at \S+\.ts:\d+:\d+$/]], 'and is logged first');
 });
 
 t.test('http-budget', async (t) => {
