@@ -208,3 +208,16 @@ t.test('the arena keeps what top-level code allocated', async (t) => {
   for (let i = 0; i < 1000; i++) p.evaluate('yyyyyyyyyy', []);
   t.equal(p.evaluate('zz', []), 'kept xxx 200');
 });
+
+t.test('the template builds and works', async (t) => {
+  let answer: HttpResponse = { status: 200, latencyUs: 1000, body: 'all systems ok', error: '' };
+  const f = fakes({ http: () => answer });
+  const p = await load(await buildOne(join(root, 'policies/template/my-policy.ts')), f);
+  t.equal(p.evaluate('x', [['contains', 'ok'], ['path', '/status']]), null);
+  t.same(f.calls, ['http GET 0 /status false']);
+  answer = { status: 200, latencyUs: 1000, body: 'degraded', error: '' };
+  t.equal(p.evaluate('x', [['contains', 'ok']]), 'body does not contain "ok"');
+  for (let i = 0; i < 10; i++) p.evaluate('x', [['contains', 'ok']]);
+  t.same(f.logs.map(([, m]) => m.replace(/.*: /, '')), ['1', '11'], 'a global counter survives rounds');
+  t.equal(p.evaluate('x', []), 'missing arg "contains"');
+});
