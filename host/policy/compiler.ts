@@ -15,6 +15,7 @@ const TRANSPILE_MS = 20_000;
 
 export interface Compiled {
   sha256: string;
+  shape: string;            // component.ts's key: the same glue serves the same shape
   js: string;
   modules: Uint8Array[];
   imports: string[];
@@ -47,7 +48,7 @@ export class Compiler {
       this.glue.set(parts.shapeKey, glue);
     }
     const modules = parts.modules.map((m) => capMemory(m, memoryPages));
-    return { sha256: parts.sha256, js: glue.js, modules, imports: glue.imports, transpiled };
+    return { sha256: parts.sha256, shape: parts.shapeKey, js: glue.js, modules, imports: glue.imports, transpiled };
   }
 
   private transpile(bytes: Uint8Array): Promise<Glue> {

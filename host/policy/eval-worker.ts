@@ -5,7 +5,7 @@
 // limit: it kills this thread when a round runs past its CPU budget, the JS heap is capped by
 // resourceLimits, and the linear memory by the maximum memcap.ts wrote into the module.
 //
-// Messages in:  { t: 'load', gen, js, modules }  { t: 'eval', id, target, args }
+// Messages in:  { t: 'load', gen, shape, js, modules }  { t: 'eval', id, target, args }
 // Messages out: { t: 'loaded', gen } { t: 'load-error', gen, code, message }
 //               { t: 'probe', kind, args } { t: 'log', level, message }
 //               { t: 'result', id, ok, reason?, code? }
@@ -23,6 +23,9 @@ const decoder = new TextDecoder();
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 let current: { root: Root; memories: WebAssembly.Memory[] } | undefined;
+// jco's glue by the component's shape: a swap to a policy of the same shape (component.ts)
+// skips parsing ~100 KB of JavaScript again.
+const glues = new Map<string, Promise<{ instantiate: Instantiate }>>();
 
 // A synchronous import that waits for the parent to run the probe.
 function probe(kind: string, args: unknown[]): unknown {
@@ -58,8 +61,14 @@ const granted = {
 // were checked when the glue was validated: compiler.ts).
 const imports = Object.fromEntries(Object.entries(granted).flatMap(([k, v]) => [[k, v], [k.replace(/@[^@]*$/, ''), v]]));
 
-async function load(js: string, modules: Uint8Array[]): Promise<void> {
-  const { instantiate } = await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`) as { instantiate: Instantiate };
+async function load(shape: string, js: string, modules: Uint8Array[]): Promise<void> {
+  let glue = glues.get(shape);
+  if (!glue) {
+    glue = import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`) as Promise<{ instantiate: Instantiate }>;
+    glues.set(shape, glue);
+    glue.catch(() => glues.delete(shape));
+  }
+  const { instantiate } = await glue;
   const compiled = await Promise.all(modules.map((m) => WebAssembly.compile(m as Uint8Array<ArrayBuffer>)));
   const memories: WebAssembly.Memory[] = [];
   const root = await instantiate(
@@ -102,9 +111,9 @@ function verdict(id: number, target: string, args: [string, string][]): object {
   }
 }
 
-port.on('message', (m: { t: string; gen?: number; js?: string; modules?: Uint8Array[]; id?: number; target?: string; args?: [string, string][] }) => {
+port.on('message', (m: { t: string; gen?: number; shape?: string; js?: string; modules?: Uint8Array[]; id?: number; target?: string; args?: [string, string][] }) => {
   if (m.t === 'load') {
-    load(m.js!, m.modules!).then(
+    load(m.shape!, m.js!, m.modules!).then(
       () => port.postMessage({ t: 'loaded', gen: m.gen }),
       (err: { code?: string; message?: string }) => port.postMessage({
         t: 'load-error', gen: m.gen, code: err?.code?.startsWith('VIGIL_') ? err.code : 'VIGIL_EPOLICY_FORMAT',

@@ -11,7 +11,10 @@ import { PolicyError } from './errors.ts';
 import { Sandbox, type PolicyLog, type PolicyStats } from './sandbox.ts';
 import { readBuiltin } from './builtin.ts';
 
-const SETTLE_MS = 15;     // an editor's write-then-rename arrives as several events
+// A file renamed into place (vigil policy load, mv) is complete at once; one written in place
+// comes as several change events: wait for them to stop.
+const SETTLE_RENAME_MS = 1;
+const SETTLE_WRITE_MS = 15;
 const HEAP_MB = 64;
 
 export interface PolicyReport extends PolicyStats { name: string; file: string }
@@ -54,7 +57,7 @@ export class Policies {
     }
     for (const [dir] of dirs) {
       try {
-        const w = watch(dir, { persistent: false }, (_event, file) => this.changed(dir, file ? String(file) : null));
+        const w = watch(dir, { persistent: false }, (event, file) => this.changed(dir, file ? String(file) : null, event === 'rename'));
         w.on('error', (err) => this.log.warn(`policies: watching ${dir} failed: ${err.message}; swap policies with \`vigil policy load\` or a restart`));
         this.watchers.push(w);
       } catch (err) {
@@ -63,12 +66,12 @@ export class Policies {
     }
   }
 
-  private changed(dir: string, file: string | null): void {
+  private changed(dir: string, file: string | null, renamed: boolean): void {
     for (const [name, s] of this.sandboxes) {
       if (dirname(s.spec.file) !== dir || (file !== null && basename(s.spec.file) !== file)) continue;
       if (!s.timer) s.seenAt = performance.now();
       clearTimeout(s.timer);
-      s.timer = setTimeout(() => { s.timer = undefined; void this.reload(name, 'file changed'); }, SETTLE_MS);
+      s.timer = setTimeout(() => { s.timer = undefined; void this.reload(name, 'file changed'); }, renamed ? SETTLE_RENAME_MS : SETTLE_WRITE_MS);
     }
   }
 

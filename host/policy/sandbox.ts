@@ -67,6 +67,8 @@ export class Sandbox {
   private gen = 0;
   private readonly loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private loading = 0;
+  private restarting = false;
+  private lastKill: { code: PolicyCode; why: string } | undefined;
   private idleWaiters: (() => void)[] = [];
   private budget: { left: number; timer: NodeJS.Timeout | undefined; since: number } | undefined;
   private logged = 0;
@@ -114,7 +116,7 @@ export class Sandbox {
       const ms = Math.max(LOAD_MS, (10 * this.limits.cpuUs) / 1000);
       this.budget = { left: ms, timer: undefined, since: 0 };
       this.resumeBudget(() => this.kill('VIGIL_EPOLICY_CPU', `the policy did not start within ${ms} ms`));
-      this.worker!.postMessage({ t: 'load', gen, js: c.js, modules: c.modules });
+      this.worker!.postMessage({ t: 'load', gen, shape: c.shape, js: c.js, modules: c.modules });
     }).finally(() => this.stopBudget());
   }
 
@@ -135,6 +137,14 @@ export class Sandbox {
       r.reject(new PolicyError('VIGIL_EPOLICY_BUSY', `timed out waiting for policy ${this.name} (busy with other checks' rounds)`));
     }
     if (!r) return;
+    // A round due while the sandbox restarts after a kill fails at once with why it was
+    // killed: clearer than the round's timeout, which the restart would otherwise eat.
+    if (this.lastKill && this.restarting) {
+      const k = this.lastKill;
+      r.reject(new PolicyError(k.code, `${k.why} (its sandbox is restarting)`));
+      queueMicrotask(() => this.next());
+      return;
+    }
     this.running = r;
     this.logged = 0;
     void this.ensureWorker().then(() => {
@@ -286,9 +296,19 @@ export class Sandbox {
     this.count(code);
     if (this.running || this.loads.size) this.log.warn(`policy ${this.name}: ${why}`, { policy: this.name, code });
     const err = new PolicyError(code, why);
+    const wasStarting = this.loads.size > 0;
     for (const [, p] of this.loads) p.reject(err);
     this.loads.clear();
     if (this.running) this.finish(this.running, err);
+    // The next worker starts now, not at the next round: starting one (a thread, jco's glue,
+    // the modules) takes longer than many a check's timeout. Not after a failed start, which
+    // would only fail again, in a loop.
+    if (!wasStarting && !this.closed && this.compiled && !this.worker) {
+      this.lastKill = { code, why };
+      this.restarting = true;
+      const done = () => { this.restarting = false; };
+      void this.ensureWorker().then(done, done);
+    }
   }
 
   async close(): Promise<void> {
