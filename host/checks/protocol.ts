@@ -1,4 +1,4 @@
-import type { PolicyReport } from '../policy/registry.ts';
+import type { PolicyReport } from '../policy/types.ts';
 
 // What the checker process tells the engine: one JSON object per line on the checker's
 // stdout, relayed as is by the supervisor to the engine's stdin. The engine only parses lines

@@ -8,7 +8,8 @@ import { basename, dirname } from 'node:path';
 import type { CheckSpec, PolicySpec } from '../config/types.ts';
 import { Compiler } from './compiler.ts';
 import { PolicyError } from './errors.ts';
-import { Sandbox, type PolicyLog, type PolicyStats } from './sandbox.ts';
+import { Sandbox, type PolicyLog } from './sandbox.ts';
+import type { PolicyReport } from './types.ts';
 import { readBuiltin } from './builtin.ts';
 
 // A file renamed into place (vigil policy load, mv) is complete at once; one written in place
@@ -16,8 +17,6 @@ import { readBuiltin } from './builtin.ts';
 const SETTLE_RENAME_MS = 1;
 const SETTLE_WRITE_MS = 15;
 const HEAP_MB = 64;
-
-export interface PolicyReport extends PolicyStats { name: string; file: string }
 
 export async function readPolicyFile(file: string): Promise<Uint8Array> {
   if (file.startsWith('builtin:')) return readBuiltin(file.slice('builtin:'.length));

@@ -14,6 +14,7 @@ import type { Compiled, WorkerSource } from './compiler.ts';
 import { spawnFrom } from './compiler.ts';
 import { PAGE } from './memcap.ts';
 import * as probes from './probes.ts';
+import type { PolicyStats } from './types.ts';
 
 export interface PolicyLimits {
   memoryPages: number;    // linear memory cap
@@ -38,17 +39,6 @@ interface Round {
   reject: (e: Error) => void;
 }
 
-export interface PolicyStats {
-  sha256: string | null;
-  loadedAt: string | null;
-  loads: number;              // successful loads, the first included
-  refused: number;            // loads refused (the old policy kept running)
-  lastRefusal: string | null;
-  lastSwapMs: number | null;  // file change seen -> new policy answering, for the last swap
-  evaluations: number;
-  kills: Record<string, number>;   // by reason: cpu, memory, trap, crash
-  workerStarts: number;
-}
 
 export class Sandbox {
   readonly name: string;

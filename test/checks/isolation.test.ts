@@ -33,6 +33,7 @@ t.test('the engine\'s modules never reach undici or a checker', async (t) => {
   t.ok(names.length > 15, `${names.length} modules`);
   t.notOk(names.some((n) => n.includes('undici')), 'no undici');
   t.notOk(names.some((n) => /host\/checks\/(http|tcp|dns|icmp|runner)\.ts$/.test(n)), 'no checker module');
+  t.notOk(names.some((n) => n.includes('jco') || /host\/policy\/(?!types\.ts$)/.test(n)), 'no jco, no policy runtime (only its report types)');
   t.ok(names.includes('host/agent/engine.ts'));
   t.ok(names.includes('host/checks/protocol.ts'), 'only the line protocol');
   const run = readFileSync(resolve(ROOT, 'host/cli/run.ts'), 'utf8');
@@ -45,4 +46,7 @@ t.test('the checker does reach them', async (t) => {
   t.ok(g.includes('undici'));
   t.ok(g.includes('host/checks/http.ts'));
   t.ok(g.includes('host/checks/icmp.ts'));
+  t.ok(g.includes('host/policy/sandbox.ts'), 'the policy runtime');
+  const workers = [...graph(['host/policy/compile-worker.ts'])];
+  t.ok(workers.includes('@bytecodealliance/jco'), 'jco, in the compiler\'s worker');
 });
