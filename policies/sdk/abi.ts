@@ -15,7 +15,8 @@ let keep: usize = 0;
 let marked = false;
 // Set when a round's result has been handed back. The host lifts the result before it calls
 // in again, so the arena is rewound lazily, at the first allocation or evaluate of the next
-// round (canonical-ABI post-return would also do, but a round that trapped never gets one).
+// round: no post-return export needed. (A round that trapped leaves this unset, but the
+// component model never enters a trapped instance again.)
 let roundDone = false;
 
 // The stub's own layout (std/assembly/rt/common.ts): a 4-byte block header, 16-byte alignment.

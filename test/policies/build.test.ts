@@ -2,7 +2,7 @@
 // vigil:policy world, the built-in policies give the right verdicts, and the SDK's arena keeps
 // memory flat across rounds. Policies run in this process with fake probes (test/policies/load.ts);
 // the runtime's tests load the same files in their sandbox against real backends.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -187,26 +187,45 @@ t.test('the arena: 10,000 rounds keep memory flat', async (t) => {
   }
 });
 
+// A throwaway policy from source. asc resolves imports relative to its project, so the source
+// goes under policies/build/ (ignored by git), where "../../sdk" is the SDK.
+async function buildTemp(t: Test, body: string): Promise<Uint8Array> {
+  const dir = mkdtempSync(join(root, 'policies/build/.tmp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'temp.ts');
+  writeFileSync(src, `import { Args, register, ok, fail } from "../../sdk";
+export { evaluate, cabi_realloc } from "../../sdk";
+${body}
+register(check);
+`);
+  return buildOne(src);
+}
+
 t.test('the arena keeps what top-level code allocated', async (t) => {
   // A global Map built at start lives below the arena's floor: rounds that allocate plenty
   // must not overwrite it when the arena is rewound.
-  // (asc resolves imports relative to its project: the source goes under policies/build/.)
-  const dir = mkdtempSync(join(root, 'policies/build/.keep-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const src = join(dir, 'keep.ts');
-  writeFileSync(src, `
-    import { Args, register, fail } from "../../sdk";
-    export { evaluate, cabi_realloc } from "../../sdk";
+  const p = await load(await buildTemp(t, `
     const names = new Map<string, string>();
     names.set("a", "kept " + "x".repeat(3));
     function check(target: string, args: Args): string | null {
       return fail(names.get("a") + " " + target.repeat(100).length.toString());
-    }
-    register(check);
-  `);
-  const p = await load(await buildOne(src), fakes());
+    }`), fakes());
   for (let i = 0; i < 1000; i++) p.evaluate('yyyyyyyyyy', []);
   t.equal(p.evaluate('zz', []), 'kept xxx 200');
+});
+
+t.test('after a trap the instance is never entered again', async (t) => {
+  // The arena is rewound at the start of the round after one that *returned*; a round that
+  // trapped leaves it as it was. That is harmless only because the component model poisons an
+  // instance that trapped (jco enforces it): the host must instantiate afresh.
+  const p = await load(await buildTemp(t, `
+    function check(target: string, args: Args): string | null {
+      if (target == "trap") unreachable();
+      return ok();
+    }`), fakes());
+  t.equal(p.evaluate('x', []), null);
+  t.throws(() => p.evaluate('trap', []), /unreachable/);
+  t.throws(() => p.evaluate('x', []), /cannot enter component instance/);
 });
 
 t.test('the template builds and works', async (t) => {
