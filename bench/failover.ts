@@ -49,7 +49,8 @@ import {
 import { table, targetsTable, type Target } from './table.ts';
 
 const SELF = fileURLToPath(import.meta.url);
-const PREFIX = 'vbfo-';
+// Another prefix (VIGIL_BENCH_PREFIX=vbfx-) lets two runs share the box: each sweeps its own.
+const PREFIX = process.env.VIGIL_BENCH_PREFIX ?? 'vbfo-';
 const VIP = '192.0.2.100';
 const VIP_ADD = /^\d+: eth0\s+inet 192\.0\.2\.100\//;
 const VIP_DEL = /^Deleted \d+: eth0\s+inet 192\.0\.2\.100\//;
@@ -67,6 +68,8 @@ const EXEC_RUNS = REDUCED ? 3 : 10;
 const NOCACHE_RUNS = REDUCED ? 2 : 5;
 const PROBE_RUNS = REDUCED ? 1 : 2;
 const STEADY_MS = REDUCED ? 3000 : 10_000;
+// VIGIL_BENCH_PARTS=exec,steady,failover (default all) runs some parts only, e.g. while working on one figure.
+const PARTS = new Set((process.env.VIGIL_BENCH_PARTS ?? 'failover,steady,exec').split(','));
 let startedAt = performance.now();
 /** True when less than `reserveMs` (plus 10 s for teardown) of the module's budget is left. */
 const outOfTime = (reserveMs = 0) => performance.now() - startedAt > budgetMs - 10_000 - reserveMs;
@@ -452,21 +455,22 @@ export async function run(): Promise<FailoverResult> {
     const failover: FailoverSeries[] = [];
     const steadyFigs: Steady[] = [];
     for (const iv of [10, 50]) {
+      if (!PARTS.has('failover') && !(iv === 10 && PARTS.has('steady'))) continue;
       for (const kind of kinds) {
         if (outOfTime(15_000)) { note(ctx, `${kind} ${iv} ms: skipped, out of the time budget`); continue; }
         await withPair(ctx, kind, iv, false, async (A, B) => {
-          if (iv === 10) steadyFigs.push(await steady(ctx, kind, kind, A, B, iv));
-          failover.push(await failovers(ctx, kind, iv, RUNS));
+          if (iv === 10 && PARTS.has('steady')) steadyFigs.push(await steady(ctx, kind, kind, A, B, iv));
+          if (PARTS.has('failover')) failover.push(await failovers(ctx, kind, iv, RUNS));
         });
       }
-      if (iv === 10 && kinds.includes('keepalived') && !outOfTime(30_000)) {
+      if (iv === 10 && PARTS.has('steady') && kinds.includes('keepalived') && !outOfTime(30_000)) {
         // keepalived with the real-time scheduling vigil's config asks for, steady window only.
         await withPair(ctx, 'keepalived', iv, true, async (A, B) => {
           steadyFigs.push(await steady(ctx, 'keepalived', 'keepalived rt', A, B, iv));
         });
       }
     }
-    const { series: exec, breakdown } = await execSeries(ctx, kinds);
+    const { series: exec, breakdown } = PARTS.has('exec') ? await execSeries(ctx, kinds) : { series: [], breakdown: [] };
     await wire.stop();
 
     const result: FailoverResult = {

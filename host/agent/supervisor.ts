@@ -8,11 +8,80 @@
 // the same way, and relays its stdout lines (check reports) to the engine's stdin: the checks
 // never share a process with the engine (design.md "Timing isolation").
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import type { Logger } from './log.ts';
 import type { AgentConfig } from '../config/types.ts';
+import { configLine } from './spec.ts';
+import { spawnEngine } from './spawn.ts';
 import { Netlink } from '../net/netlink.ts';
 import { ifIndex } from '../net/vrrp-socket.ts';
+import { K, shim } from '../net/shim.ts';
+
+// What the supervisor uses of an engine process: a ChildProcess, or an adopted one.
+export interface EngineProcess {
+  readonly pid?: number;
+  readonly stdin: Writable | null;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(sig?: NodeJS.Signals): boolean;
+  on(event: 'exit', cb: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'exit', cb: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([n, v]) => [v as number, n as NodeJS.Signals]));
+
+// An engine bin/vigil started beside this process (its Node starting while this one does, not
+// after): our child, with its stdin on `fd`, but not libuv's, so a pidfd reports its exit and
+// reaps it (host/native/vigil_shim.c).
+class AdoptedEngine extends EventEmitter implements EngineProcess {
+  readonly pid: number;
+  readonly stdin: Socket;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  constructor(pid: number, fd: number) {
+    super();
+    this.pid = pid;
+    const s = shim();
+    s.setCloexec(fd);   // restarted engines and the checker must not hold this engine's pipe
+    const pfd = s.pidfdOpen(pid);
+    this.stdin = new Socket({ fd, readable: false, writable: true });
+    s.pollStart(pfd, K('UV_READABLE'), () => {
+      const st = s.pidfdWait(pfd);
+      if (st === null) return;
+      s.close(pfd);
+      if (st >= 0) this.exitCode = st; else this.signalCode = SIGNAL_NAMES.get(-st) ?? 'SIGKILL';
+      this.stdin.destroy();
+      this.emit('exit', this.exitCode, this.signalCode);
+    });
+  }
+  kill(sig: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.exitCode !== null || this.signalCode !== null) return false;
+    // Not yet reaped (the pidfd callback does that), so the pid cannot have been reused.
+    try { process.kill(this.pid, sig); return true; } catch { return false; }
+  }
+}
+
+/**
+ * The engine bin/vigil started for this `vigil run` (VIGIL_ENGINE_PID, its stdin on
+ * VIGIL_ENGINE_FD), or undefined. The variables are consumed: no later child sees them.
+ */
+export function adoptEngine(): EngineProcess | undefined {
+  const pid = Number(process.env.VIGIL_ENGINE_PID), fd = Number(process.env.VIGIL_ENGINE_FD);
+  delete process.env.VIGIL_ENGINE_PID;
+  delete process.env.VIGIL_ENGINE_FD;
+  if (!(pid > 0 && fd > 2)) return undefined;
+  try {
+    return new AdoptedEngine(pid, fd);
+  } catch {
+    // No pidfd (a kernel before 5.4): that engine ends at EOF, a spawned one replaces it.
+    try { shim().close(fd); } catch { /* gone */ }
+    return undefined;
+  }
+}
 
 export interface SupervisorOptions {
   log: Logger;
@@ -22,7 +91,11 @@ export interface SupervisorOptions {
   // How to start the checker (the same binary's `checker` command); absent: no checks run.
   checkerArgs?: string[];
   config: AgentConfig;
+  // The first engine, spawned (with spawnEngine) before the config was read: its Node starts
+  // while this process parses the YAML, instead of after (exec-to-first-advert).
+  first?: EngineProcess;
 }
+
 
 const FIRST_RESTART_MS = 100;
 const MAX_RESTART_MS = 5000;
@@ -30,7 +103,7 @@ const STABLE_MS = 30_000;       // an engine up this long resets the backoff
 const STOP_TIMEOUT_MS = 10_000;
 
 export class Supervisor {
-  private child: ChildProcess | undefined;
+  private child: EngineProcess | undefined;
   private startedAt = 0;
   private backoff = FIRST_RESTART_MS;
   private stopping = false;
@@ -107,21 +180,23 @@ export class Supervisor {
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
     // and the engine stops cleanly instead of running on as an orphan.
-    const child = spawn(this.o.command, this.o.args, {
-      stdio: ['pipe', 'inherit', 'inherit'],
-      env: { ...process.env, VIGIL_SUPERVISED: '1' },
-    });
+    const child: EngineProcess = this.o.first ?? spawnEngine(this.o.command, this.o.args);
+    this.o.first = undefined;
     this.child = child;
     this.o.log.debug(`engine started`, { pid: child.pid });
     child.stdin!.on('error', () => {});   // an engine that dies mid-write: its exit is handled
+    child.stdin!.write(configLine(this.config));
     for (const line of this.lastReport.values()) child.stdin!.write(line + '\n');
     child.on('exit', (code, signal) => { void this.onExit(child, code, signal); });
   }
 
-  // The config a SIGHUP made current, so a later cleanup removes the right VIPs.
+  // The config a SIGHUP made current: the engine applies it (keeping what did not change), and
+  // a later cleanup removes the right VIPs.
   updateConfig(c: AgentConfig): void {
     this.config = c;
     this.lastReport.clear();
+    const engine = this.child?.stdin;
+    if (engine && engine.writable) engine.write(configLine(c));
     this.reloadChecker();
   }
 
@@ -144,7 +219,7 @@ export class Supervisor {
     return code;
   }
 
-  private async onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  private async onExit(child: EngineProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (child !== this.child) return;
     this.child = undefined;
     if (this.stopping) {

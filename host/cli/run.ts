@@ -1,10 +1,14 @@
 // vigil run: the agent in the foreground. SIGTERM / SIGINT stop it cleanly (priority 0, VIPs
 // removed); SIGHUP reloads the config, keeping the running one when the new one is broken.
+//
+// Loaded by both `vigil run` and `vigil engine`, so only what both need is imported here: the
+// supervisor's config parser (yaml) and the engine's core, sockets and http are each loaded by
+// the process that uses them (host/agent/spec.ts: the engine gets its config as JSON).
 import type { Server } from 'node:http';
-import { loadConfig } from '../config/load.ts';
+import type { EngineProcess } from '../agent/supervisor.ts';
+import type { AgentConfig } from '../config/types.ts';
 import { createLogger } from '../agent/log.ts';
 import { UsageError } from '../errors.ts';
-import { Supervisor } from '../agent/supervisor.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -67,19 +71,44 @@ export const run: Command = {
     if (values['no-supervise']) return runEngine(values);
     const file = values.config ?? DEFAULT_CONFIG;
     const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
-    // Refused here, whole, before anything starts.
-    const config = loadConfig(file);
     const { command, args } = engineArgv(argv.filter((a) => a !== '--no-supervise'));
     const checkerArgs = engineArgv(argv.filter((a) => a !== '--no-supervise'), 'checker').args;
-    const sup = new Supervisor({ log, command, args, checkerArgs, config });
+    // The engine's Node starts now, while this one loads the parser and reads the config: it
+    // waits on its stdin for the config, and exits quietly at EOF if the config is refused.
+    // bin/vigil may have started it already, beside this process (see there): then the config
+    // comes first, and the supervisor (netlink, the shim) after, as the engine waits for it.
+    const launched = process.env.VIGIL_ENGINE_PID !== undefined;
+    const spawned = launched ? undefined : (await import('../agent/spawn.ts')).spawnEngine(command, args);
+    let config: AgentConfig | undefined, refused: unknown;
+    try {
+      // Refused here, whole, before the engine gets anything.
+      config = (await import('../config/load.ts')).loadConfig(file);
+    } catch (err) {
+      refused = err;
+    }
+    const { adoptEngine, Supervisor } = await import('../agent/supervisor.ts');
+    const first = spawned ?? adoptEngine() ?? (await import('../agent/spawn.ts')).spawnEngine(command, args);
+    if (!config) {
+      await endEngine(first);
+      throw refused;
+    }
+    const { loadConfig } = await import('../config/load.ts');
+    const sup = new Supervisor({ log, command, args, checkerArgs, config, first });
     const forward = (sig: NodeJS.Signals) => () => {
       log.info(`${sig}: stopping the engine`);
       void sup.stop('SIGTERM');
     };
     const onTerm = forward('SIGTERM'), onInt = forward('SIGINT');
+    // A reload is parsed here and handed to the engine whole; a broken file never reaches it.
     const onHup = () => {
-      try { sup.updateConfig(loadConfig(file)); } catch { /* the engine reports it and keeps its config */ }
-      sup.signal('SIGHUP');
+      let next: AgentConfig;
+      try {
+        next = loadConfig(file);
+      } catch (err) {
+        log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
+        return;
+      }
+      sup.updateConfig(next);
     };
     process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
     sup.start();
@@ -96,21 +125,79 @@ export const engine: Command = {
   summary: 'the VRRP engine (started by vigil run)',
   usage,
   async run(argv, io) {
-    const values = runArgs(argv, 'engine');
+    let values;
+    try {
+      values = runArgs(argv, 'engine');
+    } catch (err) {
+      // Started by bin/vigil beside `vigil run` with the same arguments: run says what is wrong.
+      if (process.env.VIGIL_SUPERVISED === '1' && err instanceof UsageError) return 2;
+      throw err;
+    }
     if (values.help) { io.stdout(usage); return 0; }
     return runEngine(values);
   },
 };
 
+// An engine spawned for a config that was then refused: it is waiting on its stdin, and EOF
+// ends it without a word.
+function endEngine(child: EngineProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.stdin?.on('error', () => {});
+  child.stdin?.end();
+  const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
+  return gone.finally(() => clearTimeout(killer));
+}
+
+// The lines on a supervised engine's stdin: its config (first, and at each reload) and the
+// checker's reports (host/checks/protocol.ts), relayed by the supervisor; EOF means it is gone.
+function readSupervisor(onLine: (line: string) => void, onEnd: () => void): () => void {
+  process.stdin.setEncoding('utf8');
+  let partial = '';
+  const onData = (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    // A config line may be long; anything past 16 MB is not one of ours.
+    partial = lines.pop()!.slice(-16 * 1024 * 1024);
+    for (const l of lines) if (l) onLine(l);
+  };
+  process.stdin.on('data', onData);
+  process.stdin.on('end', onEnd);
+  return () => { process.stdin.off('end', onEnd); process.stdin.destroy(); };
+}
+
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
-  // Loaded here, not at the top: the supervisor never needs the engine, http or the core.
-  const [{ toEngineSpec }, { Engine }, { serveStatus }, { enableRealtime }] = await Promise.all([
-    import('../agent/spec.ts'), import('../agent/engine.ts'), import('../agent/status-server.ts'), import('../net/realtime.ts'),
-  ]);
-  const { parseReport } = await import('../checks/protocol.ts');
+  const supervised = process.env.VIGIL_SUPERVISED === '1';
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
-  let config = loadConfig(file);
+  // Loaded here, not at the top: the supervisor never needs the engine or the core; the status
+  // server (node:http) waits until the first advert is out.
+  const modules = Promise.all([import('../agent/spec.ts'), import('../agent/engine.ts'), import('../net/realtime.ts'), import('../checks/protocol.ts')]);
+  // Supervised: everything on stdin until the engine runs is kept for it, in order.
+  const early: string[] = [];
+  let onLine = (l: string) => { early.push(l); };
+  let onEnd = () => { ended = true; firstConfig.resolve(undefined); };
+  let ended = false;
+  const firstConfig = Promise.withResolvers<AgentConfig | undefined>();
+  let stopReading = () => {};
+  if (supervised) {
+    stopReading = readSupervisor((l) => onLine(l), () => onEnd());
+    onLine = (l) => {
+      early.push(l);
+      if (l.startsWith('{"config":')) {
+        try { firstConfig.resolve((JSON.parse(l) as { config: AgentConfig }).config); } catch { /* not ours */ }
+      }
+    };
+  }
+  let config: AgentConfig;
+  if (supervised) {
+    const c = await firstConfig.promise;
+    // No config: the supervisor refused the file (it says why) or went away.
+    if (!c) { stopReading(); return 0; }
+    config = c;
+  } else {
+    config = (await import('../config/load.ts')).loadConfig(file);
+  }
+  const [{ toEngineSpec, parseConfigLine }, { Engine }, { enableRealtime }, { parseReport }] = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
     // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
@@ -119,10 +206,16 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     if (rt.scheduled) log.info(`real-time scheduling: SCHED_FIFO ${config.realtime.priority}`);
   }
   const engine = new Engine({ log });
-  await engine.start(toEngineSpec(config));
+  try {
+    await engine.start(toEngineSpec(config));
+  } catch (err) {
+    stopReading();   // the pipe would keep this process alive
+    throw err;
+  }
   let server: Server | undefined;
   if (config.status.listen) {
     const { host, port } = config.status.listen;
+    const { serveStatus } = await import('../agent/status-server.ts');
     server = await serveStatus(engine, host, port);
     log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
   }
@@ -136,24 +229,15 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
       log.info(`${sig}: stopping`);
       process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
       // The supervisor's pipe would keep the event loop, and so the process, alive.
-      if (process.env.VIGIL_SUPERVISED === '1') process.stdin.destroy();
+      if (supervised) stopReading();
       void reloading.then(() => engine.stop()).then(() => {
         server?.close();
         log.info('stopped: VIPs released');
         resolve(0);
       }, (err) => { log.error(`stop failed: ${(err as Error).message}`); resolve(1); });
     };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    const onHup = () => {
+    const apply = (next: AgentConfig) => {
       reloading = reloading.then(async () => {
-        let next;
-        try {
-          next = loadConfig(file);
-        } catch (err) {
-          log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
-          return;
-        }
         try {
           const d = await engine.reload(toEngineSpec(next));
           config = next;
@@ -163,23 +247,42 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
         }
       });
     };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    // Supervised, the supervisor reads the file and sends it (readSupervisor); a SIGHUP that
+    // reaches the engine itself changes nothing.
+    const onHup = () => {
+      if (supervised) { log.debug('SIGHUP: reloads go through the supervisor (`kill -HUP` its pid)'); return; }
+      let next;
+      reloading = reloading.then(async () => {
+        try {
+          next = (await import('../config/load.ts')).loadConfig(file);
+        } catch (err) {
+          log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
+          return;
+        }
+        apply(next);
+      });
+    };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
-    if (process.env.VIGIL_SUPERVISED === '1') {
-      // Our supervisor holds the other end of stdin: EOF means it is gone. The lines on it are
-      // the checker process's reports (host/checks/protocol.ts), relayed.
-      process.stdin.on('end', () => stop('supervisor gone'));
-      process.stdin.setEncoding('utf8');
-      let partial = '';
-      process.stdin.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop()!.slice(-65536);
-        for (const l of lines) {
-          const r = l && parseReport(l);
-          if (r) engine.checkReport(r);
+    if (supervised) {
+      let first = true;
+      onLine = (l) => {
+        if (l.startsWith('{"config":')) {
+          // The one the engine started with comes first: not a reload.
+          if (first) { first = false; return; }
+          const next = parseConfigLine(l);
+          if (next) apply(next);
+          return;
         }
-      });
+        const r = parseReport(l);
+        if (r) engine.checkReport(r);
+      };
+      onEnd = () => stop('supervisor gone');
+      for (const l of early.splice(0)) onLine(l);
+      if (ended) stop('supervisor gone');
     } else if (config.checks.length) {
       log.warn(`--no-supervise: the ${config.checks.length} check(s) do not run (the checker is started by the supervisor); tracked checks count as failing`);
     }

@@ -22,7 +22,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/filter.h>
@@ -544,6 +548,60 @@ static napi_value op_mlockall(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* ---------- processes: a child that libuv did not spawn ---------- */
+
+/*
+ * bin/vigil starts the engine beside `vigil run` (the two Node starts run in parallel, not in
+ * series), so the engine is this process's child but not one libuv knows: libuv reaps only the
+ * pids it spawned. A pidfd turns the child's exit into readiness (pollStart) and reaps it.
+ */
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* pidfdOpen(pid) -> fd (close-on-exec), readable once the process has exited. */
+static napi_value op_pidfd_open(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t pid;
+	if (arg_i32(env, argv[0], &pid))
+		return NULL;
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	return fd < 0 ? throw_errno(env, "pidfd_open", errno) : int_result(env, fd);
+}
+
+/* pidfdWait(fd) -> null while it runs; its exit status (>= 0) or -signal once reaped. */
+static napi_value op_pidfd_wait(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t fd;
+	siginfo_t si;
+	if (arg_i32(env, argv[0], &fd))
+		return NULL;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0)
+		return throw_errno(env, "waitid", errno);
+	if (si.si_pid == 0) {
+		napi_value n;
+		CHECK(napi_get_null(env, &n));
+		return n;
+	}
+	return int_result(env, si.si_code == CLD_EXITED ? si.si_status : -si.si_status);
+}
+
+/* setCloexec(fd): an inherited fd (the engine's pipe from bin/vigil) must not reach our children. */
+static napi_value op_set_cloexec(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t fd;
+	if (arg_i32(env, argv[0], &fd))
+		return NULL;
+	int fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return throw_errno(env, "fcntl", errno);
+	return NULL;
+}
+
 /* ---------- interfaces ---------- */
 
 static napi_value op_if_name_to_index(napi_env env, napi_callback_info info)
@@ -631,6 +689,9 @@ NAPI_MODULE_INIT()
 		{ "asan", op_asan },
 		{ "timerCreate", op_timer_create },
 		{ "timerSet", op_timer_set },
+		{ "pidfdOpen", op_pidfd_open },
+		{ "pidfdWait", op_pidfd_wait },
+		{ "setCloexec", op_set_cloexec },
 	};
 	napi_value fn, consts, v;
 	struct state *st = calloc(1, sizeof(*st));

@@ -36,6 +36,11 @@ export interface Shim {
   timerCreate(): number;
   /** Fire once after delayUs microseconds; Infinity disarms. Consumes a pending expiry. */
   timerSet(fd: number, delayUs: number): void;
+  /** A pidfd (close-on-exec) for a child libuv did not spawn; readable once it has exited. */
+  pidfdOpen(pid: number): number;
+  /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
+  pidfdWait(fd: number): number | null;
+  setCloexec(fd: number): void;
   /** 1 when this build carries AddressSanitizer; asan(1) then overflows on purpose. */
   asan(mode?: number): number;
   readonly constants: ShimConstants;
