@@ -14,7 +14,8 @@ const usage = `Usage: vigil check [-c FILE] [--json]
 
 Reads the configuration as \`vigil run\` would and checks all of it: YAML syntax, unknown keys,
 ranges, one address family per instance, intervals by VRRP version, unique names and VRIDs,
-unicast peers, sync groups. A file with any problem is refused whole.
+unicast peers, sync groups, and each check policy's component (loaded in its sandbox as the
+checker would, without running a round). A file with any problem is refused whole.
 
   -c, --config FILE   the file to check (default ${DEFAULT_CONFIG})
   --json              print the normalized configuration (defaults filled in, durations in
@@ -55,6 +56,7 @@ export function summary(c: AgentConfig): string[] {
       lines.push(`  ${k.name} (${k.type} ${k.target}): every ${fmtUs(k.intervalUs)}, timeout ${fmtUs(k.timeoutUs)}, up after ${k.rise} / down after ${k.fall} in a row`);
     }
   }
+  for (const p of c.policies) lines.push(`policy ${p.name}: ${p.file}, memory ${p.memoryPages / 16} MiB, CPU ${fmtUs(p.cpuUs)} per round`);
   if (c.status.listen === null) lines.push('status API off');
   else if (c.status.exposed) {
     lines.push(`status API on ${formatListen(c.status.listen)}: beyond loopback, anyone who can reach it reads the agent's state`);
@@ -82,6 +84,14 @@ export const check: Command = {
       if (!(err instanceof ConfigError)) throw err;
       for (const p of err.problems) io.stderr(formatProblem(p));
       return 2;
+    }
+    // Policies: the component behind each, where the policy is written.
+    if (config.policies.length) {
+      const { validatePolicy } = await import('../policy/validate.ts');
+      const results = await Promise.all(config.policies.map((p) => validatePolicy([p.file], p).then(([r]) => r)));
+      const bad = config.policies.map((p, i) => [p, results[i]] as const).filter(([, r]) => r instanceof Error);
+      for (const [p, r] of bad) io.stderr(formatProblem({ file: config.file, line: p.line, col: p.col, message: `policy ${p.name}: ${p.file}: ${(r as Error).message}` }));
+      if (bad.length) return 2;
     }
     if (values.json) io.stdout(JSON.stringify(config, null, 2));
     else io.stdout(summary(config).join('\n'));

@@ -44,20 +44,10 @@ const options = {
 } as const;
 
 async function validate(file: string, memoryPages: number, cpuUs: number): Promise<{ sha256: string; imports: string[] }> {
-  const { readPolicyFile } = await import('../policy/registry.ts');
-  const { Compiler } = await import('../policy/compiler.ts');
-  const { Sandbox } = await import('../policy/sandbox.ts');
-  const quiet = { info() {}, warn() {}, debug() {} };
-  const compiler = new Compiler();
-  const box = new Sandbox('check', { memoryPages, cpuUs, heapMb: 64 }, quiet);
-  try {
-    const c = await compiler.compile(await readPolicyFile(file), memoryPages);
-    await box.load(c);
-    return { sha256: c.sha256, imports: c.imports };
-  } finally {
-    compiler.close();
-    await box.close();
-  }
+  const { validatePolicy } = await import('../policy/validate.ts');
+  const [r] = await validatePolicy([file], { memoryPages, cpuUs });
+  if (r instanceof Error) throw r instanceof VigilError ? r : new VigilError('VIGIL_EPOLICY_FORMAT', r.message);
+  return r;
 }
 
 function mib(text: string | undefined): number {
@@ -68,6 +58,7 @@ function mib(text: string | undefined): number {
 }
 
 function us(text: string, what: string): number {
+  if (text === '0') return 0;
   try { return parseDuration(text); } catch { throw new UsageError(`${what} ${text}: a duration such as 50ms or 5s`); }
 }
 
@@ -96,6 +87,7 @@ export const policy: Command = {
     }
     if (p.file.startsWith('builtin:')) throw new UsageError(`policy ${name} is the built-in ${p.file}: point its "file:" at a path (e.g. /etc/vigil/policies/${name}.wasm) to load your own`);
     try { statSync(file); } catch { throw new UsageError(`cannot read ${file}`); }
+    const waitUs = values.wait ? us(values.wait, '--wait') : 5e6;
     const r = await validate(file, p.memoryPages, p.cpuUs);
     // Same directory, then rename: the checker sees one complete file or the old one.
     const tmp = join(dirname(p.file), `.${basename(p.file)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -107,7 +99,6 @@ export const policy: Command = {
       throw new VigilError('VIGIL_EPOLICY_READ', `cannot install ${file} as ${p.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     io.stdout(`policy ${name}: installed ${r.sha256.slice(0, 12)} as ${p.file}`);
-    const waitUs = values.wait ? us(values.wait, '--wait') : 5e6;
     if (waitUs === 0 || !config.status.listen) return 0;
     const url = `http://${formatListen(config.status.listen)}/status`;
     const until = Date.now() + waitUs / 1000;

@@ -70,6 +70,16 @@ async function load(shape: string, js: string, modules: Uint8Array[]): Promise<v
   }
   const { instantiate } = await glue;
   const compiled = await Promise.all(modules.map((m) => WebAssembly.compile(m as Uint8Array<ArrayBuffer>)));
+  current = await instantiateWith(instantiate, compiled);
+  fresh = () => instantiateWith(instantiate, compiled);
+  poisoned = false;
+}
+
+// A fresh instance of the loaded policy: jco will not enter an instance again after it trapped.
+let fresh: (() => Promise<NonNullable<typeof current>>) | undefined;
+let poisoned = false;
+
+async function instantiateWith(instantiate: Instantiate, compiled: WebAssembly.Module[]): Promise<NonNullable<typeof current>> {
   const memories: WebAssembly.Memory[] = [];
   const root = await instantiate(
     async (p) => {
@@ -86,7 +96,7 @@ async function load(shape: string, js: string, modules: Uint8Array[]): Promise<v
     },
   );
   if (typeof root?.evaluate !== 'function') throw Object.assign(new Error('the component exports no evaluate function'), { code: 'VIGIL_EPOLICY_EXPORT' });
-  current = { root, memories };
+  return { root, memories };
 }
 
 function verdict(id: number, target: string, args: [string, string][]): object {
@@ -98,6 +108,7 @@ function verdict(id: number, target: string, args: [string, string][]): object {
     const e = err as { payload?: unknown; message?: string; name?: string };
     // The component's own err(...) verdict.
     if (e && e.payload !== undefined && !(err instanceof WebAssembly.RuntimeError)) return { t: 'result', id, ok: false, reason: str(e.payload).slice(0, 500) };
+    poisoned = true;
     // A grow past the cap returns -1 and the policy then traps (or aborts): a trap with its
     // memory (nearly) full is the memory limit at work. Grows come in steps (AssemblyScript's
     // allocators ask for 1 MiB or more at a time), so "nearly": within max(1 MiB, 1/8 cap).
@@ -121,6 +132,9 @@ port.on('message', (m: { t: string; gen?: number; shape?: string; js?: string; m
       }),
     );
   } else if (m.t === 'eval') {
-    port.postMessage(verdict(m.id!, m.target!, m.args!));
+    if (!poisoned || !fresh) { port.postMessage(verdict(m.id!, m.target!, m.args!)); return; }
+    // The last round trapped: this one gets a new instance (module state starts over).
+    fresh().then((c) => { current = c; poisoned = false; port.postMessage(verdict(m.id!, m.target!, m.args!)); },
+      (err: Error) => port.postMessage({ t: 'result', id: m.id, ok: false, code: 'VIGIL_EPOLICY_TRAP', reason: `the policy trapped while starting again: ${err.message}` }));
   }
 });

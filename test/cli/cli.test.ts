@@ -19,7 +19,7 @@ t.test('top level: help, version, unknown command', async (t) => {
   t.match(run(['--version']), { code: 0, out: /^vigil \d+\.\d+\.\d+/ });
   const r = run(['frobnicate']);
   t.equal(r.code, 2);
-  t.match(r.err, /^vigil: unknown command "frobnicate"; commands: run, check, status, decode, avail\n$/);
+  t.match(r.err, /^vigil: unknown command "frobnicate"; commands: run, check, status, policy, decode, avail\n$/);
 });
 
 t.test('decode: hex arguments, one JSON line each', async (t) => {
