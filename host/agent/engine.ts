@@ -42,6 +42,7 @@ interface CheckStatus {
   rounds: number;             // as the checker process counts them (since it started)
   failures: number;
   since: string | null;       // when `up` last changed here
+  policy: object | null;      // type policy: the policy's state as the checker reports it
 }
 
 class Running {
@@ -469,7 +470,7 @@ export class Engine {
       const old = keep.get(c.name);
       this.checks.set(c.name, old ? { ...old, type: c.type, target: c.target } : {
         name: c.name, type: c.type, target: c.target, up: false, known: false, error: null, latencyMs: null,
-        transitions: 0, rounds: 0, failures: 0, since: null,
+        transitions: 0, rounds: 0, failures: 0, since: null, policy: null,
       });
     }
   }
@@ -479,6 +480,7 @@ export class Engine {
     const c = this.checks.get(r.check);
     if (!c || this.stopping) return;
     c.error = r.error; c.latencyMs = r.latencyMs; c.rounds = r.rounds; c.failures = r.failures;
+    if (r.policy !== undefined) c.policy = r.policy;
     if (!r.settled) return;
     c.known = true;
     if (c.up === r.up) return;

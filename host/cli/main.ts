@@ -11,6 +11,7 @@ const commands: Entry[] = [
   { name: 'checker', summary: '', load: async () => (await import('./checker.ts')).checker },
   { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
   { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
+  { name: 'policy', summary: 'validate a check policy, or hot-swap one into the running agent', load: async () => (await import('./policy.ts')).policy },
   { name: 'decode', summary: 'decode VRRP packets (hex, stdin or a capture) to JSON', load: async () => (await import('./decode.ts')).decode },
   { name: 'avail', summary: 'availability calculator: MTTF/MTTR, percent, nines and allowed downtime', load: async () => (await import('./avail.ts')).avail },
 ];
