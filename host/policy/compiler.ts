@@ -3,10 +3,11 @@
 // (component.ts), so a rebuilt policy with the same imports swaps without a transpile, and
 // validated once: the component may import only what the host grants, and must export
 // `evaluate` as the world declares it.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { PolicyError } from './errors.ts';
 import { splitComponent } from './component.ts';
 import { capMemory } from './memcap.ts';
+import { spawnCompileWorker } from './workers.ts';
 
 export const GRANTED = ['vigil:policy/probes@0.1.0', 'vigil:policy/log@0.1.0', 'vigil:policy/clock@0.1.0'];
 const EVALUATE = 'evaluate(target: string, args: Array<[string, string]>): void';
@@ -24,13 +25,6 @@ export interface Compiled {
 
 interface Glue { js: string; imports: string[] }
 
-export type WorkerSource = URL | { code: string };
-let compileWorkerSource: WorkerSource = new URL('./compile-worker.ts', import.meta.url);
-// The single executable has no files: it hands in the bundled worker code instead.
-export function setCompileWorkerSource(s: WorkerSource): void { compileWorkerSource = s; }
-export function spawnFrom(src: WorkerSource, o: ConstructorParameters<typeof Worker>[1]): Worker {
-  return src instanceof URL ? new Worker(src, o) : new Worker(src.code, { ...o, eval: true });
-}
 
 export class Compiler {
   private readonly glue = new Map<string, Glue>();
@@ -68,7 +62,7 @@ export class Compiler {
 
   private startWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = spawnFrom(compileWorkerSource, { resourceLimits: { maxOldGenerationSizeMb: 512 }, stdout: false, stderr: false });
+    const w = spawnCompileWorker({ resourceLimits: { maxOldGenerationSizeMb: 512 }, stdout: false, stderr: false });
     w.unref();
     w.on('message', (m: { id: number; js?: string; dts?: string; imports?: string[]; error?: string }) => {
       const p = this.waiting.get(m.id);

@@ -5,6 +5,7 @@
 // modules appear in the glue as NAME.core.wasm, NAME.core2.wasm... in section order.
 import { createHash } from 'node:crypto';
 import { PolicyError } from './errors.ts';
+import { readU32 } from './memcap.ts';
 
 export interface ComponentParts {
   modules: Uint8Array[];
@@ -13,17 +14,6 @@ export interface ComponentParts {
 }
 
 const MAX_BYTES = 64 * 2 ** 20;
-
-function readU32(b: Uint8Array, o: number): [number, number] {
-  let v = 0, shift = 0;
-  for (let i = 0; i < 5 && o < b.length; i++) {
-    const byte = b[o++];
-    v += (byte & 0x7f) * 2 ** shift;
-    if (!(byte & 0x80)) return [v, o];
-    shift += 7;
-  }
-  throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'malformed component: bad section size');
-}
 
 export function splitComponent(bytes: Uint8Array): ComponentParts {
   if (bytes.length > MAX_BYTES) throw new PolicyError('VIGIL_EPOLICY_FORMAT', `the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB: a policy may be at most 64 MiB`);

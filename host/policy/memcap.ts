@@ -7,16 +7,17 @@ import { PolicyError } from './errors.ts';
 
 export const PAGE = 65536;
 
-function readU32(b: Uint8Array, o: number): [value: number, next: number] {
+// An unsigned LEB128 (sizes, counts and limits in module and component binaries).
+export function readU32(b: Uint8Array, o: number): [value: number, next: number] {
   let v = 0, shift = 0;
   for (let i = 0; i < 5; i++) {
-    if (o >= b.length) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'truncated WebAssembly module');
+    if (o >= b.length) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'truncated WebAssembly binary');
     const byte = b[o++];
     v += (byte & 0x7f) * 2 ** shift;
     if (!(byte & 0x80)) return [v, o];
     shift += 7;
   }
-  throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'bad LEB128 in a WebAssembly module');
+  throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'bad LEB128 in a WebAssembly binary');
 }
 
 function writeU32(out: number[], v: number): void {

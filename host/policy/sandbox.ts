@@ -10,8 +10,8 @@
 import { Worker } from 'node:worker_threads';
 import type { CheckSpec } from '../config/types.ts';
 import { PolicyError, reasonOf, type PolicyCode } from './errors.ts';
-import type { Compiled, WorkerSource } from './compiler.ts';
-import { spawnFrom } from './compiler.ts';
+import type { Compiled } from './compiler.ts';
+import { spawnEvalWorker } from './workers.ts';
 import { PAGE } from './memcap.ts';
 import * as probes from './probes.ts';
 import type { PolicyStats } from './types.ts';
@@ -24,8 +24,6 @@ export interface PolicyLimits {
 
 export interface PolicyLog { info(msg: string, f?: object): void; warn(msg: string, f?: object): void; debug(msg: string, f?: object): void }
 
-let evalWorkerSource: WorkerSource = new URL('./eval-worker.ts', import.meta.url);
-export function setEvalWorkerSource(s: WorkerSource): void { evalWorkerSource = s; }
 
 const DATA_BYTES = 256 * 1024;
 const LOG_PER_ROUND = 20;
@@ -159,7 +157,7 @@ export class Sandbox {
   private ensureWorker(): Promise<void> {
     if (this.ready) return this.ready;
     this.stats.workerStarts++;
-    const w = spawnFrom(evalWorkerSource, {
+    const w = spawnEvalWorker({
       workerData: { ctl: this.ctl, data: this.data, probeWaitMs: 60_000, memoryCapBytes: this.limits.memoryPages * PAGE },
       resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb, maxYoungGenerationSizeMb: 4, stackSizeMb: 1 },
       stdout: false, stderr: false,

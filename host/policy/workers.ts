@@ -1,0 +1,46 @@
+// Where the policy runtime's two worker threads come from. In a checkout: their TypeScript
+// files. In the single executable (packaging/build-sea.ts), which has no files: the sandbox's
+// worker is one bundled script (an asset, run with eval), and the compiler's, which is jco with
+// its own WebAssembly modules read from beside it, is unpacked (brotli assets) into a private
+// directory made for it (0700, under a parent only we own: privateDir()), removed when the
+// worker stops.
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { brotliDecompressSync } from 'node:zlib';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { privateDir } from '../private-dir.ts';
+
+type Sea = { isSea(): boolean; getRawAsset(name: string): ArrayBuffer; getAssetKeys?(): string[] };
+function sea(): Sea | undefined {
+  try {
+    const s = (process as unknown as { getBuiltinModule(n: string): Sea | undefined }).getBuiltinModule('node:sea');
+    return s?.isSea() ? s : undefined;
+  } catch { return undefined; }
+}
+
+// The assets build-sea.ts writes for the compiler: the bundle, then jco's modules by file name.
+export const SEA_COMPILER_FILES = ['compile-worker.mjs', 'js-component-bindgen-component.core.wasm', 'js-component-bindgen-component.core2.wasm', 'wasm-tools.core.wasm', 'wasm-tools.core2.wasm'];
+export const SEA_EVAL_WORKER = 'policy/eval-worker.cjs';
+
+export function spawnEvalWorker(o: WorkerOptions): Worker {
+  const s = sea();
+  if (!s) return new Worker(new URL('./eval-worker.ts', import.meta.url), o);
+  return new Worker(new TextDecoder().decode(s.getRawAsset(SEA_EVAL_WORKER)), { ...o, eval: true });
+}
+
+export function spawnCompileWorker(o: WorkerOptions): Worker {
+  const s = sea();
+  if (!s) return new Worker(new URL('./compile-worker.ts', import.meta.url), o);
+  const dir = privateDir('policy-');
+  try {
+    for (const f of SEA_COMPILER_FILES) {
+      writeFileSync(join(dir, f), brotliDecompressSync(new Uint8Array(s.getRawAsset(`policy/${f}.br`))), { mode: 0o400, flag: 'wx' });
+    }
+    const w = new Worker(join(dir, SEA_COMPILER_FILES[0]), o);
+    w.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return w;
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+// The policy runtime's share of the single executable (packaging/build-sea.ts), as SEA assets:
+//   - policies/NAME.wasm: the built-in policies (host/policy/builtin.ts reads them);
+//   - policy/eval-worker.cjs: the sandbox's worker, one script (host/policy/workers.ts runs it
+//     with eval: the executable has no file to point a Worker at);
+//   - policy/*.br: the compiler's worker, jco bundled, and jco's four WebAssembly modules it
+//     reads from beside itself, brotli-compressed (7 MB become 1.8 MB: the executable's size
+//     has a budget); workers.ts unpacks them into a private directory when the compiler starts.
+// Returns the assets (name -> file) to add to the SEA config; files go into `dir`.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { rolldown, type Plugin } from 'rolldown';
+import { BUILTIN_POLICIES } from '../host/config/policies.ts';
+import { SEA_COMPILER_FILES, SEA_EVAL_WORKER } from '../host/policy/workers.ts';
+
+// jco's transpile path imports oxc-minify (a native addon) for its `minify` option, which vigil
+// never sets: it must not reach the executable.
+const noMinify: Plugin = {
+  name: 'vigil-no-minify',
+  resolveId: (id) => (id === 'oxc-minify' ? '\0no-minify' : null),
+  load: (id) => (id === '\0no-minify' ? 'export function minify() { throw new Error("minify is not in vigil\'s executable"); }' : null),
+};
+
+async function bundle(input: string, file: string, format: 'esm' | 'cjs', plugins: Plugin[] = []): Promise<void> {
+  const b = await rolldown({ input, platform: 'node', plugins, external: [/^node:/], logLevel: 'silent' });
+  const { output } = await b.write({ file, format, codeSplitting: false, sourcemap: false });
+  await b.close();
+  if (output.length !== 1) throw new Error(`${input}: expected one chunk, got ${output.map((o) => o.fileName).join(', ')}`);
+}
+
+export async function policyAssets(root: string, dir: string): Promise<Record<string, string>> {
+  const assets: Record<string, string> = {};
+  for (const name of BUILTIN_POLICIES) assets[`policies/${name}.wasm`] = join(root, 'policies', 'build', `${name}.wasm`);
+
+  const evalFile = join(dir, 'eval-worker.cjs');
+  await bundle(join(root, 'host/policy/eval-worker.ts'), evalFile, 'cjs');
+  assets[SEA_EVAL_WORKER] = evalFile;
+
+  const compileFile = join(dir, SEA_COMPILER_FILES[0]);
+  await bundle(join(root, 'host/policy/compile-worker.ts'), compileFile, 'esm', [noMinify]);
+  // jco's own modules, from the package its transpile comes from.
+  const req = createRequire(join(root, 'package.json'));
+  const vendor = join(dirname(dirname(req.resolve('@bytecodealliance/jco-transpile', { paths: [dirname(req.resolve('@bytecodealliance/jco'))] }))), 'vendor');
+  const have = new Set(readdirSync(vendor));
+  for (const f of SEA_COMPILER_FILES) {
+    const src = f === SEA_COMPILER_FILES[0] ? compileFile : join(vendor, f);
+    if (!have.has(f) && src !== compileFile) throw new Error(`jco's ${f} is not in ${vendor}: update host/policy/workers.ts`);
+    const out = join(dir, `${f}.br`);
+    writeFileSync(out, brotliCompressSync(readFileSync(src), { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }));
+    assets[`policy/${f}.br`] = out;
+  }
+  return assets;
+}
