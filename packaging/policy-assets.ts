@@ -2,11 +2,12 @@
 //   - policies/NAME.wasm: the built-in policies (host/policy/builtin.ts reads them);
 //   - policy/eval-worker.cjs: the sandbox's worker, one script (host/policy/workers.ts runs it
 //     with eval: the executable has no file to point a Worker at);
-//   - policy/*.br: the compiler's worker, jco bundled, and jco's four WebAssembly modules it
-//     reads from beside itself, brotli-compressed (7 MB become 1.8 MB: the executable's size
-//     has a budget); workers.ts unpacks them into a private directory when the compiler starts.
+//   - policy/*.br: the compiler's worker, jco bundled, and what it reads from beside itself
+//     (jco's bindgen modules, the WASI shim's I/O worker), brotli-compressed (4.6 MB become
+//     1 MB: the executable's size has a budget); workers.ts unpacks them into a private
+//     directory when the compiler starts.
 // Returns the assets (name -> file) to add to the SEA config; files go into `dir`.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
@@ -20,6 +21,14 @@ const noMinify: Plugin = {
   name: 'vigil-no-minify',
   resolveId: (id) => (id === 'oxc-minify' ? '\0no-minify' : null),
   load: (id) => (id === '\0no-minify' ? 'export function minify() { throw new Error("minify is not in vigil\'s executable"); }' : null),
+};
+
+// jco's wasm-tools component (2.4 MB) serves its `stub` option and the wasm-tools API, never
+// transpiling a component's bytes: out of the executable's budget.
+const noWasmTools: Plugin = {
+  name: 'vigil-no-wasm-tools',
+  resolveId: (id, importer) => (id === '../vendor/wasm-tools.js' && importer?.includes('jco-transpile') ? '\0no-wasm-tools' : null),
+  load: (id) => (id === '\0no-wasm-tools' ? 'export const $init = Promise.resolve(); export const tools = new Proxy({}, { get: () => () => { throw new Error("wasm-tools is not in vigil\'s executable"); } });' : null),
 };
 
 async function bundle(input: string, file: string, format: 'esm' | 'cjs', plugins: Plugin[] = []): Promise<void> {
@@ -38,14 +47,14 @@ export async function policyAssets(root: string, dir: string): Promise<Record<st
   assets[SEA_EVAL_WORKER] = evalFile;
 
   const compileFile = join(dir, SEA_COMPILER_FILES[0]);
-  await bundle(join(root, 'host/policy/compile-worker.ts'), compileFile, 'esm', [noMinify]);
-  // jco's own modules, from the package its transpile comes from.
-  const req = createRequire(join(root, 'package.json'));
-  const vendor = join(dirname(dirname(req.resolve('@bytecodealliance/jco-transpile', { paths: [dirname(req.resolve('@bytecodealliance/jco'))] }))), 'vendor');
-  const have = new Set(readdirSync(vendor));
+  await bundle(join(root, 'host/policy/compile-worker.ts'), compileFile, 'esm', [noMinify, noWasmTools]);
+  // jco's own modules, from the package its transpile comes from, and the WASI shim that package uses.
+  const jco = createRequire(join(root, 'package.json')).resolve('@bytecodealliance/jco');
+  const transpile = createRequire(jco).resolve('@bytecodealliance/jco-transpile');
+  const dirs = [join(dirname(dirname(transpile)), 'vendor'), join(dirname(dirname(createRequire(transpile).resolve('@bytecodealliance/preview2-shim/io'))), 'io')];
   for (const f of SEA_COMPILER_FILES) {
-    const src = f === SEA_COMPILER_FILES[0] ? compileFile : join(vendor, f);
-    if (!have.has(f) && src !== compileFile) throw new Error(`jco's ${f} is not in ${vendor}: update host/policy/workers.ts`);
+    const src = f === SEA_COMPILER_FILES[0] ? compileFile : dirs.map((d) => join(d, f)).find((x) => existsSync(x));
+    if (!src) throw new Error(`${f} is not in ${dirs.join(' or ')}: update host/policy/workers.ts for this jco`);
     const out = join(dir, `${f}.br`);
     writeFileSync(out, brotliCompressSync(readFileSync(src), { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }));
     assets[`policy/${f}.br`] = out;

@@ -18,8 +18,9 @@ function sea(): Sea | undefined {
   } catch { return undefined; }
 }
 
-// The assets build-sea.ts writes for the compiler: the bundle, then jco's modules by file name.
-export const SEA_COMPILER_FILES = ['compile-worker.mjs', 'js-component-bindgen-component.core.wasm', 'js-component-bindgen-component.core2.wasm', 'wasm-tools.core.wasm', 'wasm-tools.core2.wasm'];
+// The assets build-sea.ts writes for the compiler: the bundle, then what it reads from beside
+// itself (jco's bindgen modules; the WASI shim's I/O worker, which it starts when it loads).
+export const SEA_COMPILER_FILES = ['compile-worker.mjs', 'js-component-bindgen-component.core.wasm', 'js-component-bindgen-component.core2.wasm', 'worker-thread.bundle.js'];
 export const SEA_EVAL_WORKER = 'policy/eval-worker.cjs';
 
 export function spawnEvalWorker(o: WorkerOptions): Worker {
