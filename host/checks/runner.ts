@@ -59,6 +59,8 @@ async function builtin(type: CheckType): Promise<Probe> {
     case 'http': return (await import('./http.ts')).httpProbe;
     case 'dns': return (await import('./dns.ts')).dnsProbe;
     case 'icmp': return (await import('./icmp.ts')).icmpProbe;
+    // The checker hands in the policy sandboxes' probe (host/policy/registry.ts).
+    case 'policy': throw new Error('policy checks need the policy registry');
   }
 }
 
