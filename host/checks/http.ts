@@ -15,10 +15,9 @@ const BODY_MAX = 1 << 20;
 // Shared: a timeout is the common failure when the process is late, and an Error per round
 // (with its stack trace) would make it later.
 const TIMED_OUT = new Error('timed out');
-const TIMED_OUT_BODY = new Error('timed out reading the body');
 // How long a request that timed out may keep running for a late answer (see Round.timeout).
 const LINGER_MS = 1000;
-const UNANSWERED = new Error('timed out (an earlier round\'s request is still unanswered)');
+const UNANSWERED = 'timed out (an earlier round\'s request is still unanswered)';
 
 interface Target {
   client: Client;
@@ -35,6 +34,10 @@ function targetFor(c: CheckSpec): Target {
     const u = new URL(c.url!);
     t = {
       client: new Client(u.origin, {
+        // The round's deadline is the runner's. undici's own header and body timers would be
+        // two more timers per request (it replaces them as it switches to keep-alive).
+        headersTimeout: 0,
+        bodyTimeout: 0,
         connect: {
           ...(c.hostHeader ? { servername: c.hostHeader.replace(/:\d+$/, '') } : {}),
           // Read once; an unreadable file fails the check (every round, with the reason).
@@ -69,8 +72,8 @@ class Round implements Dispatcher.DispatchHandler {
   readonly sentAt = performance.now();
   private readonly c: CheckSpec;
   private readonly t: Target;
-  private readonly done: (err: Error | null) => void;
-  constructor(c: CheckSpec, t: Target, done: (err: Error | null) => void) { this.c = c; this.t = t; this.done = done; }
+  private readonly done: (error: string | null) => void;
+  constructor(c: CheckSpec, t: Target, done: (error: string | null) => void) { this.c = c; this.t = t; this.done = done; }
 
   onRequestStart(controller: Dispatcher.DispatchController): void { this.controller = controller; }
 
@@ -88,17 +91,17 @@ class Round implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.ended();
-    if (!this.t.statuses.has(this.status)) return this.finish(new Error(`status ${this.status}, expected ${this.c.expect.status.join(' or ')}`));
+    if (!this.t.statuses.has(this.status)) return this.finish(`status ${this.status}, expected ${this.c.expect.status.join(' or ')}`);
     if (this.chunks !== null) {
       const text = Buffer.concat(this.chunks, Math.min(this.size, BODY_MAX)).toString('utf8', 0, BODY_MAX);
-      if (!this.t.body!.test(text)) return this.finish(new Error(`body does not match /${this.c.expect.body}/`));
+      if (!this.t.body!.test(text)) return this.finish(`body does not match /${this.c.expect.body}/`);
     }
     this.finish(null);
   }
 
   onResponseError(_c: Dispatcher.DispatchController | null, err: Error): void {
     this.ended();
-    this.finish(new Error(this.status ? `${describe(err)} reading the body` : describe(err)));
+    this.finish(this.status ? `${describe(err)} reading the body` : describe(err));
   }
 
   // The round's deadline fails the round but leaves its request running, for up to LINGER_MS
@@ -109,7 +112,7 @@ class Round implements Dispatcher.DispatchHandler {
   // A dead backend still fails every round: its connection is reset or refused, or nothing
   // answers and the request is dropped after LINGER_MS and the next round connects afresh.
   timeout(): void {
-    this.finish(this.status ? TIMED_OUT_BODY : TIMED_OUT);
+    this.finish(this.status ? 'timed out reading the body' : 'timed out');
   }
 
   // The backend is slower than LINGER_MS (or the interval): the connection goes. A request
@@ -128,36 +131,44 @@ class Round implements Dispatcher.DispatchHandler {
     if (this.t.pending === this) this.t.pending = null;
   }
 
-  private finish(err: Error | null): void {
+  private finish(error: string | null): void {
     if (this.finished) return;
     this.finished = true;
-    this.done(err);
+    this.done(error);
   }
 }
 
+// The runner's form (runner.ts, FastProbe): no AbortSignal and no promise per round. `done`
+// gets null or the reason, once; at once when the round fails before sending anything.
+export function startHttp(c: CheckSpec, done: (error: string | null) => void): { timeout(): void } | null {
+  let t: Target;
+  try {
+    t = targetFor(c);
+    if (t.pending) {
+      if (performance.now() - t.pending.sentAt < LINGER_MS && c.intervalUs < LINGER_MS * 1000) { done(UNANSWERED); return null; }
+      t.pending.drop();
+      t = targetFor(c);
+    }
+  } catch (err) {
+    // targetFor throws when the ca file cannot be read: a failed round, with the reason.
+    done((err as Error).message);
+    return null;
+  }
+  const r = new Round(c, t, done);
+  t.pending = r;
+  t.client.dispatch(t.opts, r);
+  return r;
+}
+
+// The same as a Probe (what policies and tests call).
 export function httpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    let t: Target;
-    // targetFor throws when the ca file cannot be read: a failed round, with the reason.
-    try {
-      t = targetFor(c);
-      if (t.pending) {
-        if (performance.now() - t.pending.sentAt < LINGER_MS && c.intervalUs < LINGER_MS * 1000) {
-          reject(UNANSWERED);
-          return;
-        }
-        t.pending.drop();
-        t = targetFor(c);
-      }
-    } catch (err) { reject(err); return; }
-    const onAbort = () => r.timeout();
-    const r = new Round(c, t, (err) => {
+    const onAbort = () => r?.timeout();
+    const r = startHttp(c, (error) => {
       signal.removeEventListener('abort', onAbort);
-      if (err) reject(err); else resolve();
+      if (error === null) resolve(); else reject(new Error(error));
     });
-    signal.addEventListener('abort', onAbort, { once: true });
-    t.pending = r;
-    t.client.dispatch(t.opts, r);
+    if (r) signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
