@@ -1,9 +1,9 @@
 // One policy at run time: its worker (eval-worker.ts), its limits, its rounds, its swaps.
 //
 // Rounds of every check that uses the policy queue here and run one at a time. The CPU budget
-// is the time the worker spends computing in a round: the clock stops while the host runs a
-// probe for it, so a slow backend never counts against the policy, and a loop does. When the
-// budget runs out, the worker is terminated (V8 stops even a tight WebAssembly loop), the
+// is the worker thread's CPU time in a round (Worker.cpuUsage, read from outside the thread):
+// waiting for a probe costs none, so a slow backend never counts against the policy, nor does
+// a busy machine's run queue; a loop does. When the budget runs out, the worker is terminated (V8 stops even a tight WebAssembly loop), the
 // round fails with VIGIL_EPOLICY_CPU, and the next round starts a fresh worker from the same
 // compiled policy. A load (a hot swap) is a message to the same worker, so it lands between two
 // rounds, and only if the new policy instantiates; otherwise the old one keeps running.
@@ -58,7 +58,7 @@ export class Sandbox {
   private restarting = false;
   private lastKill: { code: PolicyCode; why: string } | undefined;
   private idleWaiters: (() => void)[] = [];
-  private budget: { left: number; timer: NodeJS.Timeout | undefined; since: number } | undefined;
+  private budget: { timer: NodeJS.Timeout | undefined } | undefined;
   private logged = 0;
   private closed = false;
   readonly stats: PolicyStats = { sha256: null, loadedAt: null, loads: 0, refused: 0, lastRefusal: null, lastSwapMs: null, evaluations: 0, kills: {}, workerStarts: 0 };
@@ -102,8 +102,8 @@ export class Sandbox {
       // Starting includes compiling the modules and jco's glue: a budget of its own, which
       // still stops a start function that loops.
       const ms = Math.max(LOAD_MS, (10 * this.limits.cpuUs) / 1000);
-      this.budget = { left: ms, timer: undefined, since: 0 };
-      this.resumeBudget(() => this.kill('VIGIL_EPOLICY_CPU', `the policy did not start within ${ms} ms`));
+      this.stopBudget();
+      this.budget = { timer: setTimeout(() => this.kill('VIGIL_EPOLICY_CPU', `the policy did not start within ${ms} ms`), ms) };
       this.worker!.postMessage({ t: 'load', gen, shape: c.shape, js: c.js, modules: c.modules });
     }).finally(() => this.stopBudget());
   }
@@ -138,7 +138,7 @@ export class Sandbox {
     void this.ensureWorker().then(() => {
       if (this.running !== r) return;
       this.stats.evaluations++;
-      this.startBudget(() => this.kill('VIGIL_EPOLICY_CPU', `the policy ran past its CPU budget of ${this.limits.cpuUs / 1000} ms`));
+      this.startCpuBudget(this.worker!);
       this.worker!.postMessage({ t: 'eval', id: r.id, target: r.spec.target, args: r.spec.args ?? [] });
     }, (err: Error) => this.finish(r, err));
   }
@@ -206,7 +206,6 @@ export class Sandbox {
 
   private async probe(w: Worker, kind: string, args: unknown[]): Promise<void> {
     const r = this.running;
-    this.pauseBudget();
     let answer: unknown;
     if (!r) answer = { error: 'probes run only during a round' };
     else {
@@ -228,32 +227,33 @@ export class Sandbox {
     Atomics.store(this.ctlView, 1, bytes.length);
     Atomics.store(this.ctlView, 0, 1);
     Atomics.notify(this.ctlView, 0);
-    this.resumeBudget();
   }
 
   // ---- the CPU budget ---------------------------------------------------------------------------
 
-  private startBudget(onOut: () => void): void {
+  // A wall-clock timer set to the CPU time left: the thread cannot have used more CPU than the
+  // wall time that passed, so when it fires the thread's CPU time is read, and the policy is
+  // stopped if it is over, else the timer is set again for what is left.
+  private startCpuBudget(w: Worker): void {
     this.stopBudget();
-    this.budget = { left: this.limits.cpuUs / 1000, timer: undefined, since: 0 };
-    this.resumeBudget(onOut);
+    const budgetUs = this.limits.cpuUs;
+    const cpu = async () => { const u = await w.cpuUsage(); return u.user + u.system; };
+    const start = cpu();
+    const b: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+    const arm = (ms: number) => {
+      b.timer = setTimeout(() => {
+        void Promise.all([start, cpu()]).then(([s0, now]) => {
+          if (this.budget !== b) return;
+          const left = budgetUs - (now - s0);
+          if (left <= 0) this.kill('VIGIL_EPOLICY_CPU', `the policy ran past its CPU budget of ${budgetUs / 1000} ms`);
+          else arm(Math.max(1, left / 1000));
+        }, () => {});
+      }, ms);
+    };
+    this.budget = b;
+    arm(budgetUs / 1000);
   }
-  private onOut: (() => void) | undefined;
-  private resumeBudget(onOut?: () => void): void {
-    const b = this.budget;
-    if (!b) return;
-    if (onOut) this.onOut = onOut;
-    b.since = performance.now();
-    const out = this.onOut!;
-    b.timer = setTimeout(out, Math.max(0, b.left));
-  }
-  private pauseBudget(): void {
-    const b = this.budget;
-    if (!b || !b.timer) return;
-    clearTimeout(b.timer);
-    b.timer = undefined;
-    b.left -= performance.now() - b.since;
-  }
+
   private stopBudget(): void {
     if (this.budget?.timer) clearTimeout(this.budget.timer);
     this.budget = undefined;
