@@ -59,6 +59,16 @@ class Running {
   vmac: Vmac | undefined;
   wantVips = false;
   vipOp: Promise<void> = Promise.resolve();
+  private vipBusy = 0;
+  // VIP work for this instance, in order, one operation at a time. With nothing in flight it
+  // starts now, synchronously up to its first await (the netlink request is sent in the
+  // caller's turn, not a promise turn later: a takeover is timed to the VIP on the box).
+  queue(fn: () => unknown, onError?: (err: unknown) => void): void {
+    const run = async () => {
+      try { await fn(); } catch (err) { if (onError) onError(err); else throw err; } finally { this.vipBusy--; }
+    };
+    this.vipOp = ++this.vipBusy === 1 ? run() : this.vipOp.then(run, run);
+  }
   announcement: { stop(): void } | undefined;
   transitions: TransitionRecord[] = [];
   lastNotify: Promise<unknown> = Promise.resolve();
@@ -130,7 +140,7 @@ export class Engine {
     if (this.timerFd >= 0) { shim().close(this.timerFd); this.timerFd = -1; }
     const now = this.now();
     for (const r of this.byName.values()) this.core.stop(r.slot, now);
-    this.core.drain(this.handler);
+    this.drainActions();
     for (const r of this.byName.values()) {
       r.announcement?.stop();
       await r.vipOp;
@@ -154,7 +164,7 @@ export class Engine {
       const s = wanted.get(r.spec.name);
       if (!s || identity(s) !== identity(r.spec)) {
         this.core.stop(r.slot, this.now());
-        this.core.drain(this.handler);
+        this.drainActions();
         await r.vipOp;
         await this.release(r);
         await this.forget(r);
@@ -175,7 +185,7 @@ export class Engine {
         this.core.configure(r.slot, this.coreConfig(s, r.ifindex, r.group));
         this.setPeers(r);
         await this.applyTracks(r);
-        if (vipsChanged && r.wantVips) r.vipOp = r.vipOp.then(() => this.swapVips(r, oldSpec));
+        if (vipsChanged && r.wantVips) r.queue(() => this.swapVips(r, oldSpec));
         out.changed.push(s.name);
       }
     }
@@ -206,7 +216,7 @@ export class Engine {
       this.byName.set(s.name, r);
       this.core.track(slot, OWN_LINK_TRACK, 0, !(link.up && link.lowerUp), this.now());
       await this.applyTracks(r);
-      this.core.drain(this.handler);
+      this.drainActions();
       return r;
     } catch (err) {
       if (slot >= 0) this.core.remove(slot, this.now());
@@ -305,7 +315,7 @@ export class Engine {
 
   // After every event: carry out the actions, then arm the one timer for the next deadline.
   private pump(): void {
-    this.core.drain(this.handler);
+    this.drainActions();
     if (this.stopping || this.timerFd < 0) return;
     const d = this.core.pollTimeout();
     shim().timerSet(this.timerFd, d === Infinity ? Infinity : d - this.now());
@@ -345,13 +355,27 @@ export class Engine {
     const rec = { at: new Date().toISOString(), atUs: this.now(), from, to, reason, why: REASON_TEXT[reason] };
     r.transitions.push(rec);
     if (r.transitions.length > HISTORY) r.transitions.shift();
-    this.log.info(`${r.spec.name}: ${from} -> ${to} (${REASON_TEXT[reason]})`, { instance: r.spec.name, from, to, reason });
-    const hook = to === 'master' ? r.spec.notify.master : to === 'backup' ? r.spec.notify.backup
-      : to === 'fault' ? r.spec.notify.fault : to === 'init' ? r.spec.notify.stop : null;
-    if (hook) {
-      r.lastNotify = runNotify(hook, { instance: r.spec.name, state: to, previous: from,
-        priority: this.core.effectivePriority(slot), reason }, r.spec.notify.timeoutUs, this.log);
-    }
+    // The log line and the notify hook wait until the advert and the VIPs of this same drain
+    // are out (the core lists the transition first): on a takeover those are what the LAN
+    // waits for; a log write or a fork is not.
+    const priority = this.core.effectivePriority(slot);
+    this.afterDrain.push(() => {
+      this.log.info(`${r.spec.name}: ${from} -> ${to} (${REASON_TEXT[reason]})`, { instance: r.spec.name, from, to, reason });
+      const hook = to === 'master' ? r.spec.notify.master : to === 'backup' ? r.spec.notify.backup
+        : to === 'fault' ? r.spec.notify.fault : to === 'init' ? r.spec.notify.stop : null;
+      if (hook) {
+        r.lastNotify = runNotify(hook, { instance: r.spec.name, state: to, previous: from, priority, reason }, r.spec.notify.timeoutUs, this.log);
+      }
+    });
+  }
+
+  // Work a drain put off (onTransition), done once the drain's actions are carried out.
+  private readonly afterDrain: (() => void)[] = [];
+
+  private drainActions(): void {
+    this.core.drain(this.handler);
+    for (let i = 0; i < this.afterDrain.length; i++) this.afterDrain[i]!();
+    this.afterDrain.length = 0;
   }
 
   private onVips(slot: number, add: boolean): void {
@@ -359,14 +383,14 @@ export class Engine {
     if (!r) return;
     r.wantVips = add;
     if (!add) r.announcement?.stop();
-    r.vipOp = r.vipOp.then(() => add ? this.addVips(r) : this.release(r));
+    r.queue(() => add ? this.addVips(r) : this.release(r));
   }
 
   private onAnnounce(slot: number): void {
     const r = this.bySlot.get(slot);
     if (!r) return;
     // After the VIPs are in place, so neighbours that answer at once find them.
-    r.vipOp = r.vipOp.then(() => {
+    r.queue(() => {
       if (!r.wantVips || this.stopping) return;
       let a = this.announcers.get(r.ifname);
       if (!a) { a = new Announcer(r.ifname); this.announcers.set(r.ifname, a); }
@@ -378,7 +402,7 @@ export class Engine {
         count: Math.max(1, r.spec.garp.count), intervalMs: r.spec.garp.intervalUs / 1000,
         refreshMs: r.spec.garp.refreshUs / 1000,
       });
-    }).catch((err) => this.log.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
+    }, (err) => this.log.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
   }
 
   // ---- VIPs ------------------------------------------------------------------------------------
@@ -433,7 +457,7 @@ export class Engine {
       const v = r.spec.virtualAddresses.find((x) => x.address === e.address);
       if (!v) continue;
       this.log.warn(`${r.spec.name}: VIP ${v.address} was removed from ${r.ifname} by someone else while master: putting it back`, { instance: r.spec.name });
-      r.vipOp = r.vipOp.then(() => r.wantVips ? this.addVips(r) : undefined);
+      r.queue(() => r.wantVips ? this.addVips(r) : undefined);
     }
   }
 

@@ -1,7 +1,7 @@
 // Notify hooks: a script per state, run without blocking the event loop, with the new state in
 // argv (keepalived's order: "INSTANCE" name state priority) and env, and a timeout after which
 // it is killed. A hook that fails is logged; it never changes what VRRP does.
-import { spawn } from 'node:child_process';
+// node:child_process (with dgram and more: ~1-3 MB of RSS) only once a hook runs: most engines never run one.
 import type { Logger } from './log.ts';
 
 export interface NotifyEvent {
@@ -18,7 +18,7 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
     const finish = (code: number | null) => { if (!done) { done = true; clearTimeout(timer); resolve(code); } };
     let child;
     try {
-      child = spawn(script, ['INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], {
+      child = process.getBuiltinModule('node:child_process').spawn(script, ['INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: {
           ...process.env,

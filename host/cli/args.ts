@@ -1,5 +1,7 @@
 // parseArgs with vigil's error standard: a bad flag is a one-line UsageError naming the fix.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { parseArgs } = process.getBuiltinModule('node:util');
+import type { ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, command: string) {

@@ -1,6 +1,7 @@
 // vigil's command line. Errors are one line on stderr and an exit code, never a stack trace
 // (VIGIL_DEBUG=1 adds it).
-import { readFileSync } from 'node:fs';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { readFileSync } = process.getBuiltinModule('node:fs');
 import { VigilError, UsageError } from '../errors.ts';
 import type { Command, Io } from './command.ts';
 // Loaded on demand: `vigil decode` must not pull in the agent, the shim or the config parser.

@@ -1,7 +1,8 @@
 // What changed between two configurations, for the SIGHUP reload: instances are matched by
 // name; an unchanged instance is left alone (no blip: same state, same addresses), a changed one
 // is reconfigured live when the core allows it, restarted only when its identity changed.
-import { isDeepStrictEqual } from 'node:util';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 import type { AgentConfig, InstanceSpec } from './types.ts';
 
 // Fields whose change makes the instance a different virtual router on the wire or on the

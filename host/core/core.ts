@@ -1,9 +1,10 @@
 // The only code that touches core.wasm's raw exports. It keeps typed views over the module's
 // preallocated buffers so the per-packet path copies bytes in and reads results in place:
 // no allocation per packet (bench/core.ts measures it).
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { getRawAsset, isSea } from 'node:sea';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const { getRawAsset, isSea } = process.getBuiltinModule('node:sea');
 import { CoreConfigError, CoreLoadError } from '../errors.ts';
 import { parseAddress, formatAddress, type Family } from './addr.ts';
 import { CFG_ERRORS, DROP_REASONS, DROP_TEXT, STATES, REASONS, COUNTERS, ACTION,
@@ -138,8 +139,10 @@ export class Core {
   readonly infoAt: number;
   readonly actionsAt: number;
   readonly L: Readonly<Record<string, number>>;
-  // Reused views so drain() does not allocate: subarrays of the memory made once.
+  // Reused views so drain() does not allocate per advert: the bytes and the destination of
+  // action i, remade only when its place or length in the memory changes (it rarely does).
   private readonly sendViews: Uint8Array[] = [];
+  private readonly dstViews: Uint8Array[] = [];
 
   constructor(module: WebAssembly.Module = coreModule()) {
     const inst = new WebAssembly.Instance(module, {});
@@ -379,8 +382,16 @@ export class Core {
         case ACTION.send: {
           const off = this.view.getUint32(r + L.ACT_OFF, true), len = this.view.getUint32(r + L.ACT_LEN, true);
           const family = (m[r + L.ACT_FAMILY] === 6 ? 6 : 4) as Family;
-          h.send(slot, family, m[r + L.ACT_PRIORITY], m.subarray(outAt + off, outAt + off + len),
-            m.subarray(r + L.ACT_DST, r + L.ACT_DST + (family === 6 ? 16 : 4)));
+          let bytes = this.sendViews[i];
+          if (!bytes || bytes.byteOffset !== outAt + off || bytes.length !== len || bytes.buffer !== m.buffer) {
+            bytes = this.sendViews[i] = m.subarray(outAt + off, outAt + off + len);
+          }
+          const dlen = family === 6 ? 16 : 4;
+          let dst = this.dstViews[i];
+          if (!dst || dst.byteOffset !== r + L.ACT_DST || dst.length !== dlen || dst.buffer !== m.buffer) {
+            dst = this.dstViews[i] = m.subarray(r + L.ACT_DST, r + L.ACT_DST + dlen);
+          }
+          h.send(slot, family, m[r + L.ACT_PRIORITY], bytes, dst);
           break;
         }
         case ACTION.vipsAdd: h.vips(slot, true); break;

@@ -1,8 +1,9 @@
 // Addresses as bytes, and the sockaddr layouts the shim passes to the kernel verbatim.
 // Building sockaddrs here keeps C free of address families; they are built once per peer,
 // never per packet.
-import { endianness } from 'node:os';
-import { isIPv4, isIPv6 } from 'node:net';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { endianness } = process.getBuiltinModule('node:os');
+const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
 import { K } from './shim.ts';
 import { parseAddress, formatAddress } from '../core/addr.ts';
 

@@ -1,7 +1,8 @@
 // rtnetlink in TypeScript over the shim's generic socket ops: message builder and parser,
 // address and link requests with ack/error handling, and an event monitor.
 // Numbers are from <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_addr.h>, <linux/if_link.h>.
-import { EventEmitter } from 'node:events';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { EventEmitter } = process.getBuiltinModule('node:events');
 import { formatIp, formatMac, hostLittleEndian as LE, parseIp, sockaddrNl, familyOf, type Family } from './addr.ts';
 import {
   AddressExistsError,

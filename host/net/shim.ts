@@ -1,9 +1,10 @@
 // The native shim, loaded once and typed. Generic syscalls over integer fds (Deno ops model):
 // every protocol detail lives in TypeScript or the core, not in C.
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { getRawAsset, isSea } from 'node:sea';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { join } = process.getBuiltinModule('node:path');
+const { getRawAsset, isSea } = process.getBuiltinModule('node:sea');
 import { NetError, ShimMissingError } from './errors.ts';
 
 export interface ShimConstants {

@@ -5,7 +5,8 @@
 // answer ARP for the VIPs (restored when its last VMAC goes). For IPv6 the VMAC gets no
 // EUI-64 link-local (it would be identical on every router) but the parent's, as keepalived
 // does. All or nothing: a failure part way removes the link and restores the parent.
-import { readFileSync, writeFileSync } from 'node:fs';
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
 import { formatMac, type Family } from './addr.ts';
 import { NetError, NetPermissionError, NoSourceAddressError } from './errors.ts';
 import { Netlink, type MACVLAN_MODE } from './netlink.ts';
