@@ -57,7 +57,7 @@ async function series(w: { dir: string }, a: string, backend: { ip: string; pid:
   });
   const sum = () => [...last.values()].reduce((s, r) => ({ rounds: s.rounds + r.rounds, failures: s.failures + r.failures }), { rounds: 0, failures: 0 });
   try {
-    await sleep(2500);                       // start-up, and the first flush
+    await sleep(5000);                       // start-up, the first flush, and the JIT warmed up (1,000 rounds/s take ~5 s)
     const pid = checkerPid(p.pid!);
     const c0 = cpuMs(pid), b0 = cpuMs(backend.pid), s0 = sum(), t0 = performance.now();
     await sleep(WINDOW_MS);

@@ -8,7 +8,8 @@ const BANNER_MAX = 4096;
 export function tcpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
   const banner = c.expect.banner === null ? null : new RegExp(c.expect.banner);
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: c.host, port: c.port, noDelay: true });
+    // No noDelay: nothing is written, and it is a setsockopt() per round.
+    const sock = connect({ host: c.host, port: c.port });
     let got = '';
     const done = (err?: Error) => {
       signal.removeEventListener('abort', onAbort);
