@@ -44,8 +44,9 @@ const options = {
 // hot path is a few calls per advert, so optimizing compilers buy it nothing: without TurboFan
 // and Maglev for JS and with Liftoff alone for core.wasm it never maps or runs their code, and a
 // 1 MB semi-space and no background GC/compile threads suit a heap this small. Measured at 100
-// adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no higher.
-export const ENGINE_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only', '--max-semi-space-size=1', '--single-threaded'];
+// adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no higher. --expose-gc: the engine runs its
+// minor collections between adverts (Engine.pump).
+export const ENGINE_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only', '--max-semi-space-size=1', '--single-threaded', '--expose-gc'];
 // The single executable takes no V8 flags on its command line (they are the program's
 // arguments): there the engine sets these itself, before it compiles anything.
 const RUNTIME_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
@@ -184,9 +185,12 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   const supervised = process.env.VIGIL_SUPERVISED === '1';
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
-  // Loaded here, not at the top: the supervisor never needs the engine or the core; the status
-  // server (node:http) waits until the first advert is out.
-  const modules = Promise.all([import('../agent/spec.ts'), import('../agent/engine.ts'), import('../net/realtime.ts'), import('../checks/protocol.ts')]);
+  // Loaded here, not at the top: the supervisor never needs the engine or the core. All of it,
+  // the status server (node:http) included, before the engine starts, while the config is on
+  // its way: loading a module blocks the loop for tens of ms, which a running master at 10 ms
+  // adverts cannot afford (a backup takes over after ~36 ms).
+  const modules = Promise.all([import('../agent/spec.ts'), import('../agent/engine.ts'), import('../net/realtime.ts'),
+    import('../checks/protocol.ts'), import('../agent/status-server.ts')]);
   // Supervised: everything on stdin until the engine runs is kept for it, in order.
   const early: string[] = [];
   let onLine = (l: string) => { early.push(l); };
@@ -212,7 +216,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   } else {
     config = (await import('../config/load.ts')).loadConfig(file);
   }
-  const [{ toEngineSpec, parseConfigLine }, { Engine }, { enableRealtime }, { parseReport }] = await modules;
+  const [{ toEngineSpec, parseConfigLine }, { Engine }, { enableRealtime }, { parseReport }, { serveStatus }] = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
     // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
@@ -226,23 +230,27 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   const askStop = (sig: NodeJS.Signals) => { stopAsked ??= sig; };
   process.on('SIGTERM', askStop); process.on('SIGINT', askStop);
   const engine = new Engine({ log });
+  let server: Server | undefined;
   try {
+    // Listening first: listen() loads more of Node (~10 ms measured), which a master that has
+    // started sending would pay as a late advert. /status answers with no instances meanwhile.
+    if (config.status.listen) {
+      const { host, port } = config.status.listen;
+      server = await serveStatus(engine, host, port);
+      log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
+    }
     await engine.start(toEngineSpec(config));
   } catch (err) {
+    server?.close();
     stopReading();   // the pipe would keep this process alive
     throw err;
   }
-  let server: Server | undefined;
-  if (config.status.listen) {
-    const { host, port } = config.status.listen;
-    const { serveStatus } = await import('../agent/status-server.ts');
-    server = await serveStatus(engine, host, port);
-    log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
-  }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}`, { pid: process.pid });
   // Node writes its compile cache at exit; an engine that ends by SIGKILL never would, and the
-  // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB).
-  process.getBuiltinModule('node:module').flushCompileCache?.();
+  // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB). Only when this start
+  // stripped some (amaro loaded): the writes block the loop.
+  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  if (loaded.some((m) => m.includes('deps/amaro'))) process.getBuiltinModule('node:module').flushCompileCache?.();
   return await new Promise<number>((resolve) => {
     let reloading = Promise.resolve();
     let stopping = false;
