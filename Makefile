@@ -94,7 +94,7 @@ install: dist
 	test -e $(DESTDIR)/etc/vigil/vigil.yaml || install -m 0600 examples/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 
 clean:
-	rm -rf core-wasm/build host/native/build fuzz/build dist
+	rm -rf core-wasm/build host/native/build fuzz/build policies/build dist
 
 distclean: clean
 	rm -rf node_modules
