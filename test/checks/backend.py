@@ -2,6 +2,8 @@
 #   backend.py tcp ADDR PORT BANNER   accept, send BANNER\r\n, close
 #   backend.py http ADDR PORT BODY    GET /health -> 200 BODY; anything else 404
 #   backend.py https ADDR PORT BODY CERT KEY   the same over TLS
+#   backend.py http-reset ADDR PORT BODY   answers the first request of a connection; resets
+#                                          the connection (RST) on the next one instead
 #   backend.py dns ADDR PORT NAME IP  A queries for NAME -> IP; other names NXDOMAIN
 # Prints "ready" on stdout once listening.
 import socket, struct, sys, threading
@@ -22,11 +24,17 @@ if kind == "tcp":
         try: c.sendall(banner)
         except OSError: pass
         c.close()
-elif kind in ("http", "https"):
+elif kind in ("http", "https", "http-reset"):
     body = sys.argv[4].encode()
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         def do_GET(self):
+            self.served = getattr(self, "served", 0) + 1
+            if kind == "http-reset" and self.served > 1:
+                self.close_connection = True
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                return
             code, b = (200, body) if self.path == "/health" else (404, b"no")
             self.send_response(code); self.send_header("content-length", str(len(b))); self.end_headers(); self.wfile.write(b)
         def log_message(self, *a): pass
