@@ -3,7 +3,9 @@
 //   - the host (host/cli/main.ts and every command, their dynamic imports inlined) and yaml,
 //     bundled by rolldown into one ES module, which Node 26 runs with "mainFormat": "module";
 //   - core.wasm and the native shim as SEA assets (sea-config.json), which host/core/core.ts and
-//     host/net/shim.ts take from the executable when `node:sea`'s isSea() says so.
+//     host/net/shim.ts take from the executable when `node:sea`'s isSea() says so;
+//   - the check policies' runtime: built-in policies, the sandbox worker and jco for the
+//     compiler's worker (packaging/policy-assets.ts, host/policy/workers.ts).
 // Nothing else: the build fails if the bundle pulls in any package but yaml and undici. undici
 // is the HTTP checker's (`vigil checker`, its own process): it is reached only through that
 // command's dynamic import, which the bundle keeps lazy, so the engine never runs it
@@ -21,6 +23,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { rolldown, type Plugin } from 'rolldown';
+import { policyAssets } from './policy-assets.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 process.chdir(ROOT);
@@ -50,6 +53,8 @@ const BUILD = mkdtempSync('dist/.build-');
 process.on('exit', () => rmSync(BUILD, { recursive: true, force: true }));
 const sea: SeaConfig = { ...template, main: join(BUILD, template.main), executable: join(BUILD, template.executable), output: join(BUILD, template.output) };
 const CONFIG = join(BUILD, 'sea-config.json');
+// The policy runtime's assets: built-in policies, the sandbox worker, jco for the compiler.
+sea.assets = { ...sea.assets, ...await policyAssets(ROOT, join(ROOT, BUILD)) };
 writeFileSync(CONFIG, JSON.stringify(sea, null, 2));
 
 // main.ts reads its version from ../../package.json; the executable has no such file, so that
@@ -75,8 +80,10 @@ const inlineVersion: Plugin = {
 const BUILTIN = '\0vigil-builtin:';
 const builtins: Plugin = {
   name: 'vigil-builtins',
-  resolveId(id) {
-    if (!isBuiltin(id) || id === 'node:module' || id === 'module') return null;
+  resolveId(id, _importer, extra) {
+    // A CommonJS require of a builtin (undici's) wants the builtin itself (require('node:events')
+    // is the EventEmitter class), not an ES namespace of its properties: left to rolldown's require.
+    if (!isBuiltin(id) || id === 'node:module' || id === 'module' || extra?.kind === 'require-call') return null;
     return { id: BUILTIN + (id.startsWith('node:') ? id : `node:${id}`), moduleSideEffects: false };
   },
   load(id) {
@@ -91,7 +98,12 @@ const builtins: Plugin = {
 
 const t0 = performance.now();
 const bundle = await rolldown({ input: 'host/cli/main.ts', platform: 'node', plugins: [inlineVersion, builtins], logLevel: 'warn' });
-const { output } = await bundle.write({ file: sea.main, format: 'esm', codeSplitting: false, sourcemap: false });
+// Minified for size (the executable's budget is 120 MB), keeping names: errors are named
+// after their classes (host/errors.ts), and stack traces stay readable.
+const { output } = await bundle.write({
+  file: sea.main, format: 'esm', codeSplitting: false, sourcemap: false,
+  minify: { mangle: { keepNames: true }, compress: { keepNames: { function: true, class: true } }, codegen: { removeWhitespace: true } },
+});
 await bundle.close();
 if (output.length !== 1 || output[0].type !== 'chunk') fail(`expected one chunk, got ${output.map((o) => o.fileName).join(', ')}`);
 const chunk = output[0];

@@ -3,7 +3,7 @@
 // worker is one bundled script (an asset, run with eval), and the compiler's, which is jco with
 // its own WebAssembly modules read from beside it, is unpacked (brotli assets) into a private
 // directory made for it (0700, under a parent only we own: privateDir()), removed when the
-// worker stops.
+// worker or the process stops.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { brotliDecompressSync } from 'node:zlib';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,11 @@ export function spawnCompileWorker(o: WorkerOptions): Worker {
       writeFileSync(join(dir, f), brotliDecompressSync(new Uint8Array(s.getRawAsset(`policy/${f}.br`))), { mode: 0o400, flag: 'wx' });
     }
     const w = new Worker(join(dir, SEA_COMPILER_FILES[0]), o);
-    w.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    // The files are read while the worker runs (jco's modules at its first transpile, the WASI
+    // shim's worker when it starts): removed when it stops, or when this process exits first.
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    process.once('exit', remove);
+    w.once('exit', () => { process.off('exit', remove); remove(); });
     return w;
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });

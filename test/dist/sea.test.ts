@@ -25,7 +25,8 @@ t.setTimeout(600_000);
 // running alongside this one have loaded. `make test` has built the inputs already.
 function inputsNewerThan(mtime: number): string | undefined {
   const files = [join(ROOT, 'core-wasm/build/core.wasm'), join(ROOT, 'host/native/build/Release/vigil_shim.node'),
-    join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'), join(ROOT, 'packaging/build-sea.ts'), join(ROOT, 'packaging/sea-config.json')];
+    join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'), join(ROOT, 'packaging/build-sea.ts'), join(ROOT, 'packaging/sea-config.json'),
+    join(ROOT, 'packaging/policy-assets.ts'), ...readdirSync(join(ROOT, 'policies/build')).filter((f) => f.endsWith('.wasm')).map((f) => join(ROOT, 'policies/build', f))];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory() && e.name !== 'native') walk(join(d, e.name));
@@ -265,6 +266,35 @@ vrrp_instance VI_1 {
       const v = spawnSync('systemd-analyze', ['verify', join(work, 'vigil.service')], { encoding: 'utf8' });
       t.equal(v.status, 0, `systemd-analyze verify: ${v.stderr}`);
     }
+  });
+
+  t.test('policies (and undici): built-in and from a file, validated and run by the sealed binary', async (t) => {
+    for (const f of ['ok', 'forbidden-import']) copyFileSync(join(ROOT, 'policies/build/test', `${f}.wasm`), join(work, `${f}.wasm`));
+    copyFileSync(join(ROOT, 'examples/checks.yaml'), join(work, 'checks.yaml'));
+    const c = sealed(work, ['./vigil', 'check', '-c', 'checks.yaml']);
+    t.equal(c.status, 0, c.stderr);
+    t.equal(c.stdout, execFileSync(VIGIL, ['check', '-c', 'checks.yaml'], { cwd: work, encoding: 'utf8' }), 'the built-in policy of the example loads');
+    t.match(sealed(work, ['./vigil', 'policy', 'check', 'ok.wasm']), { status: 0, stdout: /ok\.wasm: ok: sha256 / });
+    t.match(sealed(work, ['./vigil', 'policy', 'check', 'forbidden-import.wasm']), { status: 2, stderr: /does not grant/ });
+    // The checker runs a policy from a file and a built-in one whose HTTP probe is refused
+    // (nothing listens on a's port 8080): each gives its verdict.
+    const cfg = l.work.file('p.yaml', [
+      'policies: [{ name: ok, file: ok.wasm }, { name: budget, file: "builtin:http-budget" }]',
+      'checks:',
+      `  - { name: p-ok, type: policy, policy: ok, target: ${a.v4}, interval: 100ms, timeout: 80ms, rise: 1 }`,
+      `  - { name: p-http, type: policy, policy: budget, target: ${a.v4}:8080, interval: 100ms, timeout: 80ms, fall: 1, args: { path: /, status: "200", budgetMs: 50 } }`,
+      // undici in the executable (a CommonJS package inside an ES bundle) for the plain check too.
+      `  - { name: http, type: http, target: "http://${a.v4}:8080/", interval: 100ms, timeout: 80ms, fall: 1 }`,
+      'instances: [{ name: VI_1, interface: eth0, vrid: 51, virtualAddresses: [192.0.2.100/24] }]', ''].join('\n'));
+    const ck = startSealed(b, work, ['./vigil', 'checker', '-c', cfg]);
+    l.procs.push(ck);
+    await ck.waitLine(/"check":"p-ok","up":true/, 15_000);
+    const down = await ck.waitLine(/"check":"p-http","up":false,"settled":true/, 15_000);
+    t.match(JSON.parse(down).error, /ECONNREFUSED|connect/, 'the built-in policy\'s verdict names the refused connection');
+    const http = await ck.waitLine(/"check":"http","up":false,"settled":true/, 15_000);
+    t.equal(JSON.parse(http).error, 'ECONNREFUSED', 'the http check works in the executable');
+    await ck.stop();
+    t.same(readdirSync('/run/vigil').filter((n) => n.startsWith('policy-')), [], 'jco\'s files unpacked for the compiler are gone');
   });
 
   t.test('the shim is unpacked only under a private directory', async (t) => {
