@@ -157,7 +157,7 @@ export const LIMITS = {
   unicastPeers: 16,
   trackInterfaces: 32,
   tracks: 31,                                   // interfaces + checks: the core's 32 track slots, less the own link's
-  checks: 256,
+  checks: 1024,                                 // 1,000 HTTP checks at 100 ms: 10,000 rounds/s (bench/checks.ts)
   policies: 32,
   policyMemoryMiB: [1, 256] as const,
   policyCpuUs: [1e3, 10e6] as const,

@@ -74,3 +74,9 @@ t.test('interfaces and checks share the core\'s 31 track slots', async (t) => {
   const f = file(checks, [`track: { interfaces: [{ name: e1 }], checks: [${refs}] }`]);
   expect(t, f, ['{ name: c30 }', '1 tracked interfaces and 31 tracked checks; an instance tracks at most 31 in all']);
 });
+
+t.test('up to 1,024 checks', async (t) => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `{ name: c${i}, type: tcp, target: "198.51.100.1:${1000 + i}" }`);
+  t.equal(ok(file(many(1024))).checks.length, 1024);
+  t.match(problemsOf(file(many(1025))).map((p) => p.message), ['1025 checks; vigil runs at most 1024']);
+});
