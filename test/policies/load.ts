@@ -1,10 +1,7 @@
 // Loads a policy component in this process through jco, with fake probes. This in-process fake
 // is fine for unit tests of the SDK and the built-in policies' verdicts; the runtime's own tests
 // (host/policy) load the same files in its sandbox worker against real backends.
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { transpile } from '@bytecodealliance/jco';
 
 export interface HttpResponse { status: number; latencyUs: number; body: string; error: string }
@@ -41,15 +38,12 @@ export async function load(name: string | Uint8Array, f: Fakes): Promise<Policy>
   const { files } = await transpile(component, {
     name: 'policy', instantiation: 'async', noTypescript: true,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-policy-'));
-  try {
-    for (const [file, bytes] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, file)), { recursive: true });
-      writeFileSync(join(dir, file), bytes);
-    }
-    const mod = await import(pathToFileURL(join(dir, 'policy.js')).href);
+  {
+    // From memory, as the runtime does (host/policy/eval-worker.ts): no temporary files, and no
+    // loader hook (tap's, in a clean checkout) guessing a .js file's module type.
+    const mod = await import(`data:text/javascript;base64,${Buffer.from(files['policy.js']).toString('base64')}`);
     let memory: WebAssembly.Memory | undefined;
-    const getCoreModule = (file: string) => WebAssembly.compile(readFileSync(join(dir, file)));
+    const getCoreModule = (file: string) => WebAssembly.compile(files[file] as Uint8Array<ArrayBuffer>);
     // Keep a hand on the memory to measure it: the core instance exporting it is ours.
     const instantiateCore = async (m: WebAssembly.Module, imports: WebAssembly.Imports) => {
       const inst = await WebAssembly.instantiate(m, imports);
@@ -93,7 +87,5 @@ export async function load(name: string | Uint8Array, f: Fakes): Promise<Policy>
       },
       memoryBytes: () => memory?.buffer.byteLength ?? -1,
     };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -26,7 +26,7 @@ const never = () => new AbortController().signal;
 const LIMITS = { memoryPages: 16 * 16, cpuUs: 50_000, heapMb: 64 };
 
 const compiler = new Compiler();
-async function until(done: () => boolean, step: () => Promise<void>, rounds = 20): Promise<void> {
+async function until(done: () => boolean, step: () => Promise<void>, rounds = 200): Promise<void> {
   for (let i = 0; i < rounds && !done(); i++) { await step(); await new Promise((r) => setTimeout(r, 50)); }
 }
 t.teardown(() => compiler.close());
