@@ -5,7 +5,7 @@
 // modules appear in the glue as NAME.core.wasm, NAME.core2.wasm... in section order.
 import { createHash } from 'node:crypto';
 import { PolicyError } from './errors.ts';
-import { readU32 } from './memcap.ts';
+import { sections } from './memcap.ts';
 
 export interface ComponentParts {
   modules: Uint8Array[];
@@ -25,15 +25,9 @@ export function splitComponent(bytes: Uint8Array): ComponentParts {
   const shape = createHash('sha256');
   const modules: Uint8Array[] = [];
   shape.update(bytes.subarray(0, 8));
-  let o = 8;
-  while (o < bytes.length) {
-    const id = bytes[o];
-    const [size, start] = readU32(bytes, o + 1);
-    const end = start + size;
-    if (end > bytes.length) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'malformed component: a section runs past the end of the file');
+  for (const { id, at, start, end } of sections(bytes)) {
     if (id === 1) { modules.push(bytes.subarray(start, end)); shape.update(`core module ${modules.length}`); }
-    else shape.update(bytes.subarray(o, end));
-    o = end;
+    else shape.update(bytes.subarray(at, end));
   }
   if (modules.length === 0) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'malformed component: it carries no core module');
   return { modules, shapeKey: shape.digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') };

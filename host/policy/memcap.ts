@@ -20,6 +20,19 @@ export function readU32(b: Uint8Array, o: number): [value: number, next: number]
   throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'bad LEB128 in a WebAssembly binary');
 }
 
+// The top-level sections of a module or component binary, after its 8-byte preamble: each
+// section's id, where it starts (its id byte), where its contents start, and its end.
+export function* sections(b: Uint8Array): Generator<{ id: number; at: number; start: number; end: number }> {
+  let o = 8;
+  while (o < b.length) {
+    const [size, start] = readU32(b, o + 1);
+    const end = start + size;
+    if (end > b.length) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'malformed WebAssembly binary: a section runs past the end of the file');
+    yield { id: b[o], at: o, start, end };
+    o = end;
+  }
+}
+
 function writeU32(out: number[], v: number): void {
   do {
     let byte = v & 0x7f;
@@ -36,13 +49,8 @@ export function capMemory(module: Uint8Array, maxPages: number): Uint8Array {
     throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'not a WebAssembly core module');
   }
   const parts: Uint8Array[] = [module.subarray(0, 8)];
-  let o = 8;
-  while (o < module.length) {
-    const id = module[o];
-    const [size, start] = readU32(module, o + 1);
-    const end = start + size;
-    if (end > module.length) throw new PolicyError('VIGIL_EPOLICY_FORMAT', 'truncated WebAssembly section');
-    if (id !== 5) { parts.push(module.subarray(o, end)); o = end; continue; }
+  for (const { id, at, start, end } of sections(module)) {
+    if (id !== 5) { parts.push(module.subarray(at, end)); continue; }
     const body: number[] = [];
     let [count, p] = readU32(module, start);
     writeU32(body, count);
@@ -63,7 +71,6 @@ export function capMemory(module: Uint8Array, maxPages: number): Uint8Array {
     const head: number[] = [5];
     writeU32(head, body.length);
     parts.push(Uint8Array.from(head), Uint8Array.from(body));
-    o = end;
   }
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let w = 0;
