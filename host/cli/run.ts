@@ -51,18 +51,13 @@ export const ENGINE_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only', '--
 // arguments): there the engine sets these itself, before it compiles anything.
 const RUNTIME_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
 
+const { isSea } = process.getBuiltinModule('node:sea');
+
 // argv that starts this same program (a checkout's main.ts, or the single executable) as the
 // engine with the same options.
 function engineArgv(argv: string[], cmd: 'engine' | 'checker' = 'engine'): { command: string; args: string[] } {
   const self = isSea() ? [] : [...(cmd === 'engine' ? ENGINE_V8_FLAGS : []), ...process.execArgv, process.argv[1]];
   return { command: process.execPath, args: [...self, cmd, ...argv] };
-}
-
-function isSea(): boolean {
-  try {
-    return (process as unknown as { getBuiltinModule(n: string): { isSea(): boolean } | undefined })
-      .getBuiltinModule('node:sea')?.isSea() ?? false;
-  } catch { return false; }
 }
 
 // run and engine take the same options.

@@ -1,11 +1,12 @@
 // The native shim, loaded once and typed. Generic syscalls over integer fds (Deno ops model):
 // every protocol detail lives in TypeScript or the core, not in C.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
-const { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');
 const { join } = process.getBuiltinModule('node:path');
 const { getRawAsset, isSea } = process.getBuiltinModule('node:sea');
 import { NetError, ShimMissingError } from './errors.ts';
+import { inPrivateDir } from '../private-dir.ts';
 
 export interface ShimConstants {
   readonly [name: string]: number;
@@ -67,32 +68,24 @@ export function shim(): Shim {
   return loaded;
 }
 
-// dlopen needs a file: the asset goes to a new directory (mkdtemp, 0700) under a parent only we
-// own and can write (0700, not a symlink; never a predictable /tmp path), is loaded, and removed
-// at once (the mapping outlives the file). /run is noexec on some systems: then /var/lib/vigil.
+// dlopen needs a file: the asset goes to a private directory (host/private-dir.ts), is loaded,
+// and removed at once (the mapping outlives the file).
 function dlopenAsset(): unknown {
-  const uid = process.getuid!();
-  const parents = uid === 0 ? ['/run/vigil', '/var/lib/vigil'] : [process.env.XDG_RUNTIME_DIR ?? ''];
-  const errors: string[] = [];
-  for (const parent of parents.filter(Boolean)) {
-    let dir: string | undefined;
-    try {
-      try { mkdirSync(parent, { mode: 0o700 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
-      const st = lstatSync(parent);
-      if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) throw new Error('not a directory of uid ' + uid + ' with mode 0700');
-      dir = mkdtempSync(join(parent, 'shim-'));
-      const file = join(dir, 'vigil_shim.node');
-      writeFileSync(file, new Uint8Array(getRawAsset('vigil_shim.node')), { mode: 0o500, flag: 'wx' });
-      const m = { exports: {} };
-      process.dlopen(m, file);
-      return m.exports;
-    } catch (e) {
-      errors.push(`${parent}: ${(e as Error).message}`);
-    } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
+  try {
+    return inPrivateDir('shim-', (dir) => {
+      try {
+        const file = join(dir, 'vigil_shim.node');
+        writeFileSync(file, new Uint8Array(getRawAsset('vigil_shim.node')), { mode: 0o500, flag: 'wx' });
+        const m = { exports: {} };
+        process.dlopen(m, file);
+        return m.exports;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  } catch (e) {
+    throw new NetError(`cannot unpack the native shim from ${process.execPath}: ${(e as Error).message}`, 'VIGIL_ENET_NOSHIM');
   }
-  throw new NetError(`cannot unpack the native shim from ${process.execPath}: ${errors.join('; ') || 'not root and no XDG_RUNTIME_DIR'}`, 'VIGIL_ENET_NOSHIM');
 }
 
 /** The kernel constant `name`; a missing one is a programming error, not a runtime state. */
