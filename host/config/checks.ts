@@ -2,10 +2,10 @@
 // `track.checks` of the instances. Every key read and checked here; the names the instances
 // track are matched in load.ts.
 import type { Ctx, Entry, Fields, YNode } from './reader.ts';
-import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs } from './reader.ts';
+import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs, uniqueName } from './reader.ts';
 import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
-import { nameProblem, parseAddr } from './values.ts';
+import { parseAddr } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
 const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
@@ -39,18 +39,8 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   let ok = true;
   const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
 
-  const nE = f.get('name');
-  let name: string | undefined;
-  if (!nE) bad(item, `check ${i + 1} has no name: add "name: web"`);
-  else {
-    name = string(ctx, nE, 'a name such as web');
-    const why = name === undefined ? undefined : nameProblem('check name', name);
-    if (why) { bad(at(nE), why); name = undefined; }
-    const first = name === undefined ? undefined : names.get(name);
-    if (first !== undefined) { bad(at(nE), `check name "${name}" is already used (line ${ctx.pos(first).line}): names must be unique`); name = undefined; }
-    else if (name !== undefined) names.set(name, at(nE));
-    if (name === undefined) ok = false;
-  }
+  const name = uniqueName(ctx, f, item, i, 'check', 'web', names);
+  if (name === undefined) ok = false;
   const label = name !== undefined ? `check ${name}` : `check ${i + 1}`;
 
   const tE = f.get('type');
@@ -199,7 +189,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
       }
     }
   }
-  return ok && name !== undefined ? { spec, nameAt: at(nE!), policyAt: pE ? at(pE) : undefined } : undefined;
+  return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: pE ? at(pE) : undefined } : undefined;
 }
 
 // args: a flat map of scalars, handed to the policy as strings, in the order written.

@@ -8,9 +8,9 @@ import { readInstance, type Draft } from './instance.ts';
 import { readChecks } from './checks.ts';
 import { readPolicies } from './policies.ts';
 import { closest } from './keys.ts';
-import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, type Entry, type YNode } from './reader.ts';
+import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, type Entry, type YNode } from './reader.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
-import { nameProblem, parseListen } from './values.ts';
+import { parseListen } from './values.ts';
 
 export function loadConfig(path: string): AgentConfig {
   const whole = (message: string) => new ConfigError([{ file: path, line: 0, col: 0, message }]);
@@ -210,17 +210,7 @@ function readSyncGroups(ctx: Ctx, e: Entry, drafts: Draft[]): SyncGroupSpec[] {
     if (i === LIMITS.syncGroups) ctx.report(item, `${items.length} sync groups; at most ${LIMITS.syncGroups}`);
     const f = itemMap(ctx, item, 'syncGroup', `sync group ${i + 1}`, '{ name: G1, instances: [VI_1, VI_2] }');
     if (!f) return;
-    const nE = f.get('name');
-    let name: string | undefined;
-    if (!nE) ctx.report(item, `sync group ${i + 1} has no name: add "name: G1"`);
-    else {
-      name = string(ctx, nE, 'a name such as G1');
-      const bad = name === undefined ? undefined : nameProblem('sync group name', name);
-      if (bad) { ctx.report(at(nE), bad); name = undefined; }
-      const first = name === undefined ? undefined : groupNames.get(name);
-      if (first !== undefined) { ctx.report(at(nE), `sync group name "${name}" is already used (line ${ctx.pos(first).line}): names must be unique`); name = undefined; }
-      else if (name !== undefined) groupNames.set(name, at(nE));
-    }
+    const name = uniqueName(ctx, f, item, i, 'sync group', 'G1', groupNames);
     const label = name !== undefined ? `sync group ${name}` : `sync group ${i + 1}`;
     const iE = f.get('instances');
     const members: string[] = [];

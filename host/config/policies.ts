@@ -5,9 +5,8 @@
 // `vigil check`'s job.
 import { isAbsolute, dirname, resolve } from 'node:path';
 import type { Ctx, Entry, YNode } from './reader.ts';
-import { at, durationIn, itemMap, list, string } from './reader.ts';
+import { at, durationIn, itemMap, list, string, uniqueName } from './reader.ts';
 import { DEFAULTS, LIMITS, type PolicySpec } from './types.ts';
-import { nameProblem } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
 const EXAMPLE = '{ name: web-budget, file: builtin:http-budget }';
@@ -23,18 +22,8 @@ export function readPolicies(ctx: Ctx, e: Entry): PolicySpec[] {
     if (!f) return;
     let ok = true;
     const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
-    const nE = f.get('name');
-    let name: string | undefined;
-    if (!nE) bad(item, `policy ${i + 1} has no name: add "name: web-budget"`);
-    else {
-      name = string(ctx, nE, 'a name such as web-budget');
-      const why = name === undefined ? undefined : nameProblem('policy name', name);
-      const first = name === undefined ? undefined : names.get(name);
-      if (why) bad(at(nE), why);
-      else if (first !== undefined) bad(at(nE), `policy name "${name}" is already used (line ${ctx.pos(first).line}): names must be unique`);
-      else if (name !== undefined) names.set(name, at(nE));
-      else ok = false;
-    }
+    const name = uniqueName(ctx, f, item, i, 'policy', 'web-budget', names);
+    if (name === undefined) ok = false;
     const label = name !== undefined ? `policy ${name}` : `policy ${i + 1}`;
     const fE = f.get('file');
     let file: string | undefined;

@@ -8,6 +8,7 @@ import {
 import { parseDuration } from '../duration.ts';
 import type { ConfigProblem } from './errors.ts';
 import { MAPS, unknownKeyMessage, type MapKind } from './keys.ts';
+import { nameProblem } from './values.ts';
 
 export type YNode = Node | null | undefined;
 
@@ -251,4 +252,20 @@ export function itemString(ctx: Ctx, item: YNode, what: string): string | undefi
     return undefined;
   }
   return n.value;
+}
+
+// The `name` of the i-th item of a list of `kind`s (check, policy, sync group): present, a
+// well-formed name, and not used by an earlier item (`seen`: name -> where, updated here).
+// Undefined, with the problem reported, otherwise.
+export function uniqueName(ctx: Ctx, f: Fields, item: YNode, i: number, kind: string, example: string, seen: Map<string, YNode>): string | undefined {
+  const e = f.get('name');
+  if (!e) { ctx.report(item, `${kind} ${i + 1} has no name: add "name: ${example}"`); return undefined; }
+  const name = string(ctx, e, `a name such as ${example}`);
+  if (name === undefined) return undefined;
+  const why = nameProblem(`${kind} name`, name);
+  if (why) { ctx.report(at(e), why); return undefined; }
+  const first = seen.get(name);
+  if (first !== undefined) { ctx.report(at(e), `${kind} name "${name}" is already used (line ${ctx.pos(first).line}): names must be unique`); return undefined; }
+  seen.set(name, at(e));
+  return name;
 }
