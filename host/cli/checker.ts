@@ -38,11 +38,13 @@ export const checker: Command = {
       ? new (await import('../policy/registry.ts')).Policies(config.policies.filter((p) => config.checks.some((c) => c.policy === p.name)), log)
       : undefined;
     await policies?.start();
+    // Which policy each policy check uses, for its reports (one lookup per report, not a scan).
+    const policyOf = new Map(config.checks.filter((c) => c.policy !== null).map((c) => [c.name, c.policy!]));
     const runner = new Runner(config.checks, {
       probes: policies ? { policy: (c, signal) => policies.evaluate(c, signal) } : {},
       report: (r) => {
-        const spec = policies && config.checks.find((c) => c.name === r.check);
-        if (spec && spec.policy) r.policy = policies!.report(spec.policy);
+        const name = policyOf.get(r.check);
+        if (policies && name !== undefined) r.policy = policies.report(name);
         process.stdout.write(JSON.stringify(r) + '\n');
         if (r.transitions > 0 || !r.up) log.debug(`check ${r.check}: ${r.up ? 'up' : 'down'}`, { ...r });
       },
