@@ -29,9 +29,12 @@ $(CORE_WASM): $(CORE_SRC) core-wasm/asconfig.json $(STAMP)
 policies: $(STAMP)
 	$(NODE) policies/build.ts
 
-# The host runs as TypeScript through Node 26's type stripping; "building" it is the type check.
+# The host is TypeScript, type-checked here. bin/vigil runs it as build/host/'s JavaScript
+# bundle (packaging/bundle.ts) while that is newer than every source, and as the TypeScript
+# itself (Node 26's type stripping) otherwise.
 host: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
+	$(NODE) packaging/bundle.ts
 
 # Rebuilt only when its sources change: node-gyp rebuild removes build/Release first, and a
 # vigil started in that window would find no shim.
@@ -94,7 +97,7 @@ install: dist
 	test -e $(DESTDIR)/etc/vigil/vigil.yaml || install -m 0600 examples/vigil.yaml $(DESTDIR)/etc/vigil/vigil.yaml
 
 clean:
-	rm -rf core-wasm/build host/native/build fuzz/build policies/build dist
+	rm -rf core-wasm/build host/native/build fuzz/build policies/build dist build
 
 distclean: clean
 	rm -rf node_modules

@@ -20,9 +20,9 @@
 // .note.node.sea section out of its segment and the executable segfaults at start).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { rolldown, type Plugin } from 'rolldown';
+import { builtins } from './bundle.ts';
 import { policyAssets } from './policy-assets.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -67,32 +67,6 @@ const inlineVersion: Plugin = {
     if (relative(ROOT, id) !== join('host', 'cli', 'main.ts')) return null;
     if (code.split(PKG_READ).length !== 2) fail(`host/cli/main.ts no longer reads package.json as \`${PKG_READ}\`: update packaging/build-sea.ts`);
     return { code: code.replace(PKG_READ, JSON.stringify(JSON.stringify({ version }))), map: null };
-  },
-};
-
-// Node's builtins through process.getBuiltinModule, not `import`. The bundle hoists every import
-// to its top, so every start loads them all, and an ES import of a builtin builds its namespace
-// by reading every export, lazy getters included: node:http's (WebSocket, CloseEvent,
-// MessageEvent) load Node's internal undici with crypto, tls, zlib and web streams, about 16 MB
-// of RSS and 100 ms more at every start (measured on Node 26.10). A builtin's module here
-// exports its data properties only (accessors stay lazy; importing one fails the build).
-// node:module stays an import: rolldown's own runtime needs it (createRequire) before all else.
-const BUILTIN = '\0vigil-builtin:';
-const builtins: Plugin = {
-  name: 'vigil-builtins',
-  resolveId(id, _importer, extra) {
-    // A CommonJS require of a builtin (undici's) wants the builtin itself (require('node:events')
-    // is the EventEmitter class), not an ES namespace of its properties: left to rolldown's require.
-    if (!isBuiltin(id) || id === 'node:module' || id === 'module' || extra?.kind === 'require-call') return null;
-    return { id: BUILTIN + (id.startsWith('node:') ? id : `node:${id}`), moduleSideEffects: false };
-  },
-  load(id) {
-    if (!id.startsWith(BUILTIN)) return null;
-    const name = id.slice(BUILTIN.length);
-    const names = Object.entries(Object.getOwnPropertyDescriptors(process.getBuiltinModule(name) as object))
-      .filter(([k, d]) => 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k)).map(([k]) => k);
-    return [`const m = process.getBuiltinModule(${JSON.stringify(name)});`, 'export default m;',
-      ...names.map((k) => `export const ${k} = m.${k};`)].join('\n');
   },
 };
 

@@ -51,9 +51,12 @@ export interface Shim {
 // The single executable (`make dist`, packaging/) carries the addon as an asset.
 const fromSea = isSea() && process.env.VIGIL_SHIM === undefined;
 
-/** Where the addon is: VIGIL_SHIM (e.g. the ASan build), the single executable or the node-gyp Release build. */
+/**
+ * Where the addon is: VIGIL_SHIM (e.g. the ASan build), the single executable or the node-gyp
+ * Release build (from the root, two levels up: here, or in the bundle's build/host/).
+ */
 export const shimPath: string = process.env.VIGIL_SHIM ?? (fromSea ? `${process.execPath}:vigil_shim.node`
-  : join(import.meta.dirname, '..', 'native', 'build', 'Release', 'vigil_shim.node'));
+  : join(import.meta.dirname, '..', '..', 'host', 'native', 'build', 'Release', 'vigil_shim.node'));
 
 let loaded: Shim | undefined;
 

@@ -1,5 +1,5 @@
 // Where the policy runtime's two worker threads come from. In a checkout: their TypeScript
-// files. In the single executable (packaging/build-sea.ts), which has no files: the sandbox's
+// files (named from the root, two levels up, so the path holds from build/host/'s bundle too). In the single executable (packaging/build-sea.ts), which has no files: the sandbox's
 // worker is one bundled script (an asset, run with eval), and the compiler's, which is jco with
 // its own WebAssembly modules read from beside it, is unpacked (brotli assets) into a private
 // directory made for it (0700, under a parent only we own: host/private-dir.ts), removed when the
@@ -19,12 +19,12 @@ export const SEA_COMPILER_FILES = ['compile-worker.mjs', 'js-component-bindgen-c
 export const SEA_EVAL_WORKER = 'policy/eval-worker.cjs';
 
 export function spawnEvalWorker(o: WorkerOptions): Worker {
-  if (!isSea()) return new Worker(new URL('./eval-worker.ts', import.meta.url), o);
+  if (!isSea()) return new Worker(new URL('../../host/policy/eval-worker.ts', import.meta.url), o);
   return new Worker(new TextDecoder().decode(getRawAsset(SEA_EVAL_WORKER)), { ...o, eval: true });
 }
 
 export function spawnCompileWorker(o: WorkerOptions): Worker {
-  if (!isSea()) return new Worker(new URL('./compile-worker.ts', import.meta.url), o);
+  if (!isSea()) return new Worker(new URL('../../host/policy/compile-worker.ts', import.meta.url), o);
   try {
     return inPrivateDir('policy-', (dir) => {
       for (const f of SEA_COMPILER_FILES) {
