@@ -180,7 +180,7 @@ export class Supervisor {
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
     // and the engine stops cleanly instead of running on as an orphan.
-    const child: EngineProcess = this.o.first ?? spawnEngine(this.o.command, this.o.args);
+    const child: EngineProcess = this.o.first ?? spawnEngine(this.o.command, this.o.args, true);
     this.o.first = undefined;
     this.child = child;
     this.o.log.debug(`engine started`, { pid: child.pid });

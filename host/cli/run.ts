@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { EngineProcess } from '../agent/supervisor.ts';
 import type { AgentConfig } from '../config/types.ts';
 import { createLogger } from '../agent/log.ts';
+import { acceptedConfig, rememberAccepted } from '../agent/accepted.ts';
 import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
@@ -85,10 +86,12 @@ export const run: Command = {
     // comes first, and the supervisor (netlink, the shim) after, as the engine waits for it.
     const launched = process.env.VIGIL_ENGINE_PID !== undefined;
     const spawned = launched ? undefined : (await import('../agent/spawn.ts')).spawnEngine(command, args);
-    let config: AgentConfig | undefined, refused: unknown;
+    let config: AgentConfig | undefined, refused: unknown, text = '';
     try {
       // Refused here, whole, before the engine gets anything.
-      config = (await import('../config/load.ts')).loadConfig(file);
+      const { readConfigText, parseConfig } = await import('../config/load.ts');
+      text = readConfigText(file);
+      config = parseConfig(text, file);
     } catch (err) {
       refused = err;
     }
@@ -98,8 +101,22 @@ export const run: Command = {
       await endEngine(first);
       throw refused;
     }
-    const { loadConfig } = await import('../config/load.ts');
+    const { readConfigText, parseConfig } = await import('../config/load.ts');
     const sup = new Supervisor({ log, command, args, checkerArgs, config, first });
+    // For the next start's engine (host/agent/accepted.ts): a second later, when this start's
+    // engine has long read the record it may start on (~50 ms into its life), and the write is
+    // off the start's path.
+    // A run shorter than that writes it as it ends.
+    let rememberTimer: NodeJS.Timeout | undefined, pending: (() => void) | undefined;
+    const remember = (t: string, c: AgentConfig) => {
+      clearTimeout(rememberTimer);
+      pending = () => {
+        pending = undefined;
+        const why = rememberAccepted(file, t, c);
+        if (why) log.debug(`the accepted config is not kept for the next start: ${why}`);
+      };
+      rememberTimer = setTimeout(pending, 1000).unref();
+    };
     const forward = (sig: NodeJS.Signals) => () => {
       log.info(`${sig}: stopping the engine`);
       void sup.stop('SIGTERM');
@@ -107,19 +124,24 @@ export const run: Command = {
     const onTerm = forward('SIGTERM'), onInt = forward('SIGINT');
     // A reload is parsed here and handed to the engine whole; a broken file never reaches it.
     const onHup = () => {
-      let next: AgentConfig;
+      let next: AgentConfig, t: string;
       try {
-        next = loadConfig(file);
+        t = readConfigText(file);
+        next = parseConfig(t, file);
       } catch (err) {
         log.error(`reload refused, keeping the running configuration: ${(err as Error).message}`);
         return;
       }
       sup.updateConfig(next);
+      remember(t, next);
     };
     process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
     sup.start();
+    remember(text, config);
     process.getBuiltinModule('node:module').flushCompileCache?.();   // see runEngine
     const code = await sup.finished;
+    clearTimeout(rememberTimer);
+    pending?.();
     process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
     return code;
   },
@@ -214,8 +236,12 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     };
   }
   let config: AgentConfig;
+  // The config line the engine started on before the supervisor's came (host/agent/accepted.ts).
+  let startedOn: string | undefined;
   if (supervised) {
-    const c = await firstConfig.promise;
+    const accepted = process.env.VIGIL_RESTART === '1' ? undefined : acceptedConfig(file);
+    if (accepted) startedOn = JSON.stringify({ config: accepted });
+    const c = accepted ?? await firstConfig.promise;
     // No config: the supervisor refused the file (it says why) or went away.
     if (!c) { stopReading(); return 0; }
     config = c;
@@ -251,7 +277,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     stopReading();   // the pipe would keep this process alive
     throw err;
   }
-  log.info(`vigil running: ${config.instances.length} instance(s) from ${file}`, { pid: process.pid });
+  log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`, { pid: process.pid });
   // Node writes its compile cache at exit; an engine that ends by SIGKILL never would, and the
   // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB). Only when this start
   // stripped some (amaro loaded): the writes block the loop.
@@ -310,8 +336,13 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
       let first = true;
       onLine = (l) => {
         if (l.startsWith('{"config":')) {
-          // The one the engine started with comes first: not a reload.
-          if (first) { first = false; return; }
+          // The one the engine started with comes first: not a reload, unless the engine
+          // started on the accepted record and the supervisor reads the file otherwise.
+          if (first) {
+            first = false;
+            if (startedOn === undefined || l === startedOn) return;
+            log.warn('the supervisor reads the config otherwise than the accepted record this engine started on: applying its reading');
+          }
           const next = parseConfigLine(l);
           if (next) apply(next);
           return;

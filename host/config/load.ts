@@ -13,6 +13,12 @@ import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec,
 import { parseListen } from './values.ts';
 
 export function loadConfig(path: string): AgentConfig {
+  return parseConfig(readConfigText(path), path);
+}
+
+// The file's text, or a ConfigError that says why not (the supervisor keeps the text it parsed:
+// host/agent/accepted.ts).
+export function readConfigText(path: string): string {
   const whole = (message: string) => new ConfigError([{ file: path, line: 0, col: 0, message }]);
   let text: string;
   try {
@@ -26,7 +32,7 @@ export function loadConfig(path: string): AgentConfig {
     const why = e.code === 'ENOENT' ? 'no such file (ENOENT)' : e.code === 'EACCES' ? 'permission denied (EACCES)' : e.message;
     throw whole(`cannot read it: ${why}`);
   }
-  return parseConfig(text, path);
+  return text;
 }
 
 export function parseConfig(text: string, file: string): AgentConfig {

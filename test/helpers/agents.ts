@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nsExec, Topology, type Host } from '../net/netns.ts';
+import { recordPath } from '../../host/agent/accepted.ts';
 
 export const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 
@@ -51,12 +52,18 @@ export class Proc {
 
 export class Workdir {
   readonly dir = mkdtempSync(join(tmpdir(), 'vigil-test-'));
+  private readonly files = new Set<string>();
   file(name: string, text: string): string {
     const p = join(this.dir, name);
     writeFileSync(p, text);
+    this.files.add(p);
     return p;
   }
-  remove(): void { rmSync(this.dir, { recursive: true, force: true }); }
+  // With the records a supervisor kept of these files as configs (host/agent/accepted.ts).
+  remove(): void {
+    for (const f of this.files) rmSync(recordPath(f), { force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 export function startVigil(ns: string, configFile: string): Proc {

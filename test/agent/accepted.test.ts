@@ -1,0 +1,121 @@
+// The accepted-config record (host/agent/accepted.ts): a restarted engine starts on the config
+// the supervisor last accepted for exactly the file's text, never on anything else, and the
+// supervisor's own reading still wins.
+import t from 'tap';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, renameSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acceptedConfig, recordPath, rememberAccepted } from '../../host/agent/accepted.ts';
+import { parseConfig } from '../../host/config/load.ts';
+import { skipReason } from '../net/netns.ts';
+import { holders, lab, until, vigilConfig } from '../helpers/agents.ts';
+
+function tmp(t: { teardown(fn: () => void): void }): string {
+  const d = mkdtempSync(join(tmpdir(), 'vigil-accepted-'));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+t.test('a record is used only for the same file, text and program, in a directory only we own', async (t) => {
+  const base = tmp(t);
+  const dir = join(base, 'accepted');
+  const file = join(base, 'vigil.yaml');
+  const text = vigilConfig({ priority: 150 });
+  writeFileSync(file, text);
+  const config = parseConfig(text, file);
+  t.equal(acceptedConfig(file, dir), undefined, 'no record: a miss');
+  t.equal(rememberAccepted(file, text, config, dir), undefined, 'recorded');
+  t.same(acceptedConfig(file, dir), config, 'the same text: the recorded config');
+  t.equal((readdirSync(dir).length), 1, 'one record per file');
+  t.equal(JSON.parse(readFileSync(recordPath(file, dir), 'utf8')).text, text, 'the record holds the text it stands for');
+
+  writeFileSync(file, text.replace('priority: 150', 'priority: 151'));
+  t.equal(acceptedConfig(file, dir), undefined, 'an edited file: a miss');
+  writeFileSync(file, text);
+  t.same(acceptedConfig(file, dir), config, 'the text back: a hit again');
+
+  const other = join(base, 'other.yaml');
+  writeFileSync(other, text);
+  t.equal(acceptedConfig(other, dir), undefined, 'the same text at another path: a miss');
+
+  chmodSync(dir, 0o755);
+  t.equal(acceptedConfig(file, dir), undefined, 'a directory others may enter: a miss');
+  chmodSync(dir, 0o700);
+
+  // A record that is a link (to a record of the attacker's making, say) is not followed.
+  const rec = recordPath(file, dir);
+  renameSync(rec, join(base, 'elsewhere.json'));
+  symlinkSync(join(base, 'elsewhere.json'), rec);
+  t.equal(acceptedConfig(file, dir), undefined, 'a record that is a symlink: a miss');
+  rmSync(rec);
+
+  const forged = JSON.parse(readFileSync(join(base, 'elsewhere.json'), 'utf8'));
+  writeFileSync(rec, JSON.stringify({ ...forged, program: 'another build' }), { mode: 0o600 });
+  t.equal(acceptedConfig(file, dir), undefined, 'a record made by another program: a miss');
+  writeFileSync(rec, '{"v":1, "tex', { mode: 0o600 });
+  t.equal(acceptedConfig(file, dir), undefined, 'a torn record: a miss, not an error');
+});
+
+t.test('records are pruned to the newest sixteen', async (t) => {
+  const base = tmp(t);
+  const dir = join(base, 'accepted');
+  const text = vigilConfig({ priority: 100 });
+  for (let i = 0; i < 20; i++) {
+    const f = join(base, `c${i}.yaml`);
+    writeFileSync(f, text);
+    t.equal(rememberAccepted(f, text, parseConfig(text, f), dir), undefined);
+    // mtimes a second apart: the order is the writes', whatever the file system's resolution.
+    utimesSync(recordPath(f, dir), 1e6 + i, 1e6 + i);
+  }
+  const left = readdirSync(dir);
+  t.equal(left.length, 16, '16 records left');
+  t.notOk(left.includes(recordPath(join(base, 'c0.yaml'), dir).split('/').pop()!), 'the oldest went');
+  t.ok(left.includes(recordPath(join(base, 'c19.yaml'), dir).split('/').pop()!), 'the newest stayed');
+});
+
+const skip = skipReason();
+const VIP = '192.0.2.100', OTHER = '192.0.2.101';
+
+t.test('a restart starts on the accepted config; the supervisor\'s reading wins when it differs', { skip }, async (t) => {
+  const l = lab(t, 'vagac-', ['a']);
+  const [a] = l.hosts;
+  const file = l.work.file('a.yaml', vigilConfig({ priority: 255, vips: [`${VIP}/24`] }));
+  const first = l.vigilFile(a, file);
+  await first.waitLine(/"to":"master"/, 10_000);
+  t.notOk(first.lines.some((x) => /as last accepted/.test(x)), 'the first start waits for the supervisor\'s parse');
+  await until(() => readdirSafe(recordPath(file)), 3000, 'the supervisor to record the accepted config');
+  t.equal(await first.stop(), 0);
+
+  const second = l.vigilFile(a, file);
+  await second.waitLine(/vigil running: 1 instance\(s\) .*as last accepted/, 10_000);
+  await until(() => holders(l.ns, VIP).length === 1, 3000, 'the VIP on a');
+  t.notOk(second.lines.some((x) => /reads the config otherwise/.test(x)), 'the supervisor\'s reading matched');
+  // Its supervisor writes the record again a second after the start: not over the forgery below.
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(await second.stop(), 0);
+
+  // A record whose config is not what the text reads as (as after an upgrade that reads it
+  // otherwise): the engine starts on it, then takes the supervisor's reading.
+  const rec = recordPath(file);
+  const r = JSON.parse(readFileSync(rec, 'utf8'));
+  r.config = JSON.parse(JSON.stringify(r.config).replaceAll(VIP, OTHER));
+  writeFileSync(rec, JSON.stringify(r), { mode: 0o600 });
+  const third = l.vigilFile(a, file);
+  await third.waitLine(/as last accepted/, 10_000);
+  await third.waitLine(/reads the config otherwise than the accepted record/, 5000);
+  await until(() => holders(l.ns, VIP).length === 1 && holders(l.ns, OTHER).length === 0, 3000, 'the file\'s VIP, not the record\'s');
+  t.notOk(third.lines.some((x) => /engine exited/.test(x)), 'no engine restart on the way');
+  t.pass('the VIP is the file\'s');
+  t.equal(await third.stop(), 0);
+
+  // A file the supervisor refuses: its text has no record, so the engine waits and exits quietly.
+  writeFileSync(file, vigilConfig({ priority: 256 }));
+  const fourth = l.vigilFile(a, file);
+  t.equal(await fourth.exited, 2, 'refused: exit 2');
+  t.notOk(fourth.lines.some((x) => /as last accepted/.test(x)), 'no engine started on a record');
+  t.same(holders(l.ns, VIP), [], 'no VIP');
+});
+
+function readdirSafe(p: string): boolean {
+  try { return readFileSync(p).length > 0; } catch { return false; }
+}
