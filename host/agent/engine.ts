@@ -20,6 +20,8 @@ import { diffInstance } from '../config/diff.ts';
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
 const OWN_LINK_TRACK = 31;
 const HISTORY = 100;
+// A received packet's age (queue wait, µs) beyond this is taken for a realtime clock step.
+const MAX_AGE_US = 1_000_000;
 
 interface TransitionRecord { at: string; atUs: number; from: StateName; to: StateName; reason: ReasonName; why: string }
 
@@ -338,7 +340,11 @@ export class Engine {
   };
 
   private onPacket(e: SocketEntry, p: ReceivedPacket): void {
-    const now = this.now();
+    // The core is given the kernel's arrival time, so Master_Down_Interval runs from the last
+    // advert as received, as keepalived's does (it reads its clock as epoll_wait returns), not
+    // from whenever this loop got to it. An age over MAX_AGE_US is a clock step: ignored.
+    const age = p.ageUs;
+    const now = age >= 0 && age < MAX_AGE_US ? this.now() - age : this.now();
     if (e.sock.family === 4) this.core.handleIpInPlace(now, e.sock.ifindex, p.offset + p.length);
     else this.core.handleVrrpInPlace(now, e.sock.ifindex, 6, p.ttl, p.srcBytes, p.dst, p.length);
     this.pump();

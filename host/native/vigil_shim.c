@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -255,8 +257,13 @@ static napi_value op_send_to(napi_env env, napi_callback_info info)
  * src receives the sender's sockaddr. meta is an Int32Array of at least 8:
  *   [0] sockaddr length  [1] TTL / hop limit (-1 absent)  [2] ifindex from pktinfo (-1 absent)
  *   [3] msg_flags        [4..7] destination address from pktinfo (4 or 16 bytes)
+ *   [8] (only if meta has a 9th slot) the datagram's age in microseconds: CLOCK_REALTIME
+ *       now minus the kernel's receive stamp (SO_TIMESTAMPNS), >= 0; -1 absent
  * Only the ancillary data VRRP's receive checks need is decoded here (RFC 5798 5.2.3,
- * 7.1: TTL/hop limit 255, destination); the rest is left to the kernel.
+ * 7.1: TTL/hop limit 255, destination), and the arrival time that Master_Down_Interval is
+ * measured from (a packet can wait in the queue while the loop is busy); the rest is left
+ * to the kernel. The age, not the stamp, goes back: the stamp is CLOCK_REALTIME and the
+ * caller's clock is monotonic, so the difference is taken here, on the stamp's clock.
  */
 static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 {
@@ -277,7 +284,8 @@ static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 	union {
 		struct cmsghdr align;
 		uint8_t bytes[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			      CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
+			      CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			      CMSG_SPACE(sizeof(struct timespec)) + 64];
 	} control;
 	struct iovec iov = { .iov_base = buf + off, .iov_len = (size_t)len };
 	struct msghdr msg = {
@@ -295,6 +303,11 @@ static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 			return int_result(env, -1);
 		return throw_errno(env, "recvmsg", errno);
 	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int has_age = metalen >= 9 * sizeof(int32_t);
+	if (has_age)
+		meta[8] = -1;
 	meta[0] = (int32_t)msg.msg_namelen;
 	meta[1] = -1;
 	meta[2] = -1;
@@ -316,6 +329,13 @@ static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			meta[2] = (int32_t)pi.ipi6_ifindex;
 			memcpy(&meta[4], &pi.ipi6_addr, 16);
+		} else if (has_age && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			int64_t us = ((int64_t)now.tv_sec - ts.tv_sec) * 1000000 +
+				     ((int64_t)now.tv_nsec - ts.tv_nsec) / 1000;
+			/* a clock step between stamp and read can make it negative or huge */
+			meta[8] = us < 0 ? 0 : us > INT32_MAX ? INT32_MAX : (int32_t)us;
 		}
 	}
 	return int_result(env, (int)n);
@@ -649,7 +669,7 @@ static const struct {
 	K(SOCK_RAW), K(SOCK_DGRAM),
 	K(IPPROTO_IP), K(IPPROTO_IPV6), K(IPPROTO_ICMP), K(IPPROTO_ICMPV6), K(IPPROTO_RAW),
 	K(SOL_SOCKET), K(SO_BINDTODEVICE), K(SO_RCVBUF), K(SO_SNDBUF), K(SO_ERROR),
-	K(SO_RCVBUFFORCE), K(SO_PRIORITY),
+	K(SO_RCVBUFFORCE), K(SO_PRIORITY), K(SO_TIMESTAMPNS),
 	K(IP_TTL), K(IP_MULTICAST_TTL), K(IP_MULTICAST_LOOP), K(IP_MULTICAST_IF),
 	K(IP_ADD_MEMBERSHIP), K(IP_DROP_MEMBERSHIP), K(IP_RECVTTL), K(IP_PKTINFO),
 	K(IP_MULTICAST_ALL), K(IP_FREEBIND),

@@ -24,7 +24,8 @@ export interface Shim {
   /**
    * Datagram length (may exceed len: see meta[3] & MSG_TRUNC), or -1 when nothing is queued.
    * meta: [0] src sockaddr length, [1] TTL/hop limit (-1 absent), [2] ifindex (-1 absent),
-   * [3] msg_flags, [4..7] destination address bytes from pktinfo.
+   * [3] msg_flags, [4..7] destination address bytes from pktinfo, and if meta has a 9th slot,
+   * [8] microseconds since the kernel stamped the datagram (SO_TIMESTAMPNS; -1 absent).
    */
   recvMsg(fd: number, buf: Uint8Array, off: number, len: number, src: Uint8Array, meta: Int32Array): number;
   pollStart(fd: number, events: number, cb: (status: number, events: number) => void): void;

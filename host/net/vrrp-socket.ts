@@ -52,10 +52,16 @@ export class ReceivedPacket {
   truncated = false;
   ttl = -1;
   ifindex = -1;
+  /**
+   * Microseconds from the kernel's receive stamp to recv(); -1 when the kernel gave none.
+   * Subtract it from the time the packet is handled at to get when it arrived.
+   */
+  ageUs = -1;
   family: Family = 4;
   /** sockaddr the kernel wrote; the address starts at srcOffset */
   readonly srcSockaddr = new Uint8Array(128);
-  readonly meta = new Int32Array(8);
+  /** recvMsg's metadata; slot 8 is the age (see the shim) */
+  readonly meta = new Int32Array(9);
   /** destination address bytes (4 or 16) from IP_PKTINFO / IPV6_PKTINFO */
   readonly dst = new Uint8Array(this.meta.buffer, 16, 16);
 
@@ -113,6 +119,9 @@ export class VrrpSocket {
       const ttl = o.ttl ?? 255;
       const dev = new TextEncoder().encode(o.ifname + '\0');
       for (const fd of [tx, rx]) s.setsockoptBuf(fd, K('SOL_SOCKET'), K('SO_BINDTODEVICE'), dev);
+      // Kernel arrival stamps: Master_Down_Interval runs from the last advert's arrival, not
+      // from when a busy loop got round to it (RFC 5798 6.4.2).
+      s.setsockoptInt(rx, K('SOL_SOCKET'), K('SO_TIMESTAMPNS'), 1);
       s.attachFilter(tx, DROP_ALL);
       if (o.family === 4) {
         const IP = K('IPPROTO_IP');
@@ -180,6 +189,7 @@ export class VrrpSocket {
     const got = Math.min(n, len);
     p.ttl = p.meta[1]!;
     p.ifindex = p.meta[2]!;
+    p.ageUs = p.meta[8]!;
     if (this.family === 4) {
       const ihl = got > 0 ? (buf[off]! & 0x0f) * 4 : 0;
       p.offset = off + ihl;

@@ -37,9 +37,15 @@ const commands: Record<string, (a: Args) => unknown> = {
   vrrpListen(a) {
     const s = socks.get(a.sock)!;
     s.listen(rbuf, 0, rbuf.length, (p) =>
-      out({ event: 'vrrp', sock: a.sock, src: p.src, dst: p.dstText, ttl: p.ttl, ifindex: p.ifindex, truncated: p.truncated, hex: hex(p.buf.subarray(p.offset, p.offset + p.length)) }),
+      out({ event: 'vrrp', sock: a.sock, src: p.src, dst: p.dstText, ttl: p.ttl, ifindex: p.ifindex, truncated: p.truncated, ageUs: p.ageUs, hex: hex(p.buf.subarray(p.offset, p.offset + p.length)) }),
     );
     return true;
+  },
+  /** After `delayMs`, one VrrpSocket.recv (a socket not listened on): what was queued, or null. */
+  async vrrpRecv(a) {
+    await new Promise((r) => setTimeout(r, a.delayMs ?? 0));
+    const p = socks.get(a.sock)!.recv(rbuf, 0, rbuf.length);
+    return p && { src: p.src, ttl: p.ttl, ageUs: p.ageUs, hex: hex(p.buf.subarray(p.offset, p.offset + p.length)) };
   },
   vrrpClose(a) {
     socks.get(a.sock)?.close();

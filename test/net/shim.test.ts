@@ -80,6 +80,57 @@ t.test('a truncated datagram reports its real length and MSG_TRUNC', async (t) =
   s.close(b.fd);
 });
 
+t.test('SO_TIMESTAMPNS: meta[8] is the age of a datagram that waited in the queue', async (t) => {
+  const a = udp();
+  const b = udp();
+  s.setsockoptInt(b.fd, K('SOL_SOCKET'), K('SO_TIMESTAMPNS'), 1);
+  const buf = new Uint8Array(16);
+  const meta = new Int32Array(9);
+  const recv = async () => {
+    let n = -1;
+    for (let i = 0; i < 100 && n < 0; i++) {
+      n = s.recvMsg(b.fd, buf, 0, 16, new Uint8Array(128), meta);
+      if (n < 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    return n;
+  };
+  s.sendTo(a.fd, new Uint8Array(4), 0, 4, to(b.port));
+  const sent = performance.now();
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(await recv(), 4);
+  const waited = (performance.now() - sent) * 1000;
+  t.ok(meta[8]! >= 30_000, `age ${meta[8]} us covers the 30 ms it waited`);
+  t.ok(meta[8]! <= waited + 1000, `age ${meta[8]} us is no more than the ${waited.toFixed(0)} us since the send`);
+
+  s.sendTo(a.fd, new Uint8Array(4), 0, 4, to(b.port));
+  t.equal(await recv(), 4);
+  t.ok(meta[8]! >= 0 && meta[8]! < 30_000, `received at once: age ${meta[8]} us`);
+
+  const plain = udp(); // no SO_TIMESTAMPNS: no stamp
+  s.sendTo(a.fd, new Uint8Array(4), 0, 4, to(plain.port));
+  meta[8] = 12345;
+  let n = -1;
+  for (let i = 0; i < 100 && n < 0; i++) {
+    n = s.recvMsg(plain.fd, buf, 0, 16, new Uint8Array(128), meta);
+    if (n < 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  t.equal(n, 4);
+  t.equal(meta[8], -1, 'no stamp: -1');
+
+  // An 8-slot meta (the netlink and ICMP callers) gets no age and nothing written past it.
+  const wide = new Int32Array(10).fill(7);
+  const eight = new Int32Array(wide.buffer, 0, 8);
+  s.sendTo(a.fd, new Uint8Array(4), 0, 4, to(b.port));
+  n = -1;
+  for (let i = 0; i < 100 && n < 0; i++) {
+    n = s.recvMsg(b.fd, buf, 0, 16, new Uint8Array(128), eight);
+    if (n < 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  t.equal(n, 4);
+  t.same([wide[8], wide[9]], [7, 7], 'slots past an 8-slot meta untouched');
+  for (const fd of [a.fd, b.fd, plain.fd]) s.close(fd);
+});
+
 t.test('OS errors carry code, errno and syscall', async (t) => {
   t.throws(() => s.close(-1), { code: 'EBADF', syscall: 'close' });
   t.throws(() => s.ifNameToIndex('nosuch0'), { code: 'ENODEV', syscall: 'if_nametoindex' });
