@@ -6,7 +6,7 @@ import { Core, type ActionHandler } from '../core/core.ts';
 import { parseAddress, type Family } from '../core/addr.ts';
 import { REASON_TEXT, type StateName, type ReasonName, COUNTERS } from '../core/codes.ts';
 import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
-import { Netlink, NetlinkMonitor, type AddrEvent, type LinkEvent } from '../net/netlink.ts';
+import { Netlink, NetlinkMonitor, addressRequest, type AddrEvent, type LinkEvent, type PreparedRequest } from '../net/netlink.ts';
 import { Announcer } from '../net/announce.ts';
 import { createVmac, type Vmac } from '../net/vmac.ts';
 import { shim, K } from '../net/shim.ts';
@@ -60,6 +60,8 @@ class Running {
   ifname = '';                      // where it speaks: the interface, or its VMAC
   vmac: Vmac | undefined;
   wantVips = false;
+  vipAdds: PreparedRequest[] = [];
+  vipAddsFor: InstanceSpec | undefined;
   vipOp: Promise<void> = Promise.resolve();
   private vipBusy = 0;
   // VIP work for this instance, in order, one operation at a time. With nothing in flight it
@@ -186,6 +188,7 @@ export class Engine {
         r.group = groupIndex(spec, s.name);
         this.core.configure(r.slot, this.coreConfig(s, r.ifindex, r.group));
         this.setPeers(r);
+        this.prepareVips(r);
         await this.applyTracks(r);
         if (vipsChanged && r.wantVips) r.queue(() => this.swapVips(r, oldSpec));
         out.changed.push(s.name);
@@ -213,6 +216,7 @@ export class Engine {
       r.vmac = vmac;
       if (link.mac) r.mac = parseMac(link.mac);
       this.setPeers(r);
+      this.prepareVips(r);
       await this.removeStaleVips(r);
       this.bySlot.set(slot, r);
       this.byName.set(s.name, r);
@@ -369,14 +373,14 @@ export class Engine {
     const r = this.bySlot.get(slot);
     if (!r) return;
     r.state = to;
-    const rec = { at: new Date().toISOString(), atUs: this.now(), from, to, reason, why: REASON_TEXT[reason] };
-    r.transitions.push(rec);
-    if (r.transitions.length > HISTORY) r.transitions.shift();
-    // The log line and the notify hook wait until the advert and the VIPs of this same drain
-    // are out (the core lists the transition first): on a takeover those are what the LAN
-    // waits for; a log write or a fork is not.
+    // The record, the log line and the notify hook wait until the advert and the VIPs of this
+    // same drain are out (the core lists the transition first): on a takeover those are what
+    // the LAN waits for; a date string, a log write or a fork is not.
+    const atUs = this.now(), atMs = Date.now();
     const priority = this.core.effectivePriority(slot);
     this.afterDrain.push(() => {
+      r.transitions.push({ at: new Date(atMs).toISOString(), atUs, from, to, reason, why: REASON_TEXT[reason] });
+      if (r.transitions.length > HISTORY) r.transitions.shift();
       this.log.info(`${r.spec.name}: ${from} -> ${to} (${REASON_TEXT[reason]})`, { instance: r.spec.name, from, to, reason });
       const hook = to === 'master' ? r.spec.notify.master : to === 'backup' ? r.spec.notify.backup
         : to === 'fault' ? r.spec.notify.fault : to === 'init' ? r.spec.notify.stop : null;
@@ -424,11 +428,22 @@ export class Engine {
 
   // ---- VIPs ------------------------------------------------------------------------------------
 
+  // The VIPs' RTM_NEWADDR requests, built when the instance is (re)configured rather than on
+  // the takeover's path (host/net/netlink.ts, addressRequest).
+  private prepareVips(r: Running): PreparedRequest[] {
+    r.vipAdds = r.spec.virtualAddresses.map((v) =>
+      addressRequest('add', { index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.ifname }));
+    r.vipAddsFor = r.spec;
+    return r.vipAdds;
+  }
+
   private async addVips(r: Running): Promise<void> {
-    for (const v of r.spec.virtualAddresses) {
+    const adds = r.vipAddsFor === r.spec ? r.vipAdds : this.prepareVips(r);
+    for (let i = 0; i < adds.length; i++) {
       try {
-        await this.nl!.addAddress({ index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.ifname });
+        await this.nl!.send(adds[i]!);
       } catch (err) {
+        const v = r.spec.virtualAddresses[i]!;
         if ((err as { code?: string }).code !== 'VIGIL_ENET_EXISTS') {
           this.log.error(`${r.spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: r.spec.name });
         }
