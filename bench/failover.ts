@@ -38,13 +38,13 @@
 //    preload (NODE_OPTIONS=--import) that records Node's own timings in each Node process
 //    (`vigil run` may supervise an `engine` child: both starts are on the path).
 // 4. Jitter: the adverts of the steady master in window 2, gap minus the interval.
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   Lan, Wire, Monitor, Agent, reaper, sweep, workdir, have, wall, sleep, cpuMs, memory, policy, systemCpu,
-  quantile, median, max, mean, ROOT, type Kind, type Host,
+  quantile, median, max, mean, newestHostSource, ROOT, type Kind, type Host,
 } from './lab.ts';
 import { table, targetsTable, type Target } from './table.ts';
 
@@ -347,8 +347,8 @@ process.on('exit', () => {
 });
 `;
 
-async function execOnce(ctx: Ctx, kind: Kind, env?: Record<string, string>): Promise<{ ms: number; rssMB: number; ag: Agent; first: number }> {
-  const ag = start(ctx, { kind, host: ctx.a, priority: 255, intervalMs: 10, env });
+async function execOnce(ctx: Ctx, kind: Kind, env?: Record<string, string>, program?: string): Promise<{ ms: number; rssMB: number; ag: Agent; first: number }> {
+  const ag = start(ctx, { kind, host: ctx.a, priority: 255, intervalMs: 10, env, program });
   try {
     const first = await whileAlive(ag, ctx.wire.until(() => ctx.wire.firstAfter(ag.spawnedAt, (x) => x.src === ctx.a.v4 && x.prio === 255), 15_000, `${kind}'s first advert`))
       .catch((err: Error) => { throw /exited/.test(err.message) ? err : new Error(`${err.message}; its log: ${ag.all().slice(-4).join(' | ')}`); });
@@ -371,14 +371,21 @@ async function execSeries(ctx: Ctx, kinds: Kind[]): Promise<{ series: ExecSeries
     res.set(label, e);
   };
   // A run that fails is a note, not the end of the module.
-  const once = (kind: Kind, env?: Record<string, string>) => execOnce(ctx, kind, env)
-    .catch((err: Error) => { note(ctx, `exec to first advert (${kind}${env ? `, ${Object.keys(env).join(' ')}` : ''}): ${err.message}`); return undefined; });
-  // One start not counted: fills bin/vigil's compile cache if the sources changed since the last.
+  const once = (kind: Kind, env?: Record<string, string>, program?: string) => execOnce(ctx, kind, env, program)
+    .catch((err: Error) => { note(ctx, `exec to first advert (${kind}${env ? `, ${Object.keys(env).join(' ')}` : ''}${program ? `, ${program}` : ''}): ${err.message}`); return undefined; });
+  // The single executable too, when `make dist` has built one that is not older than the host.
+  const dist = join(ROOT, 'dist', 'vigil');
+  const sealed = existsSync(dist) && statSync(dist).mtimeMs >= newestHostSource() ? dist : undefined;
+  if (!sealed) note(ctx, 'exec to first advert: no dist/vigil newer than the host sources (`make dist` first) to time beside bin/vigil');
+  // One start not counted each: fills bin/vigil's compile cache if the sources changed since
+  // the last, and the record of the accepted config a restart starts on (host/agent/accepted.ts).
   await once('vigil');
+  if (sealed) await once('vigil', undefined, sealed);
   // Interleaved, so load from elsewhere on the box falls on both alike.
   for (let i = 0; i < EXEC_RUNS; i++) {
     if (outOfTime(3000)) { note(ctx, `exec to first advert: stopped after ${i} rounds, out of the time budget`); break; }
     for (const k of kinds) add(k, k, await once(k));
+    if (sealed) add('vigil, dist/vigil (single executable)', 'vigil', await once('vigil', undefined, sealed));
   }
   // vigil without V8's compile cache (bin/vigil keeps one; Node 26 caches the stripped TypeScript
   // too): what a first start after an install or an update costs.
@@ -528,6 +535,8 @@ function targets(r: FailoverResult, kinds: Kind[]): Target[] {
   }
   const ve = r.exec.find((e) => e.label === 'vigil');
   if (ve) t.push({ name: 'exec to first advert (vigil, median)', target: '<= 150 ms', value: ms(ve.median), met: ve.median <= 150 });
+  const vd = r.exec.find((e) => e.label.includes('dist/vigil'));
+  if (vd) t.push({ name: 'exec to first advert (dist/vigil, the single executable, median)', target: '<= 150 ms', value: ms(vd.median), met: vd.median <= 150 });
   return t;
 }
 

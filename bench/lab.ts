@@ -9,7 +9,7 @@
 // Clocks: tcpdump and `ip -ts monitor` both stamp with CLOCK_REALTIME, and so do wall() here,
 // so times from all three compare directly (milliseconds since the epoch, as doubles).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -217,6 +217,8 @@ export interface AgentOptions {
   env?: Record<string, string>;
   /** keepalived only: vrrp_rt_priority 50 and vrrp_no_swap (vigil's config always asks for SCHED_FIFO 50). */
   rt?: boolean;
+  /** vigil only: the program, when not bin/vigil (dist/vigil, the single executable). */
+  program?: string;
 }
 
 export class Agent extends Lines {
@@ -253,7 +255,7 @@ export class Agent extends Lines {
         '',
       ].join('\n'));
       const t = wall();
-      const p = spawn('ip', ['netns', 'exec', o.host.ns, VIGIL, 'run', '-c', file, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      const p = spawn('ip', ['netns', 'exec', o.host.ns, o.program ?? VIGIL, 'run', '-c', file, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
       return new Agent('vigil', o.host, p, t);
     }
     const file = join(dir, `${name}.conf`);
@@ -288,15 +290,15 @@ vrrp_instance VI_1 {
   }
 
   /**
-   * The processes doing the work. vigil: the node spawned (ip netns exec and bin/vigil both
-   * exec, so it is the PID spawn() returned) and, when `vigil run` supervises, its `engine`
+   * The processes doing the work. vigil: the node (or dist/vigil) spawned (ip netns exec and
+   * bin/vigil both exec, so it is the PID spawn() returned) and, when `vigil run` supervises, its `engine`
    * child, which runs VRRP (else vrrp = main). keepalived: the parent and its VRRP child.
    */
   pids(): { main: number; vrrp: number } {
     const main = this.proc.pid!;
     if (this.kind === 'vigil') {
       const exe = readlinkSync(`/proc/${main}/exe`);
-      if (!/node/.test(exe)) throw new Error(`vigil pid ${main} is ${exe}, not node`);
+      if (!/node|\/vigil$/.test(exe)) throw new Error(`vigil pid ${main} is ${exe}, not node or the single executable`);
       const engine = children(main).find((c) => {
         try { return readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('engine'); } catch { return false; }
       });
@@ -370,6 +372,17 @@ export function policy(pid: number): string {
 }
 
 // ---- small stats -------------------------------------------------------------------------------
+
+// The newest host source's mtime (host/**/*.ts): an executable older than it runs older code.
+export function newestHostSource(dir = join(ROOT, 'host')): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestHostSource(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
 
 export function quantile(xs: number[], q: number): number {
   if (!xs.length) return NaN;
