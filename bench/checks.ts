@@ -137,9 +137,12 @@ export async function run() {
     await new Promise((res) => createInterface({ input: server.stdout! }).once('line', res));
     const backend = { ip: c.v4, pid: server.pid! };
     const out: Series[] = [];
-    out.push(await series(w, a.ns, backend, 'http', 100, 100));
-    out.push(await series(w, a.ns, backend, 'http', 100, 10));
-    out.push(await series(w, a.ns, backend, 'tcp', 100, 10));
+    // VIGIL_BENCH_PARTS=jitter skips the throughput series, e.g. while working on jitter.
+    if (process.env.VIGIL_BENCH_PARTS !== 'jitter') {
+      out.push(await series(w, a.ns, backend, 'http', 100, 100));
+      out.push(await series(w, a.ns, backend, 'http', 100, 10));
+      out.push(await series(w, a.ns, backend, 'tcp', 100, 10));
+    }
     const wire = await Wire.start(lan.br);
     const idle = await jitter(w, lan, wire, 'idle', null);
     const load = await jitter(w, lan, wire, '1,000 HTTP checks/s in vigil checker', c.v4);
@@ -147,8 +150,8 @@ export async function run() {
     const h10k = out[1];
     const targets: Target[] = [
       { name: 'advert jitter p99.9 at 10 ms with 1,000 HTTP checks/s', target: '<= 1 ms', value: `${load.p999.toFixed(2)} ms`, met: load.p999 <= 1 },
-      { name: 'HTTP checks/s in ≤ 50% of one core', target: '10,000/s in ≤ 50%', value: `${Math.round(h10k.perSecond)}/s in ${h10k.cpuPct.toFixed(0)}%`, met: h10k.perSecond >= 9500 && h10k.cpuPct <= 50 },
     ];
+    if (h10k) targets.push({ name: 'HTTP checks/s in ≤ 50% of one core', target: '10,000/s in ≤ 50%', value: `${Math.round(h10k.perSecond)}/s in ${h10k.cpuPct.toFixed(0)}%`, met: h10k.perSecond >= 9500 && h10k.cpuPct <= 50 });
     return { series: out, jitter: [idle, load], tcpdumpDropped: wire.dropped, targets, cores: (await import('node:os')).cpus().length, loadavg: [load0[0], loadavg()[0]] };
   } finally {
     server.kill('SIGTERM');

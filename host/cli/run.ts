@@ -10,6 +10,7 @@ import type { AgentConfig } from '../config/types.ts';
 import { createLogger } from '../agent/log.ts';
 import { acceptedConfig, rememberAccepted } from '../agent/accepted.ts';
 import { K, shim } from '../net/shim.ts';
+import { toEngineSpec, parseConfigLine } from '../agent/spec.ts';
 import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
@@ -222,14 +223,14 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // the status server (node:http) included, before the engine starts, while the config is on
   // its way: loading a module blocks the loop for tens of ms, which a running master at 10 ms
   // adverts cannot afford (a backup takes over after ~36 ms).
-  const modules = Promise.all([import('../agent/spec.ts'), import('../agent/engine.ts'), import('../net/realtime.ts'),
+  const modules = Promise.all([import('../agent/engine.ts'), import('../net/realtime.ts'),
     import('../checks/protocol.ts'), import('../agent/status-server.ts')]);
   // What needs no config is done while the config is on its way: core.wasm compiled (the
   // Engine's core), the shim loaded, and the parts of Node that the status server's listen()
   // loads on first use (~20 ms measured, on the path to the first advert otherwise).
-  const prepared = modules.then(async ([, { Engine }]) => {
+  const prepared = modules.then(([{ Engine }]) => {
     const e = new Engine({ log });
-    (await import('../net/shim.ts')).shim();
+    shim();
     process.getBuiltinModule('node:cluster');
     process.getBuiltinModule('node:dns');
     return e;
@@ -264,7 +265,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   } else {
     config = (await import('../config/load.ts')).loadConfig(file);
   }
-  const [{ toEngineSpec, parseConfigLine }, , { enableRealtime }, { parseReport }, { serveStatus }] = await modules;
+  const [, { enableRealtime }, { parseReport }, { serveStatus }] = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
     // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
@@ -293,7 +294,8 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     stopReading();   // the pipe would keep this process alive
     throw err;
   }
-  log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`, { pid: process.pid });
+  log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
+    { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began
   // Node writes its compile cache at exit; an engine that ends by SIGKILL never would, and the
   // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB). Only when this start
   // stripped some (amaro loaded): the writes block the loop.
