@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -658,6 +659,66 @@ static napi_value op_asan(napi_env env, napi_callback_info info)
 #endif
 }
 
+/* ---------- memory ---------- */
+
+/* mallocTrim(): malloc_trim(0), the heap's free pages back to the kernel; 1 if any went. */
+static napi_value op_malloc_trim(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return int_result(env, malloc_trim(0));
+}
+
+/*
+ * dropCleanPages(addr, len): the pages of [addr, addr + len) leave this process's page tables
+ * (MADV_DONTNEED), if none of them is private: present or swapped and anonymous, per
+ * /proc/self/pagemap (bit 63 present, 62 swapped, 61 file page or shared). Such a range is
+ * file pages (the node binary's text, say) or shared memory, which stay in the page cache and
+ * come back by a minor fault when used; a private page (a copy on write, the heap) would be
+ * lost, so a range with one is left whole. Returns the kB that were resident and dropped; 0
+ * when the range was left (or had nothing resident).
+ */
+static napi_value op_drop_clean_pages(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	int64_t addr, len;
+	if (napi_get_value_int64(env, argv[0], &addr) != napi_ok || napi_get_value_int64(env, argv[1], &len) != napi_ok)
+		return throw_range(env, "address and length must be numbers");
+	long psz = sysconf(_SC_PAGESIZE);
+	if (addr < 0 || len <= 0 || addr % psz || len % psz)
+		return throw_range(env, "address and length must be whole pages");
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return throw_errno(env, "open", errno);
+	uint64_t e[512];
+	int64_t resident = 0;
+	for (int64_t a = addr; a < addr + len;) {
+		int64_t want = (addr + len - a) / psz;
+		if (want > 512)
+			want = 512;
+		ssize_t n = pread(pm, e, (size_t)want * sizeof(e[0]), (off_t)(a / psz) * (off_t)sizeof(e[0]));
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			close(pm);
+			return throw_errno(env, "pread", err);
+		}
+		n /= (ssize_t)sizeof(e[0]);
+		for (ssize_t i = 0; i < n; i++) {
+			if ((e[i] >> 62 & 1) || ((e[i] >> 63 & 1) && !(e[i] >> 61 & 1))) {
+				close(pm);
+				return int_result(env, 0);
+			}
+			resident += (int64_t)(e[i] >> 63 & 1);
+		}
+		a += n * psz;
+	}
+	close(pm);
+	if (!resident)
+		return int_result(env, 0);
+	if (madvise((void *)(uintptr_t)addr, (size_t)len, MADV_DONTNEED) < 0)
+		return throw_errno(env, "madvise", errno);
+	return int_result(env, (int)(resident * (psz / 1024)));
+}
+
 /* ---------- constants: the kernel's numbers, so TypeScript never hard-codes an ABI ---------- */
 
 #define K(x) { #x, (x) }
@@ -712,6 +773,8 @@ NAPI_MODULE_INIT()
 		{ "pidfdOpen", op_pidfd_open },
 		{ "pidfdWait", op_pidfd_wait },
 		{ "setCloexec", op_set_cloexec },
+		{ "mallocTrim", op_malloc_trim },
+		{ "dropCleanPages", op_drop_clean_pages },
 	};
 	napi_value fn, consts, v;
 	struct state *st = calloc(1, sizeof(*st));

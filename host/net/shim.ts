@@ -44,6 +44,14 @@ export interface Shim {
   /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
   pidfdWait(fd: number): number | null;
   setCloexec(fd: number): void;
+  /** malloc_trim(0): the heap's free pages back to the kernel; 1 if any went. */
+  mallocTrim(): number;
+  /**
+   * The pages of [addr, addr + len) (whole pages) leave this process's page tables
+   * (MADV_DONTNEED) unless one is private (anonymous, per /proc/self/pagemap): file pages
+   * stay in the page cache and come back by a minor fault. kB dropped; 0 if left.
+   */
+  dropCleanPages(addr: number, len: number): number;
   /** 1 when this build carries AddressSanitizer; asan(1) then overflows on purpose. */
   asan(mode?: number): number;
   readonly constants: ShimConstants;

@@ -1,0 +1,99 @@
+// The engine's memory trim (host/agent/trim.ts) and the shim ops under it: which mappings are
+// offered, the steps, and that dropCleanPages takes file pages out of the page tables (RSS
+// goes down, the process keeps running) but never a range holding a private page (the heap,
+// relocated RELRO), whose contents would be lost.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { fileChunks, MemoryTrim } from '../../host/agent/trim.ts';
+import { shim } from '../../host/net/shim.ts';
+
+const MAPS = [
+  '00400000-0082e000 r--p 00000000 fe:00 5399037                            /usr/bin/node',
+  '0082e000-03489000 r-xp 0042e000 fe:00 5399037                            /usr/bin/node',
+  '072a7000-072dc000 r--p 06ea7000 fe:00 5399037                            /usr/bin/node',
+  '072dc000-07308000 rw-p 06edc000 fe:00 5399037                            /usr/bin/node',
+  '28124000-28479000 rw-p 00000000 00:00 0                                  [heap]',
+  '7f50bdf0e000-7f50be01e000 rw-p 00000000 00:00 0 ',
+  '7f50be044000-7f50be19a000 r-xp 00026000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6',
+  '7f50be1a0000-7f50be1a1000 ---p 00000000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6',
+  '7f50be1a2000-7f50be1a3000 r--s 00000000 00:05 77                         /dev/shm/x',
+  '7ffd5c3f1000-7ffd5c3f5000 r--p 00000000 00:00 0                          [vvar]',
+  '7ffd5c3f5000-7ffd5c3f7000 r-xp 00000000 00:00 0                          [vdso]',
+  '',
+].join('\n');
+
+t.test('fileChunks: readable, unwritable file mappings only, in chunks', async (t) => {
+  const c = fileChunks(MAPS, 2 * 1024 * 1024);
+  // the binary's header (4.2 MB: 3 chunks), text (44.4 MB), RELRO (offered: the shim refuses
+  // its private pages), libc's text, a shared read-only file; not rw-p, ---p, [heap], [vdso]
+  const starts = new Set(c.map(([a]) => a));
+  t.ok(starts.has(0x400000) && starts.has(0x82e000) && starts.has(0x72a7000) && starts.has(0x7f50be044000) && starts.has(0x7f50be1a2000));
+  for (const bad of [0x72dc000, 0x28124000, 0x7f50bdf0e000, 0x7f50be1a0000, 0x7ffd5c3f1000, 0x7ffd5c3f5000]) t.notOk(starts.has(bad), bad.toString(16));
+  for (const [, len] of c) t.ok(len > 0 && len <= 2 * 1024 * 1024 && len % 4096 === 0);
+  // the chunks of each mapping cover it exactly
+  const text = c.filter(([a]) => a >= 0x82e000 && a < 0x3489000);
+  t.equal(text[0]![0], 0x82e000);
+  t.equal(text.reduce((n, [, l]) => n + l, 0), 0x3489000 - 0x82e000);
+  t.equal(fileChunks('').length, 0);
+});
+
+t.test('MemoryTrim: malloc trim and the maps first, then chunks within the budget', async (t) => {
+  const calls: string[] = [];
+  const fake = {
+    mallocTrim: () => { calls.push('trim'); return 1; },
+    dropCleanPages: (a: number, l: number) => { calls.push(`drop ${a.toString(16)}`); return l / 1024; },
+  };
+  const m = new MemoryTrim(fake, () => MAPS);
+  t.equal(m.step(), true);
+  t.same(calls, ['trim']);
+  // a zero budget: one chunk per step
+  let steps = 0;
+  while (m.step(0)) steps++;
+  const chunks = fileChunks(MAPS).length;
+  t.equal(steps + 1, chunks);
+  t.equal(calls.length, 1 + chunks);
+  t.equal(m.droppedKb, fileChunks(MAPS).reduce((n, [, l]) => n + l / 1024, 0));
+  t.equal(new MemoryTrim(fake, () => '').step(), false, 'nothing to drop: done at once');
+});
+
+t.test('dropCleanPages on this process', async (t) => {
+  let s: ReturnType<typeof shim>;
+  try {
+    s = shim();
+  } catch (e) {
+    t.skip((e as Error).message);
+    return;
+  }
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
+  const range = (line: string): [number, number] => {
+    const [a, b] = line.split(' ')[0]!.split('-').map((x) => parseInt(x, 16));
+    return [a!, b! - a!];
+  };
+  const rss = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+
+  t.throws(() => s.dropCleanPages(4097, 4096), RangeError, 'not page aligned');
+  t.throws(() => s.dropCleanPages(4096, 0), RangeError, 'empty');
+
+  // The malloc heap and V8's heap: private pages, refused, and still intact after.
+  const heap = maps.find((l) => l.endsWith('[heap]'));
+  if (heap) t.equal(s.dropCleanPages(...range(heap)), 0, '[heap] refused');
+  const keep = new Uint8Array(1 << 20).fill(7);
+  for (const l of maps.filter((l) => / rw-p 00000000 00:00 0 /.test(l))) s.dropCleanPages(...range(l));
+  t.ok(keep.every((x) => x === 7), 'anonymous memory untouched');
+
+  // A read-only private file mapping holding copied pages (the RELRO after relocation):
+  // refused whole. Found from smaps (Anonymous > 0).
+  const smaps = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  const relro = smaps.find((m) => / r--p [0-9a-f]+ \S+ [1-9]/.test(m.split('\n')[0]!) && /^Anonymous:\s+[1-9]/m.test(m));
+  if (relro) t.equal(s.dropCleanPages(...range(relro.split('\n')[0]!)), 0, 'RELRO refused');
+  else t.comment('no read-only file mapping with a private page here');
+
+  // The node binary's text: dropped, RSS down, and the process runs on (the pages fault back).
+  const before = rss();
+  let kb = 0;
+  for (const [a, l] of fileChunks(maps.join('\n'))) kb += s.dropCleanPages(a, l);
+  t.ok(kb > 4096, `dropped ${kb} kB`);
+  t.ok(rss() < before - 4096, `RSS ${before} -> ${rss()} kB`);
+  t.equal(JSON.parse(JSON.stringify({ still: [1, 2, 3] })).still.length, 3);
+  t.equal(s.mallocTrim() >= 0, true);
+});
