@@ -61,7 +61,7 @@ t.test('dropCleanPages on this process', async (t) => {
   try {
     s = shim();
   } catch (e) {
-    t.skip((e as Error).message);
+    t.plan(0, (e as Error).message);
     return;
   }
   const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
