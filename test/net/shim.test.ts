@@ -84,6 +84,10 @@ t.test('SO_TIMESTAMPNS: meta[8] is the age of a datagram that waited in the queu
   const a = udp();
   const b = udp();
   s.setsockoptInt(b.fd, K('SOL_SOCKET'), K('SO_TIMESTAMPNS'), 1);
+  // The first socket to ask for stamps turns the kernel's stamping on through a work queue
+  // (net_enable_timestamp): a datagram sent at once may arrive unstamped, and recvmsg then
+  // stamps it itself (age ~0). Once on, it stays on while any socket wants it.
+  await new Promise((r) => setTimeout(r, 50));
   const buf = new Uint8Array(16);
   const meta = new Int32Array(9);
   const recv = async () => {
