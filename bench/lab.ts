@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { recordPath } from '../host/agent/accepted.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const VIGIL = join(ROOT, 'bin', 'vigil');
@@ -219,6 +220,8 @@ export interface AgentOptions {
   rt?: boolean;
   /** vigil only: the program, when not bin/vigil (dist/vigil, the single executable). */
   program?: string;
+  /** vigil only: as a first start with this config, without the record of it a restart uses (host/agent/accepted.ts). */
+  fresh?: boolean;
 }
 
 export class Agent extends Lines {
@@ -254,6 +257,7 @@ export class Agent extends Lines {
         'realtime: { priority: 50 }',
         '',
       ].join('\n'));
+      if (o.fresh) rmSync(recordPath(file), { force: true });
       const t = wall();
       const p = spawn('ip', ['netns', 'exec', o.host.ns, o.program ?? VIGIL, 'run', '-c', file, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
       return new Agent('vigil', o.host, p, t);
@@ -399,7 +403,14 @@ export const median = (xs: number[]) => {
 export const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
 export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
+// Removed with the records vigil's supervisors kept of its configs (host/agent/accepted.ts).
 export function workdir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    remove: () => {
+      for (const f of readdirSync(dir)) if (f.endsWith('.yaml')) rmSync(recordPath(join(dir, f)), { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
