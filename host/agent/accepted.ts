@@ -18,7 +18,7 @@ const { join, resolve } = process.getBuiltinModule('node:path');
 import type { AgentConfig } from '../config/types.ts';
 
 export const ACCEPTED_DIR = '/var/lib/vigil/accepted';
-// Records kept: the newest (by write) survive, one per config path.
+// Records kept: the newest (by write) survive, one per config path that still exists.
 const KEEP = 16;
 
 interface AcceptedRecord { v: 1; program: string; path: string; text: string; config: AgentConfig }
@@ -88,10 +88,19 @@ export function rememberAccepted(file: string, text: string, config: AgentConfig
   }
 }
 
+// Records of config files that are gone (a test's or a demo's temporary directory, a config
+// moved away) go first; then all but the newest KEEP.
 function prune(dir: string): void {
-  const records = fs.readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => {
-    try { return { n, t: fs.statSync(join(dir, n)).mtimeMs }; } catch { return { n, t: 0 }; }
-  });
+  const records: { n: string; t: number }[] = [];
+  for (const n of fs.readdirSync(dir)) {
+    if (!n.endsWith('.json')) continue;
+    const p = join(dir, n);
+    try {
+      const r = JSON.parse(fs.readFileSync(p, 'utf8')) as AcceptedRecord;
+      if (typeof r.path === 'string' && fs.existsSync(r.path)) { records.push({ n, t: fs.statSync(p).mtimeMs }); continue; }
+    } catch { /* torn or not ours: removed */ }
+    fs.rmSync(p, { force: true });
+  }
   if (records.length <= KEEP) return;
   records.sort((a, b) => b.t - a.t);
   for (const { n } of records.slice(KEEP)) fs.rmSync(join(dir, n), { force: true });

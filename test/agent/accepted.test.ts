@@ -56,6 +56,19 @@ t.test('a record is used only for the same file, text and program, in a director
   t.equal(acceptedConfig(file, dir), undefined, 'a torn record: a miss, not an error');
 });
 
+t.test('a record of a config file that is gone goes at the next write', async (t) => {
+  const base = tmp(t);
+  const dir = join(base, 'accepted');
+  const text = vigilConfig({ priority: 100 });
+  const gone = join(base, 'gone.yaml'), kept = join(base, 'kept.yaml');
+  for (const f of [gone, kept]) writeFileSync(f, text);
+  t.equal(rememberAccepted(gone, text, parseConfig(text, gone), dir), undefined);
+  rmSync(gone);
+  writeFileSync(join(dir, 'torn.json'), '{"v":1,', { mode: 0o600 });
+  t.equal(rememberAccepted(kept, text, parseConfig(text, kept), dir), undefined);
+  t.same(readdirSync(dir), [recordPath(kept, dir).split('/').pop()], 'only the existing file\'s record is left');
+});
+
 t.test('records are pruned to the newest sixteen', async (t) => {
   const base = tmp(t);
   const dir = join(base, 'accepted');
