@@ -13,6 +13,12 @@ export class PrivateDirError extends VigilError {
   constructor(reasons: string) { super('VIGIL_EPRIVATE_DIR', reasons); }
 }
 
+// Owned by this process's user and closed to everyone else (no group or other bits): a
+// directory, or a file in one, that vigil may trust.
+export function ownedPrivately(st: { uid: number; mode: number }): boolean {
+  return st.uid === process.getuid!() && (st.mode & 0o077) === 0;
+}
+
 // Makes a new private directory under the first parent that is ours and hands it to `use`. A
 // parent that is not ours, or where `use` throws (a noexec /run refuses dlopen), is passed over
 // and the directory made there removed. What `use` returns is returned; the directory is then
@@ -26,7 +32,7 @@ export function inPrivateDir<T>(prefix: string, use: (dir: string) => T): T {
     try {
       try { mkdirSync(parent, { mode: 0o700 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
       const st = lstatSync(parent);
-      if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) throw new Error(`not a directory of uid ${uid} with mode 0700`);
+      if (!st.isDirectory() || !ownedPrivately(st)) throw new Error(`not a directory of uid ${uid} with mode 0700`);
       dir = mkdtempSync(join(parent, prefix));
       return use(dir);
     } catch (e) {

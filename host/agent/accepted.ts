@@ -16,6 +16,7 @@
 const fs = process.getBuiltinModule('node:fs');
 const { join, resolve } = process.getBuiltinModule('node:path');
 import type { AgentConfig } from '../config/types.ts';
+import { ownedPrivately } from '../private-dir.ts';
 
 export const ACCEPTED_DIR = '/var/lib/vigil/accepted';
 // Records kept: the newest (by write) survive, one per config path that still exists.
@@ -43,10 +44,6 @@ export function recordPath(file: string, dir = ACCEPTED_DIR): string {
   return join(dir, `${h.toString(16).padStart(16, '0')}.json`);
 }
 
-function ours(st: { uid: number; mode: number }): boolean {
-  return st.uid === process.getuid!() && (st.mode & 0o077) === 0;
-}
-
 // The config a supervisor accepted for exactly this file's current text, or undefined (none,
 // another text, another program, or anything about the directory or the record not as it must
 // be: a miss costs only the wait it would have saved).
@@ -55,9 +52,9 @@ export function acceptedConfig(file: string, dir = ACCEPTED_DIR): AgentConfig | 
   let fd = -1;
   try {
     const d = fs.lstatSync(dir);
-    if (!d.isDirectory() || !ours(d)) return undefined;
+    if (!d.isDirectory() || !ownedPrivately(d)) return undefined;
     fd = fs.openSync(recordPath(path, dir), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    if (!ours(fs.fstatSync(fd))) return undefined;
+    if (!ownedPrivately(fs.fstatSync(fd))) return undefined;
     const r = JSON.parse(fs.readFileSync(fd, 'utf8')) as AcceptedRecord;
     if (r.v !== 1 || r.path !== path || r.program !== program()) return undefined;
     return fs.readFileSync(path, 'utf8') === r.text ? r.config : undefined;
@@ -75,7 +72,7 @@ export function rememberAccepted(file: string, text: string, config: AgentConfig
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const d = fs.lstatSync(dir);
-    if (!d.isDirectory() || !ours(d)) return `${dir} is not a directory of uid ${process.getuid!()} with mode 0700`;
+    if (!d.isDirectory() || !ownedPrivately(d)) return `${dir} is not a directory of uid ${process.getuid!()} with mode 0700`;
     const record: AcceptedRecord = { v: 1, program: program(), path, text, config };
     const name = recordPath(path, dir);
     const tmp = `${name}.${process.pid}.tmp`;
