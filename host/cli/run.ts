@@ -10,7 +10,7 @@ import type { AgentConfig } from '../config/types.ts';
 import { createLogger } from '../agent/log.ts';
 import { acceptedConfig, rememberAccepted } from '../agent/accepted.ts';
 import { K, shim } from '../net/shim.ts';
-import { toEngineSpec, parseConfigLine } from '../agent/spec.ts';
+import { CONFIG_LINE, configLine, toEngineSpec, parseConfigLine } from '../agent/spec.ts';
 import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
@@ -89,10 +89,10 @@ export const run: Command = {
     // comes first, and the supervisor (netlink, the shim) after, as the engine waits for it.
     const launched = process.env.VIGIL_ENGINE_PID !== undefined;
     const spawned = launched ? undefined : (await import('../agent/spawn.ts')).spawnEngine(command, args);
+    const { readConfigText, parseConfig } = await import('../config/load.ts');
     let config: AgentConfig | undefined, refused: unknown, text = '';
     try {
       // Refused here, whole, before the engine gets anything.
-      const { readConfigText, parseConfig } = await import('../config/load.ts');
       text = readConfigText(file);
       config = parseConfig(text, file);
     } catch (err) {
@@ -104,7 +104,6 @@ export const run: Command = {
       await endEngine(first);
       throw refused;
     }
-    const { readConfigText, parseConfig } = await import('../config/load.ts');
     const sup = new Supervisor({ log, command, args, checkerArgs, config, first });
     // For the next start's engine (host/agent/accepted.ts): a second later, when this start's
     // engine has long read the record it may start on (~50 ms into its life), and the write is
@@ -247,17 +246,17 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     stopReading = readSupervisor((l) => onLine(l), () => onEnd());
     onLine = (l) => {
       early.push(l);
-      if (l.startsWith('{"config":')) {
-        try { firstConfig.resolve((JSON.parse(l) as { config: AgentConfig }).config); } catch { /* not ours */ }
-      }
+      const c = parseConfigLine(l);
+      if (c) firstConfig.resolve(c);
     };
   }
   let config: AgentConfig;
-  // The config line the engine started on before the supervisor's came (host/agent/accepted.ts).
+  // The config line (as the supervisor writes it, newline and all) the engine started on before
+  // the supervisor's came (host/agent/accepted.ts).
   let startedOn: string | undefined;
   if (supervised) {
     const accepted = process.env.VIGIL_RESTART === '1' ? undefined : acceptedConfig(file);
-    if (accepted) startedOn = JSON.stringify({ config: accepted });
+    if (accepted) startedOn = configLine(accepted);
     const c = accepted ?? await firstConfig.promise;
     // No config: the supervisor refused the file (it says why) or went away.
     if (!c) { stopReading(); return 0; }
@@ -353,12 +352,12 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     if (supervised) {
       let first = true;
       onLine = (l) => {
-        if (l.startsWith('{"config":')) {
+        if (l.startsWith(CONFIG_LINE)) {
           // The one the engine started with comes first: not a reload, unless the engine
           // started on the accepted record and the supervisor reads the file otherwise.
           if (first) {
             first = false;
-            if (startedOn === undefined || l === startedOn) return;
+            if (startedOn === undefined || l + '\n' === startedOn) return;
             log.warn('the supervisor reads the config otherwise than the accepted record this engine started on: applying its reading');
           }
           const next = parseConfigLine(l);
