@@ -61,8 +61,7 @@ class Running {
   ifname = '';                      // where it speaks: the interface, or its VMAC
   vmac: Vmac | undefined;
   wantVips = false;
-  vipAdds: PreparedRequest[] = [];
-  vipAddsFor: InstanceSpec | undefined;
+  vipAdds: PreparedRequest[] = [];   // for spec: prepareVips() wherever spec is set
   vipOp: Promise<void> = Promise.resolve();
   private vipBusy = 0;
   // VIP work for this instance, in order, one operation at a time. With nothing in flight it
@@ -454,22 +453,20 @@ export class Engine {
 
   // The VIPs' RTM_NEWADDR requests, built when the instance is (re)configured rather than on
   // the takeover's path (host/net/netlink.ts, addressRequest).
-  private prepareVips(r: Running): PreparedRequest[] {
+  private prepareVips(r: Running): void {
     r.vipAdds = r.spec.virtualAddresses.map((v) =>
       addressRequest('add', { index: r.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: r.spec.family === 6, ifname: r.ifname }));
-    r.vipAddsFor = r.spec;
-    return r.vipAdds;
   }
 
   private async addVips(r: Running): Promise<void> {
-    const adds = r.vipAddsFor === r.spec ? r.vipAdds : this.prepareVips(r);
+    const { vipAdds: adds, spec } = r;   // a reload meanwhile replaces both, together
     for (let i = 0; i < adds.length; i++) {
       try {
         await this.nl!.send(adds[i]!);
       } catch (err) {
-        const v = r.spec.virtualAddresses[i]!;
+        const v = spec.virtualAddresses[i]!;
         if ((err as { code?: string }).code !== 'VIGIL_ENET_EXISTS') {
-          this.log.error(`${r.spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: r.spec.name });
+          this.log.error(`${spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: spec.name });
         }
       }
     }
