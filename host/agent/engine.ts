@@ -333,15 +333,18 @@ export class Engine {
     // next deadline far enough away, every GC_EVERY events, so it never fills up at a moment
     // of its own: a scavenge forced by an allocation took 2-4 ms here (one in every ~15 s at
     // 100 adverts/s), which is an advert that late.
-    if (++this.sinceGc >= GC_EVERY && wait > GC_ROOM_US && this.minorGc) {
+    if (++this.sinceGc >= GC_EVERY && wait > GC_ROOM_US) {
       this.sinceGc = 0;
-      this.minorGc({ type: 'minor' });
+      // Made at the first collection, not at start: a new V8 context (~3 ms) is not for the
+      // path to the first advert.
+      this.minorGc ??= minorGcFunction() ?? null;
+      this.minorGc?.({ type: 'minor' });
     } else if (this.trimAt && wait > GC_ROOM_US && this.now() >= this.trimAt) {
       this.trimStep();
     }
   }
   private sinceGc = 0;
-  private readonly minorGc = minorGcFunction();
+  private minorGc: ((o: { type: 'minor' }) => void) | null | undefined;
 
   // Once the engine has settled after a start or a reload, the memory only that needed goes
   // back, a step (~1 ms) at a time between events (host/agent/trim.ts): at 100 adverts/s, RSS
@@ -626,9 +629,9 @@ const GC_ROOM_US = 4000;
 // transitions, gratuitous ARPs and the compile cache's flush.
 const TRIM_AFTER_US = 5_000_000;
 
-// V8's gc(), for minor collections at times of our choosing: the global when the engine was
-// started with --expose-gc (bin/vigil, the supervisor), else one from a context made after
-// setting the flag (the single executable takes no V8 flags on its command line).
+// V8's gc(), for minor collections at times of our choosing: the global when this process was
+// started with --expose-gc (tests may), else one from a context made after setting the flag.
+// The engine's own command line leaves it out (ENGINE_V8_FLAGS in host/cli/run.ts: why).
 function minorGcFunction(): ((o: { type: 'minor' }) => void) | undefined {
   const g = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc;
   if (g) return g;

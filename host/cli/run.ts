@@ -43,16 +43,21 @@ const options = {
   'no-supervise': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-// V8 flags for the engine's process (bin/vigil passes the same list: keep them in step). Its
-// hot path is a few calls per advert, so optimizing compilers buy it nothing: without TurboFan
-// and Maglev for JS and with Liftoff alone for core.wasm it never maps or runs their code, and a
-// 1 MB semi-space and no background GC/compile threads suit a heap this small. Measured at 100
-// adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no higher. --expose-gc: the engine runs its
-// minor collections between adverts (Engine.pump).
-export const ENGINE_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only', '--max-semi-space-size=1', '--single-threaded', '--expose-gc'];
-// The single executable takes no V8 flags on its command line (they are the program's
-// arguments): there the engine sets these itself, before it compiles anything.
-const RUNTIME_V8_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
+// V8 flags for the engine's process. Its hot path is a few calls per advert, so optimizing
+// compilers buy it nothing: without TurboFan and Maglev for JS and with Liftoff alone for
+// core.wasm it never maps or runs their code, and a 1 MB semi-space and no background GC threads
+// suit a heap this small. Measured at 100 adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no
+// higher. The engine runs its minor collections itself, between adverts (Engine.pump).
+//
+// Only flags that leave V8's flag hash alone go on the command line (bin/vigil passes the same
+// list: keep them in step). Any other, --no-opt or --expose-gc say, even when set at run time
+// before a module loads, makes V8 refuse the code cache that Node ships for its own modules and
+// the one bin/vigil keeps for ours: measured here, node:http + dgram + cluster + dns load in
+// 10 ms with the cache and 20-30 ms without, ~45 ms of an engine's start in all. So the rest
+// (ENGINE_RUNTIME_FLAGS) is set once everything the engine needs is loaded, before core.wasm is
+// compiled (runEngine).
+export const ENGINE_V8_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
+const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { readSync } = process.getBuiltinModule('node:fs');
@@ -211,10 +216,6 @@ function readSupervisor(onLine: (line: string) => void, onEnd: () => void): () =
 }
 
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
-  if (isSea()) {
-    const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-    for (const f of RUNTIME_V8_FLAGS) setFlagsFromString(f);
-  }
   const supervised = process.env.VIGIL_SUPERVISED === '1';
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
@@ -224,15 +225,15 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // adverts cannot afford (a backup takes over after ~36 ms).
   const modules = Promise.all([import('../agent/engine.ts'), import('../net/realtime.ts'),
     import('../checks/protocol.ts'), import('../agent/status-server.ts')]);
-  // What needs no config is done while the config is on its way: core.wasm compiled (the
-  // Engine's core), the shim loaded, and the parts of Node that the status server's listen()
-  // loads on first use (~20 ms measured, on the path to the first advert otherwise).
+  // What needs no config is done while the config is on its way: the shim loaded, node:cluster
+  // too (net.Server's listen() loads it: ~6 ms), then the engine's V8 flags set (nothing is
+  // loaded after them: see ENGINE_V8_FLAGS) and core.wasm compiled (the Engine's core).
   const prepared = modules.then(([{ Engine }]) => {
-    const e = new Engine({ log });
     shim();
     process.getBuiltinModule('node:cluster');
-    process.getBuiltinModule('node:dns');
-    return e;
+    const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+    for (const f of ENGINE_RUNTIME_FLAGS) setFlagsFromString(f);
+    return new Engine({ log });
   });
   prepared.catch(() => {});   // awaited below, once there is a config
   // Supervised: everything on stdin until the engine runs is kept for it, in order.

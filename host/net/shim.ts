@@ -17,6 +17,7 @@ export interface Shim {
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
   setsockoptBuf(fd: number, level: number, name: number, value: Uint8Array): void;
   bind(fd: number, sockaddr: Uint8Array): void;
+  listen(fd: number, backlog: number): void;
   attachFilter(fd: number, insns: Uint8Array): void;
   getsockname(fd: number, out: Uint8Array): number;
   /** Bytes sent, or -1 when the socket would block. */
