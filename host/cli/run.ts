@@ -60,7 +60,7 @@ export const ENGINE_V8_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc
 const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
-const { readSync } = process.getBuiltinModule('node:fs');
+const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
 
 // argv that starts this same program (a checkout's main.ts, or the single executable) as the
 // engine with the same options.
@@ -215,8 +215,25 @@ function readSupervisor(onLine: (line: string) => void, onEnd: () => void): () =
   return stop;
 }
 
+// bin/vigil holds the supervisor's Node back until the engine says so (why there), on the pipe
+// named by VIGIL_READY_FD. Said once, by the function returned: when the engine has started, or
+// as soon as it knows it must wait for the supervisor's reading of the config.
+function supervisorHold(): () => void {
+  const fd = Number(process.env.VIGIL_READY_FD);
+  delete process.env.VIGIL_READY_FD;   // not for the engine's children (notify hooks)
+  if (!Number.isInteger(fd) || fd < 3) return () => {};
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    try { writeSync(fd, '\n'); } catch { /* the shell went on without it */ }
+    try { closeSync(fd); } catch { /* already closed */ }
+  };
+}
+
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
   const supervised = process.env.VIGIL_SUPERVISED === '1';
+  const releaseSupervisor = supervisorHold();
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
   // Loaded here, not at the top: the supervisor never needs the engine or the core. All of it,
@@ -258,6 +275,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   if (supervised) {
     const accepted = process.env.VIGIL_RESTART === '1' ? undefined : acceptedConfig(file);
     if (accepted) startedOn = configLine(accepted);
+    else releaseSupervisor();
     const c = accepted ?? await firstConfig.promise;
     // No config: the supervisor refused the file (it says why) or went away.
     if (!c) { stopReading(); return 0; }
@@ -293,6 +311,8 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     server?.close();
     stopReading();   // the pipe would keep this process alive
     throw err;
+  } finally {
+    releaseSupervisor();
   }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
     { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began

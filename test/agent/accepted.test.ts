@@ -93,14 +93,29 @@ t.test('a restart starts on the accepted config; the supervisor\'s reading wins 
   const l = lab(t, 'vagac-', ['a']);
   const [a] = l.hosts;
   const file = l.work.file('a.yaml', vigilConfig({ priority: 255, vips: [`${VIP}/24`] }));
-  const first = l.vigilFile(a, file);
+  // When each Node began (run: the supervisor, engine: the engine), against the engine's start.
+  const probe = { NODE_OPTIONS: `--import=${l.work.file('probe.mjs', "process.stderr.write(`ORIGIN ${process.argv[2]} ${performance.timeOrigin}\\n`);")}` };
+  const order = (p: { lines: string[] }) => {
+    const origin = (role: string) => Number(p.lines.find((x) => x.startsWith(`ORIGIN ${role} `))?.split(' ')[2]);
+    const running = p.lines.find((x) => /vigil running/.test(x));
+    return { supervisor: origin('run'), engine: origin('engine'), running: running ? Date.parse(JSON.parse(running).time) : NaN };
+  };
+  const first = l.vigilFile(a, file, probe);
   await first.waitLine(/"to":"master"/, 10_000);
   t.notOk(first.lines.some((x) => /as last accepted/.test(x)), 'the first start waits for the supervisor\'s parse');
+  await first.waitLine(/vigil running/, 5000);
+  const o1 = order(first);
+  t.ok(o1.supervisor < o1.running, `no record: the supervisor's Node starts beside the engine's (${JSON.stringify(o1)})`);
   await until(() => readdirSafe(recordPath(file)), 3000, 'the supervisor to record the accepted config');
   t.equal(await first.stop(), 0);
 
-  const second = l.vigilFile(a, file);
+  const second = l.vigilFile(a, file, probe);
   await second.waitLine(/vigil running: 1 instance\(s\) .*as last accepted/, 10_000);
+  // bin/vigil holds the supervisor's Node until the engine has started (two Node boots at once
+  // slow the engine's by ~35 ms here).
+  await second.waitLine(/^ORIGIN run /, 5000);
+  const o2 = order(second);
+  t.ok(o2.engine < o2.running && o2.supervisor >= o2.running - 1, `a record: the supervisor's Node starts once the engine runs (${JSON.stringify(o2)})`);
   await until(() => holders(l.ns, VIP).length === 1, 3000, 'the VIP on a');
   t.notOk(second.lines.some((x) => /reads the config otherwise/.test(x)), 'the supervisor\'s reading matched');
   // Its supervisor writes the record again a second after the start: not over the forgery below.

@@ -66,8 +66,8 @@ export class Workdir {
   }
 }
 
-export function startVigil(ns: string, configFile: string): Proc {
-  return new Proc(spawn('ip', ['netns', 'exec', ns, VIGIL, 'run', '-c', configFile, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+export function startVigil(ns: string, configFile: string, env?: Record<string, string>): Proc {
+  return new Proc(spawn('ip', ['netns', 'exec', ns, VIGIL, 'run', '-c', configFile, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } }));
 }
 
 export function startKeepalived(ns: string, work: Workdir, name: string, conf: string): Proc {
@@ -135,7 +135,7 @@ export function lab(t: { teardown(fn: () => unknown): void }, prefix: string, na
     // Starts vigil in `host` with a config made by vigilConfig (written to `file`).
     vigil: (host: Host, file: string, cfg: Parameters<typeof vigilConfig>[0]) =>
       keep(startVigil(host.ns, work.file(file, vigilConfig(cfg)))),
-    vigilFile: (host: Host, file: string) => keep(startVigil(host.ns, file)),
+    vigilFile: (host: Host, file: string, env?: Record<string, string>) => keep(startVigil(host.ns, file, env)),
     keepalived: (host: Host, name: string, conf: string) => keep(startKeepalived(host.ns, work, name, conf)),
   };
 }
