@@ -1,4 +1,7 @@
 // The agent's log: human lines on a terminal, JSON lines otherwise (journald, files, tests).
+// process.getBuiltinModule, not import: see host/core/addr.ts.
+const { writeSync } = process.getBuiltinModule('node:fs');
+const { isatty } = process.getBuiltinModule('node:tty');
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
 
@@ -10,8 +13,8 @@ export interface Logger {
 }
 
 export function createLogger(opts: { json?: boolean; write?: (line: string) => void; debug?: boolean } = {}): Logger {
-  const write = opts.write ?? ((l: string) => process.stderr.write(l + '\n'));
-  const json = opts.json ?? !process.stderr.isTTY;
+  const write = opts.write ?? toStderr;
+  const json = opts.json ?? !isatty(2);
   const emit = (level: Level, msg: string, f?: Fields) => {
     if (level === 'debug' && !opts.debug) return;
     const time = new Date().toISOString();
@@ -25,4 +28,19 @@ export function createLogger(opts: { json?: boolean; write?: (line: string) => v
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
+}
+
+// Lines go out by write(2) on fd 2, as process.stderr writes them on Linux (synchronously, to a
+// file, a pipe or a terminal alike), without making that stream: the first use of
+// process.stderr costs ~8 ms here, on the engine's way to its first advert.
+function toStderr(line: string): void {
+  const b = Buffer.from(line + '\n');
+  let off = 0;
+  try {
+    while (off < b.length) off += writeSync(2, b, off);
+  } catch (err) {
+    // A non-blocking descriptor that is full: the stream queues what the kernel did not take.
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') process.stderr.write(b.subarray(off));
+    // Otherwise there is nowhere to log to (stderr closed): the agent goes on without.
+  }
 }

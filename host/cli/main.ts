@@ -1,9 +1,9 @@
 // vigil's command line. Errors are one line on stderr and an exit code, never a stack trace
-// (VIGIL_DEBUG=1 adds it).
+// (VIGIL_DEBUG=1 adds it: command.ts).
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
-import { VigilError, UsageError } from '../errors.ts';
-import type { Command, Io } from './command.ts';
+import { UsageError } from '../errors.ts';
+import { failed, processIo, runCommand, type Command, type Io } from './command.ts';
 // Loaded on demand: `vigil decode` must not pull in the agent, the shim or the config parser.
 interface Entry { name: string; summary: string; load: () => Promise<Command> }
 const commands: Entry[] = [
@@ -44,36 +44,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (name === '--version' || name === '-V') { io.stdout(`vigil ${pkg.version}`); return 0; }
     const cmd = commands.find((c) => c.name === name);
     if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${commands.filter((c) => c.summary).map((c) => c.name).join(', ')}`);
-    return await (await cmd.load()).run(rest, io);
+    return await runCommand(name, cmd.load, rest, io);
   } catch (err) {
-    const where = name && commands.some((c) => c.name === name) ? `vigil ${name}` : 'vigil';
-    if (err instanceof VigilError) {
-      io.stderr(`${where}: ${err.message}`);
-      if (process.env.VIGIL_DEBUG) io.stderr(String(err.stack));
-      return 2;
-    }
-    io.stderr(`${where}: internal error: ${(err as Error)?.message ?? err} (VIGIL_DEBUG=1 shows the stack; please report it)`);
-    if (process.env.VIGIL_DEBUG) io.stderr(String((err as Error)?.stack));
-    return 70;
+    return failed('vigil', err, io);
   }
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-if (import.meta.main) {
-  // A reader that goes away (`| head`) ends us quietly, as it does any Unix filter.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-  const io: Io = {
-    stdout: (l) => process.stdout.write(l + '\n'),
-    stderr: (l) => process.stderr.write(l + '\n'),
-    readStdin,
-  };
-  process.exitCode = await main(process.argv.slice(2), io);
-}
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2), processIo());
