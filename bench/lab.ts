@@ -11,7 +11,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { recordPath } from '../host/agent/accepted.ts';
@@ -239,7 +239,9 @@ export class Agent extends Lines {
   static start(o: AgentOptions, dir: string): Agent {
     const vrid = o.vrid ?? 51;
     const vip = o.vip ?? '192.0.2.100/24';
-    const name = `${o.kind}${o.rt ? '-rt' : ''}-${o.host.name}-${o.priority}-${o.intervalMs}`;
+    // A config file per program too: each keeps its own record of the config it last accepted
+    // (host/agent/accepted.ts), which a record made by another program would not be.
+    const name = `${o.kind}${o.rt ? '-rt' : ''}${o.program ? '-' + basename(o.program) : ''}-${o.host.name}-${o.priority}-${o.intervalMs}`;
     const env = { ...process.env, ...o.env };
     if (o.kind === 'vigil') {
       const file = join(dir, `${name}.yaml`);

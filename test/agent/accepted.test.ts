@@ -122,9 +122,21 @@ t.test('a restart starts on the accepted config; the supervisor\'s reading wins 
   await new Promise((r) => setTimeout(r, 1500));
   t.equal(await second.stop(), 0);
 
+  // A record made by another program (another build, dist/vigil): the engine will not start on
+  // it, so bin/vigil does not hold the supervisor back either.
+  const rec = recordPath(file);
+  const made = readFileSync(rec, 'utf8');
+  writeFileSync(rec, made.replace(/"program":"[^"]*"/, '"program":"v0 /elsewhere/vigil 1 1"'), { mode: 0o600 });
+  const other = l.vigilFile(a, file, probe);
+  await other.waitLine(/vigil running/, 10_000);
+  const o3 = order(other);
+  t.notOk(other.lines.some((x) => /as last accepted/.test(x)), 'another program\'s record: not started on');
+  t.ok(o3.supervisor < o3.running, `another program's record: the supervisor's Node starts beside the engine's (${JSON.stringify(o3)})`);
+  await new Promise((r) => setTimeout(r, 1500));   // its supervisor writes its own record back
+  t.equal(await other.stop(), 0);
+
   // A record whose config is not what the text reads as (as after an upgrade that reads it
   // otherwise): the engine starts on it, then takes the supervisor's reading.
-  const rec = recordPath(file);
   const r = JSON.parse(readFileSync(rec, 'utf8'));
   r.config = JSON.parse(JSON.stringify(r.config).replaceAll(VIP, OTHER));
   writeFileSync(rec, JSON.stringify(r), { mode: 0o600 });
