@@ -6,12 +6,26 @@
 //
 // Layout: namespaces vnet-bench-a / vnet-bench-b joined by a veth pair. A receiver process
 // in b listens on a VrrpSocket (multicast 224.0.0.18, receive buffer 32 MB); a sender in a
-// sends VRRPv3 adverts back to back from one preallocated buffer. Allocation is measured with
-// v8.getHeapStatistics().total_allocated_bytes (cumulative, Node 26) across a window of
-// packets, inside each process, after warm-up; a calibration loop that allocates a known
-// amount shows the method sees allocations at all. Native (malloc) allocation is not
-// measured: the shim's send and receive paths use only the stack.
+// sends VRRPv3 adverts back to back from one preallocated buffer. Allocation on the send path
+// and on the receive path is measured as the growth of the young generation's used bytes
+// (v8.getHeapSpaceStatistics(): new_space + new_large_object_space), which is exact to the
+// byte, over many short samples inside each process after warm-up, less the probe's own cost
+// (read -> read with nothing between, taken next to each sample: it changes as young() tiers
+// up); a sample during which a GC ran (PerformanceObserver 'gc' entries against
+// the sample's performance.now() bounds) is excluded and counted, since a collection shrinks
+// the young generation. A calibration that allocates a known amount shows the method sees
+// allocations at all. Native (malloc) allocation is not measured: the shim's send and receive
+// paths use only the stack.
+//
+// Not v8.getHeapStatistics().total_allocated_bytes: it counts in linear-allocation-area
+// units, not bytes. Each read closes the area, and the next allocation (the statistics object
+// the read returns) opens one that is counted whole, so two back-to-back reads differ by
+// anything from ~400 B to ~350 KB however little ran between them. Summed over 2000 samples
+// less one probe read at startup, the receive figure was the sign of a lottery (usually
+// negative, clamped to 0; sometimes 1,000-2,700 B/packet). Only the receive all-in window
+// still uses it: one window over >100,000 packets, so its error is a few bytes per packet.
 import { execFileSync, spawn } from 'node:child_process';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +39,37 @@ const QUICK = process.env.VIGIL_BENCH_QUICK === '1';
 const COUNT = QUICK ? 100_000 : 500_000;
 const WARMUP = 5_000;
 
+/** Cumulative, in linear-allocation-area units (see above): for the long all-in window only. */
 const allocated = () => (v8.getHeapStatistics() as v8.HeapInfo & { total_allocated_bytes: number }).total_allocated_bytes;
+
+/** Bytes in use in the young generation: exact, but a GC shrinks it (samples that saw one are excluded). */
+const young = () => {
+  let u = 0;
+  for (const sp of v8.getHeapSpaceStatistics()) if (sp.space_name === 'new_space' || sp.space_name === 'new_large_object_space') u += sp.space_used_size;
+  return u;
+};
+
+/** GC intervals (performance.now() ms), delivered asynchronously: read them once the samples are done. */
+function gcLog() {
+  const spans: number[] = [];
+  const obs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) spans.push(e.startTime, e.startTime + e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    /** stop observing, after letting pending entries arrive */
+    async done() {
+      await new Promise((r) => setTimeout(r, 50));
+      obs.disconnect();
+    },
+    /** whether a GC overlapped [t0, t1] */
+    during(t0: number, t1: number) {
+      for (let i = 0; i < spans.length; i += 2) if (spans[i]! <= t1 && spans[i + 1]! >= t0) return true;
+      return false;
+    },
+  };
+}
+
 
 export interface NetBenchResult {
   module: 'net';
@@ -43,6 +87,12 @@ export interface NetBenchResult {
   recvWakeups: number;
   packetsPerWakeup: number;
   allocCalibrationBytesPerOp: number;
+  /** receive samples (wakeups) taken, and how many were left out because a GC ran during them */
+  recvSamples: number;
+  recvSamplesExcluded: number;
+  /** send batches (1000 packets) measured, and how many were left out because a GC ran during them */
+  sendBatches: number;
+  sendBatchesExcluded: number;
   method: string;
   targets: Target[];
 }
@@ -88,28 +138,44 @@ async function worker(role: string, count: number): Promise<void> {
     // taken out): that is the shim + VrrpSocket.recv path, apart from the libuv -> JS turn.
     const SAMPLE = 2000;
     let sampled = 0;
-    let sampledPackets = 0;
-    let sampledBytes = 0;
-    const e0 = allocated();
-    const probe = allocated() - e0;
+    const sT0 = new Float64Array(SAMPLE);
+    const sT1 = new Float64Array(SAMPLE);
+    const sBytes = new Float64Array(SAMPLE);
+    const sPackets = new Float64Array(SAMPLE);
+    const gcs = gcLog();
     shim().pollStart(s.rx, K('UV_READABLE'), () => {
       wakeups++;
       if (n >= WARMUP && sampled < SAMPLE) {
-        sampled++;
         const before = n;
-        const b0 = allocated();
+        sT0[sampled] = performance.now();
+        const p0 = young();
+        const b0 = young();
         while (s.recv(buf, 0, buf.length)) n++;
-        sampledBytes += allocated() - b0 - probe;
-        sampledPackets += n - before;
+        const b1 = young();
+        sT1[sampled] = performance.now();
+        sBytes[sampled] = b1 - b0 - (b0 - p0);
+        sPackets[sampled] = n - before;
+        sampled++;
         return;
       }
       while (s.recv(buf, 0, buf.length)) onPacket();
     });
     out({ ready: true });
-    createInterface({ input: process.stdin }).on('line', () => {
+    createInterface({ input: process.stdin }).on('line', async () => {
       s.close();
+      await gcs.done();
+      let sampledBytes = 0;
+      let sampledPackets = 0;
+      let recvSamplesExcluded = 0;
+      for (let i = 0; i < sampled; i++) {
+        if (gcs.during(sT0[i]!, sT1[i]!)) recvSamplesExcluded++;
+        else {
+          sampledBytes += sBytes[i]!;
+          sampledPackets += sPackets[i]!;
+        }
+      }
       const secs = Number(t1 - t0) / 1e9;
-      out({ received: n, recvPerSecond: secs > 0 ? (n1 - 1) / secs : 0, recvBytesPerPacket: windowN ? (a1 - a0) / windowN : NaN, windowN, wakeups, recvOpBytesPerPacket: Math.max(0, sampledBytes) / sampledPackets, sampledPackets });
+      out({ received: n, recvPerSecond: secs > 0 ? (n1 - 1) / secs : 0, recvBytesPerPacket: windowN ? (a1 - a0) / windowN : NaN, windowN, wakeups, recvOpBytesPerPacket: sampledBytes / sampledPackets, sampledPackets, recvSamples: sampled, recvSamplesExcluded });
       process.exit(0);
     });
     return;
@@ -127,29 +193,38 @@ async function worker(role: string, count: number): Promise<void> {
     }
   };
   loop(WARMUP);
+  const gcs = gcLog();
   const a0 = allocated();
   const t0 = process.hrtime.bigint();
   // Batches with a turn of the event loop between them, as the engine would run.
   const batch = 1000;
   let left = count - WARMUP;
-  let loopBytes = 0;
-  let loopN = 0;
+  const batches: number[] = []; // [t0, t1, bytes, packets] per batch
   while (left > 0) {
     const k = Math.min(batch, left);
-    const b0 = allocated();
+    const u0 = performance.now();
+    const p0 = young();
+    const b0 = young();
     loop(k);
-    loopBytes += allocated() - b0;
-    loopN += k;
+    const b1 = young();
+    batches.push(u0, performance.now(), b1 - b0 - (b0 - p0), k);
     left -= k;
     await new Promise((r) => setImmediate(r));
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const total = allocated() - a0;
-  // allocated() itself costs a few bytes: measure it and take it out.
-  const e0 = allocated();
-  const e1 = allocated();
-  const probe = e1 - e0;
-  out({ sent, dropped, sendPerSecond: (count - WARMUP) / secs, sendBytesPerPacket: Math.max(0, loopBytes - probe * 2 * (loopN / batch)) / loopN, withLoopTurnsBytesPerPacket: total / loopN });
+  await gcs.done();
+  let loopBytes = 0;
+  let loopN = 0;
+  let sendBatchesExcluded = 0;
+  for (let i = 0; i < batches.length; i += 4) {
+    if (gcs.during(batches[i]!, batches[i + 1]!)) sendBatchesExcluded++;
+    else {
+      loopBytes += batches[i + 2]!;
+      loopN += batches[i + 3]!;
+    }
+  }
+  out({ sent, dropped, sendPerSecond: (count - WARMUP) / secs, sendBytesPerPacket: loopBytes / loopN, withLoopTurnsBytesPerPacket: total / (count - WARMUP), sendBatches: batches.length / 4, sendBatchesExcluded });
   s.close();
 }
 
@@ -190,16 +265,22 @@ function spawnWorker(ns: string, role: string, count: number) {
   return { p, next };
 }
 
+/** young() bytes per new Float64Array(4): the median of 50 runs of 100 (a run a GC cut short reads low). */
 function calibrate(): number {
   let sink: unknown;
-  const a0 = allocated();
-  for (let i = 0; i < 100_000; i++) sink = new Float64Array(4);
+  const per: number[] = [];
+  for (let r = 0; r < 50; r++) {
+    const p0 = young();
+    const y0 = young();
+    for (let i = 0; i < 100; i++) sink = new Float64Array(4);
+    per.push((young() - y0 - (y0 - p0)) / 100);
+  }
   void sink;
-  return (allocated() - a0) / 100_000;
+  return per.sort((a, b) => a - b)[25]!;
 }
 
 export async function run(): Promise<NetBenchResult> {
-  const empty = { module: 'net' as const, sent: 0, received: 0, lossPct: 0, sendPerSecond: 0, recvPerSecond: 0, sendBytesPerPacket: NaN, recvBytesPerPacket: NaN, recvOpBytesPerPacket: NaN, recvWakeups: 0, packetsPerWakeup: 0, allocCalibrationBytesPerOp: NaN, method: '', targets: [] };
+  const empty = { module: 'net' as const, sent: 0, received: 0, lossPct: 0, sendPerSecond: 0, recvPerSecond: 0, sendBytesPerPacket: NaN, recvBytesPerPacket: NaN, recvOpBytesPerPacket: NaN, recvWakeups: 0, packetsPerWakeup: 0, allocCalibrationBytesPerOp: NaN, recvSamples: 0, recvSamplesExcluded: 0, sendBatches: 0, sendBatchesExcluded: 0, method: '', targets: [] };
   if (process.getuid?.() !== 0) return { ...empty, skipped: 'needs root (network namespaces, raw sockets)' };
   const exitHook = () => teardown();
   process.on('exit', exitHook);
@@ -226,7 +307,11 @@ export async function run(): Promise<NetBenchResult> {
       recvWakeups: r.wakeups!,
       packetsPerWakeup: r.received! / Math.max(1, r.wakeups!),
       allocCalibrationBytesPerOp: calib,
-      method: 'v8.getHeapStatistics().total_allocated_bytes over a window after warm-up',
+      recvSamples: r.recvSamples!,
+      recvSamplesExcluded: r.recvSamplesExcluded!,
+      sendBatches: s.sendBatches!,
+      sendBatchesExcluded: s.sendBatchesExcluded!,
+      method: 'young-generation used bytes (v8.getHeapSpaceStatistics) per sample after warm-up, less the probe (a read->read pair next to each), samples with a GC excluded; all-in: total_allocated_bytes over one window',
       targets: [],
     };
     result.targets = [
@@ -251,6 +336,7 @@ export function format(r: NetBenchResult): string {
       `${r.recvOpBytesPerPacket.toFixed(2)} B; receive all-in ${r.recvBytesPerPacket.toFixed(2)} B, which is Node's ` +
       `libuv -> JS turn (${(r.recvBytesPerPacket * r.packetsPerWakeup).toFixed(0)} B per wakeup) spread over ${r.packetsPerWakeup.toFixed(2)} packets per wakeup` +
       `  (calibration: new Float64Array(4) measures ${r.allocCalibrationBytesPerOp.toFixed(1)} B)`,
+    `  samples with a GC during them, excluded: receive ${r.recvSamplesExcluded} of ${r.recvSamples} wakeups, send ${r.sendBatchesExcluded} of ${r.sendBatches} batches`,
     targetsTable(r.targets),
   ].join('\n');
 }
