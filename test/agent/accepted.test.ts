@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { acceptedConfig, recordPath, rememberAccepted } from '../../host/agent/accepted.ts';
 import { parseConfig } from '../../host/config/load.ts';
 import { skipReason } from '../net/netns.ts';
-import { holders, lab, until, vigilConfig } from '../helpers/agents.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { holders, lab, Proc, until, vigilConfig } from '../helpers/agents.ts';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'vigil-accepted-'));
@@ -154,6 +156,54 @@ t.test('a restart starts on the accepted config; the supervisor\'s reading wins 
   t.equal(await fourth.exited, 2, 'refused: exit 2');
   t.notOk(fourth.lines.some((x) => /as last accepted/.test(x)), 'no engine started on a record');
   t.same(holders(l.ns, VIP), [], 'no VIP');
+});
+
+// When the supervisor asks for the config parser (the resolve of host/config/load.ts), once.
+const PARSER_PROBE = `import { registerHooks } from 'node:module';
+let seen = false;
+registerHooks({ resolve(s, c, next) {
+  const r = next(s, c);
+  if (!seen && process.argv[2] === 'run' && /\\/host\\/config\\/load\\.ts$/.test(r.url)) {
+    seen = true;
+    process.stderr.write('PARSER ' + (performance.timeOrigin + performance.now()) + '\\n');
+  }
+  return r;
+} });
+`;
+
+t.test('started without bin/vigil (as dist/vigil is), the supervisor holds its parse while the engine starts on a record', { skip }, async (t) => {
+  const l = lab(t, 'vagah-', ['a']);
+  const [a] = l.hosts;
+  const file = l.work.file('a.yaml', vigilConfig({ priority: 255, vips: [`${VIP}/24`] }));
+  const env = { ...process.env, NODE_OPTIONS: `--import=${l.work.file('parser-probe.mjs', PARSER_PROBE)}` };
+  const main = fileURLToPath(new URL('../../host/cli/main.ts', import.meta.url));
+  const start = () => {
+    const p = new Proc(spawn('ip', ['netns', 'exec', a.ns, process.execPath, main, 'run', '-c', file, '--log-json'], { stdio: ['ignore', 'pipe', 'pipe'], env }));
+    l.procs.push(p);
+    return p;
+  };
+  const times = (p: Proc) => ({
+    parser: Number(p.lines.find((x) => x.startsWith('PARSER '))?.split(' ')[1]),
+    running: Date.parse(JSON.parse(p.lines.find((x) => /vigil running/.test(x))!).time),
+  });
+
+  const first = start();
+  await first.waitLine(/vigil running/, 15_000);
+  await first.waitLine(/^PARSER /, 5000);
+  const t1 = times(first);
+  t.notOk(first.lines.some((x) => /as last accepted/.test(x)), 'no record: the engine waits for the supervisor\'s parse');
+  t.ok(t1.parser < t1.running, `no record: the parser is loaded at once (${JSON.stringify(t1)})`);
+  await until(() => readdirSafe(recordPath(file)), 3000, 'the supervisor to record the accepted config');
+  t.equal(await first.stop(), 0);
+
+  const second = start();
+  await second.waitLine(/vigil running: 1 instance\(s\) .*as last accepted/, 15_000);
+  await second.waitLine(/^PARSER /, 5000);
+  const t2 = times(second);
+  t.ok(t2.parser >= t2.running - 1, `a record: the parser is loaded once the engine runs (${JSON.stringify(t2)})`);
+  await until(() => holders(l.ns, VIP).length === 1, 3000, 'the VIP on a');
+  t.notOk(second.lines.some((x) => /reads the config otherwise/.test(x)), 'the supervisor\'s reading matched');
+  t.equal(await second.stop(), 0);
 });
 
 function readdirSafe(p: string): boolean {
