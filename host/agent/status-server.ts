@@ -75,7 +75,19 @@ export function metrics(s: Status): string {
 
 interface PolicyLike { name: string; loads: number; refused: number; lastSwapMs: number | null; evaluations: number; kills: Record<string, number> }
 
-export async function serveStatus(engine: Engine, host: string, port: number): Promise<Server> {
+/** The status server's socket, bound and listening; Node's http server comes later (serveStatus). */
+export interface StatusSocket { fd: number; host: string; port: number }
+
+// Bound and listening through the shim, handed to Node as { fd }: Node's listen(port, host)
+// checks the host with its IPv6 regular expression, whose first use costs ~13 ms here
+// (compiling it). A taken port fails here, before the engine starts and any VIP moves;
+// connections wait in the backlog until serveStatus.
+export function bindStatus(host: string, port: number): StatusSocket {
+  return { fd: listeningSocket(host, port), host, port };
+}
+
+/** Serves /status and /metrics on a bound socket (bindStatus), which it then owns. */
+export async function serveStatus(engine: Engine, sock: StatusSocket): Promise<Server> {
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET' }).end(); return; }
@@ -87,16 +99,17 @@ export async function serveStatus(engine: Engine, host: string, port: number): P
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /status or /metrics\n');
     }
   });
-  const fd = listeningSocket(host, port);
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => { server.close(); reject(err); });
-    server.listen({ fd }, () => { server.removeAllListeners('error'); resolve(server); });
+    server.once('error', (err) => { server.close(); closeStatus(sock); reject(err); });
+    server.listen({ fd: sock.fd }, () => { server.removeAllListeners('error'); resolve(server); });
   });
 }
 
-// The listening socket, made here and handed to Node as { fd }: Node's listen(port, host) checks
-// the host with its IPv6 regular expression, whose first use costs ~13 ms here (compiling it),
-// and the engine listens on its way to the first advert.
+/** For a socket never served. */
+export function closeStatus(sock: StatusSocket): void {
+  try { shim().close(sock.fd); } catch { /* closed */ }
+}
+
 function listeningSocket(host: string, port: number): number {
   const s = shim();
   const sa = sockaddrIp(host);

@@ -5,6 +5,7 @@
 // supervisor's config parser (yaml) and the engine's core, sockets and http are each loaded by
 // the process that uses them (host/agent/spec.ts: the engine gets its config as JSON).
 import type { Server } from 'node:http';
+import type { StatusSocket } from '../agent/status-server.ts';
 import type { EngineProcess } from '../agent/supervisor.ts';
 import type { AgentConfig } from '../config/types.ts';
 import { createLogger } from '../agent/log.ts';
@@ -289,7 +290,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   } else {
     config = (await import('../config/load.ts')).loadConfig(file);
   }
-  const [, { enableRealtime }, { parseReport }, { serveStatus }] = await modules;
+  const [, { enableRealtime }, { parseReport }, { bindStatus, closeStatus, serveStatus }] = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
     // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
@@ -304,21 +305,29 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   process.on('SIGTERM', askStop); process.on('SIGINT', askStop);
   const engine = await prepared;
   let server: Server | undefined;
+  // The status socket is bound before the start, so that a taken port refuses the start before
+  // any VIP moves, and served after it: Node's http server on it is ~3 ms that the first advert
+  // need not wait for (connections wait in the backlog meanwhile).
+  let statusSocket: StatusSocket | undefined;
   try {
-    // Listening first: listen() loads more of Node (~10 ms measured), which a master that has
-    // started sending would pay as a late advert. /status answers with no instances meanwhile.
-    if (config.status.listen) {
-      const { host, port } = config.status.listen;
-      server = await serveStatus(engine, host, port);
-      log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
-    }
+    if (config.status.listen) statusSocket = bindStatus(config.status.listen.host, config.status.listen.port);
     await engine.start(toEngineSpec(config));
   } catch (err) {
-    server?.close();
+    if (statusSocket) closeStatus(statusSocket);
     stopReading();   // the pipe would keep this process alive
     throw err;
   } finally {
     releaseSupervisor();
+  }
+  if (statusSocket) {
+    const { host, port } = statusSocket;
+    try {
+      server = await serveStatus(engine, statusSocket);
+      log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
+    } catch (err) {
+      // The engine runs: its VRRP job goes on without the status server.
+      log.error(`status server on ${host}:${port} failed: ${(err as Error).message}`);
+    }
   }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
     { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began
