@@ -1,9 +1,60 @@
 // IP addresses as the core sees them: 16-byte slots, IPv4 in the first four bytes.
-// Builtins through process.getBuiltinModule, not an ES import, which reads every export of the
-// builtin, lazy getters included (node:fs's promises and the like): ~3 MB of the engine's RSS.
-const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
+//
+// Builtins, where a module needs one, through process.getBuiltinModule, not an ES import, which
+// reads every export of the builtin, lazy getters included (node:fs's promises and the like):
+// ~3 MB of the engine's RSS.
 
 export type Family = 4 | 6;
+
+// Hand-written, not node:net's isIPv4 / isIPv6: those are regular expressions, IPv6's built of
+// dozens of alternatives, and compiling it at first use took ~13 ms here, on the way of every
+// start (the supervisor's parse) and of `vigil check`. The same language as node:net's:
+// test/core/addr.test.ts holds them to it.
+
+/** Dotted quad, each part 0-255 in decimal without leading zeros (as node:net's isIPv4). */
+export function isIPv4(s: string): boolean {
+  let i = 0;
+  for (let part = 0; ; part++) {
+    const start = i;
+    let v = 0;
+    while (i < s.length && i - start < 3) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    if (i === start || (i - start > 1 && s.charCodeAt(start) === 48) || v > 255) return false;
+    if (part === 3) return i === s.length;
+    if (s.charCodeAt(i) !== 46) return false;
+    i++;
+  }
+}
+
+const hexGroup = (g: string) => g.length >= 1 && g.length <= 4 && /^[0-9a-fA-F]+$/.test(g);
+// Groups of a run with no '::' in it; a dotted quad may end the address and counts two.
+function groups(run: string, last: boolean): number {
+  if (run === '') return 0;
+  const parts = run.split(':');
+  let n = 0;
+  for (let k = 0; k < parts.length; k++) {
+    if (hexGroup(parts[k]!)) n++;
+    else if (last && k === parts.length - 1 && isIPv4(parts[k]!)) n += 2;
+    else return -1;
+  }
+  return n;
+}
+
+/** RFC 4291 §2.2 text, an optional zone (%eth0) after it (as node:net's isIPv6). */
+export function isIPv6(s: string): boolean {
+  const pct = s.indexOf('%');
+  if (pct >= 0 && !/^[0-9a-zA-Z\-.:]+$/.test(s.slice(pct + 1))) return false;
+  const a = pct >= 0 ? s.slice(0, pct) : s;
+  const gap = a.indexOf('::');
+  if (gap < 0) return groups(a, true) === 8;
+  if (a.indexOf('::', gap + 1) >= 0) return false;
+  const head = groups(a.slice(0, gap), false), tail = groups(a.slice(gap + 2), true);
+  return head >= 0 && tail >= 0 && head + tail <= 7;
+}
 
 export function familyOf(text: string): Family | 0 {
   return isIPv4(text) ? 4 : isIPv6(text) ? 6 : 0;

@@ -3,9 +3,8 @@
 // never per packet.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { endianness } = process.getBuiltinModule('node:os');
-const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
 import { K } from './shim.ts';
-import { parseAddress, formatAddress } from '../core/addr.ts';
+import { isIPv4, isIPv6, parseAddress, formatAddress } from '../core/addr.ts';
 
 const LE = endianness() === 'LE';
 
