@@ -44,21 +44,24 @@ const options = {
   'no-supervise': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-// V8 flags for the engine's process. Its hot path is a few calls per advert, so optimizing
-// compilers buy it nothing: without TurboFan and Maglev for JS and with Liftoff alone for
-// core.wasm it never maps or runs their code, and a 1 MB semi-space and no background GC threads
-// suit a heap this small. Measured at 100 adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no
-// higher. The engine runs its minor collections itself, between adverts (Engine.pump).
+// V8 flags for the engine's process. Its hot path is a few calls per advert, so optimizing JS
+// compilers buy it nothing: without TurboFan and Maglev it never maps or runs their code, and a
+// 1 MB semi-space and no background GC threads suit a heap this small. Measured at 100
+// adverts/s: RSS 64 -> 56 MB, threads 7 -> 4, CPU no higher. The engine runs its minor
+// collections itself, between adverts (Engine.pump).
 //
 // Only flags that leave V8's flag hash alone go on the command line (bin/vigil passes the same
 // list: keep them in step). Any other, --no-opt or --expose-gc say, even when set at run time
 // before a module loads, makes V8 refuse the code cache that Node ships for its own modules and
 // the one bin/vigil keeps for ours: measured here, node:http + dgram + cluster + dns load in
 // 10 ms with the cache and 20-30 ms without, ~45 ms of an engine's start in all. So the rest
-// (ENGINE_RUNTIME_FLAGS) is set once everything the engine needs is loaded, before core.wasm is
-// compiled (runEngine).
+// (ENGINE_RUNTIME_FLAGS) is set once everything the start needs is loaded.
+// core.wasm's hot functions do tier up to TurboFan (a handful, on the V8 worker thread): V8
+// reads --liftoff-only only at its start (set at run time, it changed nothing here: 7 TurboFan
+// compiles either way), and on the command line it costs the code cache. The engine's steady
+// RSS measured the same (29.3 MB).
 export const ENGINE_V8_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
-const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--liftoff-only'];
+const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -249,12 +252,13 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // adverts cannot afford (a backup takes over after ~36 ms).
   const modules = Promise.all([import('../agent/engine.ts'), import('../net/realtime.ts'),
     import('../checks/protocol.ts'), import('../agent/status-server.ts')]);
-  // What needs no config is done while the config is on its way: the shim loaded, node:cluster
-  // too (net.Server's listen() loads it: ~6 ms), then the engine's V8 flags set (nothing is
-  // loaded after them: see ENGINE_V8_FLAGS) and core.wasm compiled (the Engine's core).
+  // What needs no config is done while the config is on its way: the shim loaded, then the
+  // engine's V8 flags set (see ENGINE_V8_FLAGS) and core.wasm compiled (the Engine's core).
+  // node:cluster, which the status server's listen() loads (~6 ms, ~12 without the code cache),
+  // is left to that listen, after the first advert (it delays the second, at 10 ms adverts, by
+  // 3-6 ms measured, once).
   const prepared = modules.then(([{ Engine }]) => {
     shim();
-    process.getBuiltinModule('node:cluster');
     const { setFlagsFromString } = process.getBuiltinModule('node:v8');
     for (const f of ENGINE_RUNTIME_FLAGS) setFlagsFromString(f);
     return new Engine({ log });
