@@ -60,8 +60,15 @@ const options = {
 // reads --liftoff-only only at its start (set at run time, it changed nothing here: 7 TurboFan
 // compiles either way), and on the command line it costs the code cache. The engine's steady
 // RSS measured the same (29.3 MB).
+//
+// --wasm-wrapper-tiering-budget: after 1,000 calls of a core export V8 compiles a JS-to-wasm
+// wrapper for it with TurboFan, synchronously, in the call: at 100 adverts/s that came ~10 s
+// after a start, and made that advert 3-5 ms late (perf: page faults in
+// Runtime_TierUpJSToWasmWrapper, most in TurboFan's code, which the memory trim had dropped;
+// 3 of 3 starts had it, 0 of 4 with the budget out of reach, 0 of 3 without the trim). The
+// generic wrapper the exports keep costs ~0.05 us more a call.
 export const ENGINE_V8_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1'];
-const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev'];
+const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
