@@ -4,11 +4,10 @@
 // answer again. In-process, no network: the probes' own cost is the checks' (bench/checks.ts).
 //
 //   node bench/policies.ts          standalone
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lan, Wire, VIGIL, sleep, have } from './lab.ts';
+import { Lan, Wire, VIGIL, sleep, have, workdir } from './lab.ts';
 import { Compiler, type Compiled } from '../host/policy/compiler.ts';
 import { Sandbox } from '../host/policy/sandbox.ts';
 import type { CheckSpec } from '../host/config/types.ts';
@@ -131,7 +130,9 @@ export async function run() {
 const SWAPS_AGENT = QUICK ? 6 : 20;
 async function swapsInAgent() {
   if (process.getuid?.() !== 0 || !have('tcpdump')) throw new Error('needs root, network namespaces and tcpdump');
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-policies-'));
+  // The lab's workdir: it removes the record a supervisor keeps of the config (host/agent/accepted.ts) too.
+  const w = workdir();
+  const dir = w.dir;
   const lan = new Lan('vbpol-', ['a']);
   const [a] = lan.hosts;
   let agent: ReturnType<typeof spawn> | undefined;
@@ -172,7 +173,7 @@ async function swapsInAgent() {
     await sleep(500);
     await wire?.stop().catch(() => {});
     lan.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    w.remove();
   }
 }
 
