@@ -89,9 +89,17 @@ remove_namespaces() {  # SIGTERM first (agents stop cleanly within ms), SIGKILL 
   for ns in $(ours); do ip netns del "$ns" 2>/dev/null; done
   return 0
 }
+forget_configs() {  # WORK: the records vigil's supervisors kept of its configs (host/agent/accepted.ts)
+  local files=("$1"/*.yaml)
+  [ -e "${files[0]}" ] || return 0
+  "$ROOT/node_modules/.bin/node" --input-type=module -e "
+    const { recordPath } = await import('$ROOT/host/agent/accepted.ts');
+    for (const f of process.argv.slice(1)) process.getBuiltinModule('node:fs').rmSync(recordPath(f), { force: true });
+  " "${files[@]}" 2>/dev/null || true
+}
 clean_all() {  # WORK KEEP: the namespaces, then the work directory unless KEEP=1
   remove_namespaces
-  [ -z "$1" ] || [ "$2" = 1 ] || rm -rf "$1"
+  [ -z "$1" ] || [ "$2" = 1 ] || { forget_configs "$1"; rm -rf "$1"; }
 }
 
 # A signal only exits (the first one: timeout(1), make and the terminal may each send one);
@@ -115,7 +123,7 @@ on_exit() {
   fi
   [ -z "${DEMO_KEEP_LOGS:-}" ] || keep=1
   if command -v setsid >/dev/null; then
-    setsid -w bash -c "P='$P'; $(declare -f ours in_ours remove_namespaces clean_all); clean_all \"\$@\"" \
+    setsid -w bash -c "P='$P' ROOT='$ROOT'; $(declare -f ours in_ours remove_namespaces forget_configs clean_all); clean_all \"\$@\"" \
       clean "$WORK" "$keep" 2>&"$ERR"
   else
     clean_all "$WORK" "$keep" 2>&"$ERR"
