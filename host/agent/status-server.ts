@@ -8,7 +8,8 @@ const { createServer } = createRequire(import.meta.url)('node:http') as typeof i
 import type { Engine } from './engine.ts';
 import { STATES, DROP_REASONS } from '../core/codes.ts';
 import { K, shim } from '../net/shim.ts';
-import { sockaddrIp } from '../net/addr.ts';
+import { familyOf, sockaddrIp } from '../net/addr.ts';
+import { formatHostPort } from '../core/addr.ts';
 import { NetSysError, type OsError } from '../net/errors.ts';
 
 export type Status = ReturnType<Engine['status']>;
@@ -76,14 +77,15 @@ export function metrics(s: Status): string {
 interface PolicyLike { name: string; loads: number; refused: number; lastSwapMs: number | null; evaluations: number; kills: Record<string, number> }
 
 /** The status server's socket, bound and listening; Node's http server comes later (serveStatus). */
-export interface StatusSocket { fd: number; host: string; port: number }
+export interface StatusSocket { fd: number; where: string }
 
 // Bound and listening through the shim, handed to Node as { fd }: Node's listen(port, host)
 // checks the host with its IPv6 regular expression, whose first use costs ~13 ms here
 // (compiling it). A taken port fails here, before the engine starts and any VIP moves;
 // connections wait in the backlog until serveStatus.
 export function bindStatus(host: string, port: number): StatusSocket {
-  return { fd: listeningSocket(host, port), host, port };
+  const where = formatHostPort(host, port);
+  return { fd: listeningSocket(host, port, where), where };
 }
 
 /** Serves /status and /metrics on a bound socket (bindStatus), which it then owns. */
@@ -110,18 +112,16 @@ export function closeStatus(sock: StatusSocket): void {
   try { shim().close(sock.fd); } catch { /* closed */ }
 }
 
-function listeningSocket(host: string, port: number): number {
+function listeningSocket(host: string, port: number, where: string): number {
   const s = shim();
-  const sa = sockaddrIp(host);
-  new DataView(sa.buffer, sa.byteOffset, sa.byteLength).setUint16(2, port);   // sin_port / sin6_port, network order
-  const fd = s.socket(sa.length === 16 ? K('AF_INET') : K('AF_INET6'), K('SOCK_STREAM'), 0);
+  const fd = s.socket(familyOf(host) === 4 ? K('AF_INET') : K('AF_INET6'), K('SOCK_STREAM'), 0);
   try {
     s.setsockoptInt(fd, K('SOL_SOCKET'), K('SO_REUSEADDR'), 1);
-    s.bind(fd, sa);
+    s.bind(fd, sockaddrIp(host, 0, port));
     s.listen(fd, K('SOMAXCONN'));
   } catch (err) {
     s.close(fd);
-    throw new NetSysError(`status server on ${host.includes(':') ? `[${host}]` : host}:${port}`, err as OsError);
+    throw new NetSysError(`status server on ${where}`, err as OsError);
   }
   return fd;
 }

@@ -1,4 +1,4 @@
-// What every subcommand provides; main.ts dispatches on name (engine-main.ts runs one).
+// What every subcommand provides; main.ts dispatches on name.
 import { VigilError } from '../errors.ts';
 
 export interface Io {

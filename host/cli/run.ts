@@ -331,13 +331,13 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     releaseSupervisor();
   }
   if (statusSocket) {
-    const { host, port } = statusSocket;
+    const { where } = statusSocket;
     try {
       server = await serveStatus(engine, statusSocket);
-      log.info(`status on http://${host.includes(':') ? `[${host}]` : host}:${port}/status and /metrics`);
+      log.info(`status on http://${where}/status and /metrics`);
     } catch (err) {
       // The engine runs: its VRRP job goes on without the status server.
-      log.error(`status server on ${host}:${port} failed: ${(err as Error).message}`);
+      log.error(`status server on ${where} failed: ${(err as Error).message}`);
     }
   }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,

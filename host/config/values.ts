@@ -1,6 +1,6 @@
 // The value types of the file that are more than a number: names, interface names, IP
 // addresses with prefixes, host:port. Each check returns the value or the reason it is wrong.
-import { familyOf, formatAddress, parseAddress, type Family } from '../core/addr.ts';
+import { familyOf, formatAddress, formatHostPort, parseAddress, type Family } from '../core/addr.ts';
 
 // Instance and sync-group names: bounded and plain (keepalived had a buffer overflow on an
 // empty name in its config), since they end up in logs, metrics, file names and scripts.
@@ -112,5 +112,5 @@ export function parseListen(text: string): { host: string; port: number; exposed
 }
 
 export function formatListen(l: { host: string; port: number }): string {
-  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+  return formatHostPort(l.host, l.port);
 }

@@ -107,3 +107,8 @@ export function formatAddress(bytes: Uint8Array, family: Family, at = 0): string
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+/** host:port, an IPv6 host in brackets ([::1]:9110). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -38,23 +38,25 @@ function header(len: number, family: number): { buf: Uint8Array; dv: DataView } 
   return { buf, dv };
 }
 
-/** struct sockaddr_in (16 bytes); raw sockets carry no port. */
-export function sockaddrIn(ip: string | Uint8Array): Uint8Array {
-  const { buf } = header(16, K('AF_INET'));
+/** struct sockaddr_in (16 bytes); raw sockets carry no port (0). */
+export function sockaddrIn(ip: string | Uint8Array, port = 0): Uint8Array {
+  const { buf, dv } = header(16, K('AF_INET'));
+  dv.setUint16(2, port, false);   // sin_port is network order
   buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 4);
   return buf;
 }
 
 /** struct sockaddr_in6 (28 bytes); scope id = ifindex for link-local. */
-export function sockaddrIn6(ip: string | Uint8Array, scopeId = 0): Uint8Array {
+export function sockaddrIn6(ip: string | Uint8Array, scopeId = 0, port = 0): Uint8Array {
   const { buf, dv } = header(28, K('AF_INET6'));
+  dv.setUint16(2, port, false);   // sin6_port is network order
   buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 8);
   dv.setUint32(24, scopeId, LE);
   return buf;
 }
 
-export function sockaddrIp(ip: string, scopeId = 0): Uint8Array {
-  return familyOf(ip) === 4 ? sockaddrIn(ip) : sockaddrIn6(ip, scopeId);
+export function sockaddrIp(ip: string, scopeId = 0, port = 0): Uint8Array {
+  return familyOf(ip) === 4 ? sockaddrIn(ip, port) : sockaddrIn6(ip, scopeId, port);
 }
 
 /** struct sockaddr_ll (20 bytes) for sending frames out of ifindex. */
