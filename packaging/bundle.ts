@@ -45,6 +45,26 @@ export const builtins: Plugin = {
   },
 };
 
+// The modules of the engine's way to its first advert, in two chunks instead of one per shared
+// module (~18 files to 5 here): each module file costs Node ~0.4 ms to resolve, read, load from
+// the compile cache and link, whatever its size, and the engine loads them on its start's
+// critical path (exec to first advert 143 -> 129 ms in A/B runs, with the shim's isatty).
+// `start`: what `vigil run` (the supervisor) and `vigil engine` both load first; `engine`: what
+// only the engine loads, after it. A module missing from these lists still works, in a chunk of
+// its own; paths are host/-relative, without .ts.
+const START_CHUNK = ['private-dir', 'net/errors', 'net/shim', 'net/addr', 'net/netlink', 'net/vrrp-socket',
+  'core/addr', 'agent/spec', 'agent/log', 'agent/accepted', 'cli/args', 'cli/run'];
+const ENGINE_CHUNK = ['agent/engine', 'agent/trim', 'agent/notify', 'agent/status-server', 'net/announce',
+  'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
+const hostModule = (list: string[]) => {
+  const paths = new Set(list.map((m) => join(ROOT, 'host', `${m}.ts`)));
+  return (id: string) => paths.has(id);
+};
+const CHUNK_GROUPS = [
+  { name: 'engine', test: hostModule(ENGINE_CHUNK) },
+  { name: 'start', test: hostModule(START_CHUNK) },
+];
+
 // Built into a directory of its own, then renamed into place: a vigil starting meanwhile sees
 // the old bundle, or none (and runs the TypeScript), never half of one.
 export async function bundleHost(): Promise<{ chunks: number; bytes: number; ms: number }> {
@@ -52,8 +72,10 @@ export async function bundleHost(): Promise<{ chunks: number; bytes: number; ms:
   const tmp = `${HOST_BUNDLE}.new-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   try {
-    const bundle = await rolldown({ input: { vigil: join(ROOT, HOST_ENTRY) }, platform: 'node', plugins: [builtins], logLevel: 'warn' });
-    const { output } = await bundle.write({ dir: tmp, format: 'esm', sourcemap: false, chunkFileNames: '[name]-[hash].js' });
+    const bundle = await rolldown({ input: { vigil: join(ROOT, HOST_ENTRY) }, platform: 'node', plugins: [builtins], logLevel: 'warn',
+      // No facade chunk kept for a module's exports: vigil.js exports nothing.
+      preserveEntrySignatures: false });
+    const { output } = await bundle.write({ dir: tmp, format: 'esm', sourcemap: false, chunkFileNames: '[name]-[hash].js', codeSplitting: { includeDependenciesRecursively: false, groups: CHUNK_GROUPS } });
     await bundle.close();
     const old = `${HOST_BUNDLE}.old-${process.pid}`;
     if (existsSync(HOST_BUNDLE)) renameSync(HOST_BUNDLE, old);

@@ -1,7 +1,6 @@
 // The agent's log: human lines on a terminal, JSON lines otherwise (journald, files, tests).
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { writeSync } = process.getBuiltinModule('node:fs');
-const { isatty } = process.getBuiltinModule('node:tty');
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
 
@@ -12,9 +11,21 @@ export interface Logger {
   error(msg: string, f?: Fields): void;
 }
 
-export function createLogger(opts: { json?: boolean; write?: (line: string) => void; debug?: boolean } = {}): Logger {
+export interface LoggerOptions {
+  json?: boolean;
+  write?: (line: string) => void;
+  debug?: boolean;
+  /**
+   * Whether fd 2 is a terminal, when json is not given. Default node:tty's isatty, loaded only
+   * then: it loads node:net with it (~5 ms here), which the engine, on its way to its first
+   * advert, asks its shim instead.
+   */
+  isatty?: (fd: number) => boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = opts.write ?? toStderr;
-  const json = opts.json ?? !isatty(2);
+  const json = opts.json ?? !(opts.isatty ?? process.getBuiltinModule('node:tty').isatty)(2);
   const emit = (level: Level, msg: string, f?: Fields) => {
     if (level === 'debug' && !opts.debug) return;
     const time = new Date().toISOString();

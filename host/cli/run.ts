@@ -248,11 +248,21 @@ function supervisorHold(): () => void {
   };
 }
 
+// The engine's terminal test goes through its shim (loaded now instead of a little later), not
+// node:tty (see createLogger); node:tty's when the shim cannot load, whose error comes later.
+function shimIsatty(fd: number): boolean {
+  try {
+    return shim().isatty(fd) === 1;
+  } catch {
+    return process.getBuiltinModule('node:tty').isatty(fd);
+  }
+}
+
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
   const supervised = process.env.VIGIL_SUPERVISED === '1';
   const releaseSupervisor = supervisorHold();
   const file = values.config ?? DEFAULT_CONFIG;
-  const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
+  const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
   // Loaded here, not at the top: the supervisor never needs the engine or the core. All of it,
   // the status server (node:http) included, before the engine starts, while the config is on
   // its way: loading a module blocks the loop for tens of ms, which a running master at 10 ms

@@ -45,6 +45,8 @@ export interface Shim {
   /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
   pidfdWait(fd: number): number | null;
   setCloexec(fd: number): void;
+  /** 1 when fd is a terminal (isatty(3)), else 0. */
+  isatty(fd: number): number;
   /** malloc_trim(0): the heap's free pages back to the kernel; 1 if any went. */
   mallocTrim(): number;
   /**

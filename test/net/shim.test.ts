@@ -173,6 +173,18 @@ t.test('close inside the callback, re-arm, and fd reuse', async (t) => {
   t.pass('200 rounds');
 });
 
+const noScript = spawnSync('script', ['--version']).error ? 'script(1) is missing: apt-get install -y bsdutils' : false;
+t.test('isatty: a terminal or not (script(1) gives a child one)', { skip: noScript }, async (t) => {
+  const { fd } = udp();
+  t.teardown(() => s.close(fd));
+  t.equal(s.isatty(fd), 0, 'a socket');
+  t.equal(s.isatty(123456), 0, 'no such descriptor');
+  // A child on a pseudo-terminal: what the engine's log sees when vigil runs on a terminal.
+  const probe = `import { shim } from ${JSON.stringify(new URL('../../host/net/shim.ts', import.meta.url).href)}; console.log('isatty', shim().isatty(1), shim().isatty(3));`;
+  const r = spawnSync('script', ['-qec', `${NODE} --input-type=module -e ${JSON.stringify(probe)} 3</dev/null`, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
+  t.match(r.stdout, /isatty 1 0/, 'stdout is the terminal, /dev/null is not');
+});
+
 t.test('realtime: SCHED_FIFO and mlockall as root, a clear warning otherwise', async (t) => {
   const code = `import { enableRealtime, schedulerPolicy } from ${JSON.stringify(new URL('../../host/net/realtime.ts', import.meta.url).pathname)};
     const r = enableRealtime({ priority: 10 }); console.log(JSON.stringify({ ...r, policy: schedulerPolicy() }));`;
