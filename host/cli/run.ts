@@ -96,7 +96,6 @@ export const run: Command = {
     if (values.help) { io.stdout(usage); return 0; }
     if (values['no-supervise']) return runEngine(values);
     const file = values.config ?? DEFAULT_CONFIG;
-    const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
     const { command, args } = engineArgv(argv.filter((a) => a !== '--no-supervise'));
     const checkerArgs = engineArgv(argv.filter((a) => a !== '--no-supervise'), 'checker').args;
     // The engine's Node starts now, while this one loads the parser and reads the config: it
@@ -111,6 +110,8 @@ export const run: Command = {
     const spawning = launched ? undefined : await import('../agent/spawn.ts');
     const spawned = spawning?.spawnEngine(command, args, false, hold);
     if (spawned && hold) await spawning!.engineReady(spawned, 1000);
+    // After the spawn: the terminal test loads node:tty, and node:net with it (~5 ms).
+    const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
     const { readConfigText, parseConfig } = await import('../config/load.ts');
     let config: AgentConfig | undefined, refused: unknown, text = '';
     try {
