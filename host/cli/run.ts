@@ -268,14 +268,13 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // the status server (node:http) included, before the engine starts, while the config is on
   // its way: loading a module blocks the loop for tens of ms, which a running master at 10 ms
   // adverts cannot afford (a backup takes over after ~36 ms).
-  const modules = Promise.all([import('../agent/engine.ts'), import('../net/realtime.ts'),
-    import('../checks/protocol.ts'), import('../agent/status-server.ts')]);
+  const modules = import('../agent/engine-process.ts');
   // What needs no config is done while the config is on its way: the shim loaded, then the
   // engine's V8 flags set (see ENGINE_V8_FLAGS) and core.wasm compiled (the Engine's core).
   // node:cluster, which the status server's listen() loads (~6 ms, ~12 without the code cache),
   // is left to that listen, after the first advert (it delays the second, at 10 ms adverts, by
   // 3-6 ms measured, once).
-  const prepared = modules.then(([{ Engine }]) => {
+  const prepared = modules.then(({ Engine }) => {
     shim();
     const { setFlagsFromString } = process.getBuiltinModule('node:v8');
     for (const f of ENGINE_RUNTIME_FLAGS) setFlagsFromString(f);
@@ -312,7 +311,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   } else {
     config = (await import('../config/load.ts')).loadConfig(file);
   }
-  const [, { enableRealtime }, { parseReport }, { bindStatus, closeStatus, serveStatus }] = await modules;
+  const { enableRealtime, parseReport, bindStatus, closeStatus, serveStatus } = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
     // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
