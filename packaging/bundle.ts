@@ -58,6 +58,8 @@ const ENGINE_CHUNK = ['agent/engine-process', 'agent/engine', 'agent/trim', 'age
   'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
 const hostModule = (list: string[]) => {
   const paths = new Set(list.map((m) => join(ROOT, 'host', `${m}.ts`)));
+  // A renamed module would otherwise quietly leave its chunk, and the start slow down.
+  for (const p of paths) if (!existsSync(p)) throw new Error(`packaging/bundle.ts: ${p} is listed in a start chunk but does not exist`);
   return (id: string) => paths.has(id);
 };
 const CHUNK_GROUPS = [
@@ -73,7 +75,8 @@ export async function bundleHost(): Promise<{ chunks: number; bytes: number; ms:
   rmSync(tmp, { recursive: true, force: true });
   try {
     const bundle = await rolldown({ input: { vigil: join(ROOT, HOST_ENTRY) }, platform: 'node', plugins: [builtins], logLevel: 'warn',
-      // No facade chunk kept for a module's exports: vigil.js exports nothing.
+      // The groups' exact lists (includeDependenciesRecursively: false) need it; vigil.js
+      // exports nothing, so nothing is lost.
       preserveEntrySignatures: false });
     const { output } = await bundle.write({ dir: tmp, format: 'esm', sourcemap: false, chunkFileNames: '[name]-[hash].js', codeSplitting: { includeDependenciesRecursively: false, groups: CHUNK_GROUPS } });
     await bundle.close();
