@@ -537,12 +537,14 @@ static napi_value op_timer_set(napi_env env, napi_callback_info info)
 	ARGS(2);
 	int32_t fd;
 	double us;
-	uint64_t expirations;
 	struct itimerspec its = { 0 };
 	if (arg_i32(env, argv[0], &fd) || napi_get_value_double(env, argv[1], &us) != napi_ok)
 		return throw_range(env, "timerSet(fd, delayUs)");
-	/* One read takes every expiration (a second would only say EAGAIN: a syscall per advert). */
-	(void)!read(fd, &expirations, sizeof(expirations));
+	/*
+	 * No read(2) of the expirations first: timerfd_settime() zeroes them (timerfd_setup: ticks =
+	 * 0), so a fired timer is no longer readable once re-armed or disarmed. A read was one
+	 * syscall more per advert.
+	 */
 	if (isfinite(us)) {
 		long long ns = us < 1 ? 1000 : (long long)(us * 1000.0);
 		its.it_value.tv_sec = ns / 1000000000LL;

@@ -173,6 +173,36 @@ t.test('close inside the callback, re-arm, and fd reuse', async (t) => {
   t.pass('200 rounds');
 });
 
+t.test('timerfd: fires once per arming; re-arming or disarming leaves nothing to read', async (t) => {
+  const fd = s.timerCreate();
+  t.teardown(() => s.close(fd));
+  const fired: number[] = [];
+  const t0 = performance.now();
+  s.pollStart(fd, K('UV_READABLE'), () => {
+    fired.push(performance.now() - t0);
+    // As the engine does on every expiry: no read(2), only the next arming. A fd left readable
+    // would fire this callback again at once (level-triggered), hundreds of times below.
+    s.timerSet(fd, next.shift() ?? Infinity);
+  });
+  const next = [20_000];
+  s.timerSet(fd, 10_000);
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(fired.length, 2, `fired at ${fired.map((x) => x.toFixed(1)).join(', ')} ms: once per arming, none once disarmed`);
+  t.ok(fired[0]! >= 9.9, 'not before its 10 ms');
+  t.ok(fired[1]! - fired[0]! >= 19.9, 're-armed for 20 ms from the first expiry');
+  // Re-armed before it expires: the earlier deadline is gone, only the new one fires.
+  fired.length = 0;
+  const t1 = performance.now();
+  s.timerSet(fd, 5_000);
+  s.timerSet(fd, 40_000);
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(fired.length, 0, 'the replaced 5 ms deadline did not fire');
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(fired.length, 1, 'the 40 ms one did');
+  t.ok(performance.now() - t1 >= 40);
+  s.pollStop(fd);
+});
+
 const noScript = spawnSync('script', ['--version']).error ? 'script(1) is missing: apt-get install -y bsdutils' : false;
 t.test('isatty: a terminal or not (script(1) gives a child one)', { skip: noScript }, async (t) => {
   const { fd } = udp();
