@@ -621,7 +621,7 @@ export class Engine {
   }
 }
 
-// Every 256 events (2.6 s at 100 adverts/s: ~0.2 MB allocated, a 1 MB semi-space), when the
+// Every 256 events (2.6 s at 100 adverts/s: ~0.2 MB allocated, a 2 MB semi-space), when the
 // next deadline is at least 4 ms away.
 const GC_EVERY = 256;
 const GC_ROOM_US = 4000;

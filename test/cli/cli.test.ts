@@ -135,3 +135,13 @@ t.test('every command has --help', async (t) => {
     t.match(r.out, /Examples:/);
   }
 });
+
+t.test("bin/vigil starts the engine with run.ts's ENGINE_V8_FLAGS, in the same order", async (t) => {
+  // bin/vigil starts the first engine's Node itself, before any TypeScript runs, and the
+  // supervisor starts the later ones (engineArgv): the list is written twice, and an engine
+  // restarted after a crash must run as the first one did.
+  const { ENGINE_V8_FLAGS } = await import('../../host/cli/run.ts');
+  const m = /^\s*engine_flags=\(([^)]*)\)/m.exec(readFileSync(vigil, 'utf8'));
+  t.ok(m, 'bin/vigil has an engine_flags=(...) line');
+  t.same(m![1]!.trim().split(/\s+/), ENGINE_V8_FLAGS);
+});
