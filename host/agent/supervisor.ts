@@ -175,8 +175,6 @@ export class Supervisor {
   checkerPid(): number | undefined { return this.checker?.pid; }
 
   start(): void {
-    this.startChecker();
-    this.netlink();
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
     // and the engine stops cleanly instead of running on as an orphan.
@@ -188,6 +186,10 @@ export class Supervisor {
     child.stdin!.write(configLine(this.config));
     for (const line of this.lastReport.values()) child.stdin!.write(line + '\n');
     child.on('exit', (code, signal) => { void this.onExit(child, code, signal); });
+    // Once the engine has its config, which it may be waiting for: the checker's spawn is a
+    // few ms of this thread.
+    this.startChecker();
+    this.netlink();
   }
 
   // The config a SIGHUP made current: the engine applies it (keeping what did not change), and
