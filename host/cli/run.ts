@@ -44,14 +44,17 @@ const options = {
   'no-supervise': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-// V8 flags for the engine's process. Its hot path is a few calls per advert, so optimizing JS
-// compilers buy it nothing: without TurboFan and Maglev it never maps or runs their code, and
-// no background GC threads suit a heap this small. Measured at 100 adverts/s: RSS 64 -> 56 MB,
-// threads 7 -> 4, CPU no higher. The engine runs its minor collections itself, between adverts
-// (Engine.pump). A 2 MB semi-space from the start (--min-): with 1 MB the start's allocations
-// filled it once, a 7 ms scavenge on the way to the first advert and a 4-5 ms one about a
-// second later (--trace-gc; none in the first 2 s with 2 MB), and exec to first advert fell by
-// ~8 ms (12 interleaved pairs); the steady RSS was the same (23.8 MB).
+// V8 flags for the engine's process. Its hot path is a few calls per advert: TurboFan buys it
+// nothing (without it the engine never maps or runs its code), and no background GC threads
+// suit a heap this small. Measured at 100 adverts/s: RSS 64 -> 56 MB, threads 7 -> 4. Maglev
+// stays on: with it, the engine's CPU at 100 adverts/s was ~30 % lower (two masters side by
+// side, 4 windows of 15 s: 0.65-0.90 % of a core against 0.94-1.14 % with --no-maglev) for
+// 4 MB more RSS (28 against 24 MB); the advert jitter measured the same. The engine runs its
+// minor collections itself, between adverts (Engine.pump).
+// A 2 MB semi-space from the start (--min-): with 1 MB the start's allocations filled it once,
+// a 7 ms scavenge on the way to the first advert and a 4-5 ms one about a second later
+// (--trace-gc; none in the first 2 s with 2 MB), and exec to first advert fell by ~8 ms (12
+// interleaved pairs); the steady RSS was the same (23.8 MB).
 //
 // Only flags that leave V8's flag hash alone go on the command line (bin/vigil passes the same
 // list: keep them in step). Any other, --no-opt or --expose-gc say, even when set at run time
@@ -71,7 +74,7 @@ const options = {
 // 3 of 3 starts had it, 0 of 4 with the budget out of reach, 0 of 3 without the trim). The
 // generic wrapper the exports keep costs ~0.05 us more a call.
 export const ENGINE_V8_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'];
-const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000'];
+const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--wasm-wrapper-tiering-budget=1000000000'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
