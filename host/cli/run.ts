@@ -47,10 +47,11 @@ const options = {
 // V8 flags for the engine's process. Its hot path is a few calls per advert: TurboFan buys it
 // nothing (without it the engine never maps or runs its code), and no background GC threads
 // suit a heap this small. Measured at 100 adverts/s: RSS 64 -> 56 MB, threads 7 -> 4. Maglev
-// stays on: with it, the engine's CPU at 100 adverts/s was ~30 % lower (two masters side by
-// side, 4 windows of 15 s: 0.65-0.90 % of a core against 0.94-1.14 % with --no-maglev) for
-// 4 MB more RSS (28 against 24 MB); the advert jitter measured the same. The engine runs its
-// minor collections itself, between adverts (Engine.pump).
+// is on once the engine runs (ENGINE_STEADY_FLAGS): with it, the engine's CPU at 100 adverts/s
+// was ~30 % lower (two masters side by side, 4 windows of 15 s: 0.65-0.90 % of a core against
+// 0.94-1.14 % with --no-maglev) for 4 MB more RSS (28 against 24 MB); the advert jitter
+// measured the same. The engine runs its minor collections itself, between adverts
+// (Engine.pump).
 // A 2 MB semi-space from the start (--min-): with 1 MB the start's allocations filled it once,
 // a 7 ms scavenge on the way to the first advert and a 4-5 ms one about a second later
 // (--trace-gc; none in the first 2 s with 2 MB), and exec to first advert fell by ~8 ms (12
@@ -74,7 +75,10 @@ const options = {
 // 3 of 3 starts had it, 0 of 4 with the budget out of reach, 0 of 3 without the trim). The
 // generic wrapper the exports keep costs ~0.05 us more a call.
 export const ENGINE_V8_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'];
-const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--wasm-wrapper-tiering-budget=1000000000'];
+const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000'];
+// Maglev from when the engine runs (see above), not during its start: on through the start,
+// its compiles there made exec to first advert ~40 ms slower (168-177 against 126-136 ms).
+const ENGINE_STEADY_FLAGS = ['--maglev'];
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -358,6 +362,8 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
     { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began
+  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+  for (const f of ENGINE_STEADY_FLAGS) setFlagsFromString(f);
   // Node writes its compile cache at exit; an engine that ends by SIGKILL never would, and the
   // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB). Only when this start
   // stripped some (amaro loaded): the writes block the loop.
