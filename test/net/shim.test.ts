@@ -24,12 +24,7 @@ function udp(): { fd: number; port: number } {
   s.getsockname(fd, sa);
   return { fd, port: (sa[2]! << 8) | sa[3]! };
 }
-const to = (port: number) => {
-  const sa = sockaddrIn('127.0.0.1');
-  sa[2] = port >> 8;
-  sa[3] = port & 0xff;
-  return sa;
-};
+const to = (port: number) => sockaddrIn('127.0.0.1', port);
 
 t.test('a datagram: poll fires, recvMsg fills buffer and metadata', async (t) => {
   const a = udp();
