@@ -79,6 +79,10 @@ const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering
 // Maglev from when the engine runs (see above), not during its start: on through the start,
 // its compiles there made exec to first advert ~40 ms slower (168-177 against 126-136 ms).
 const ENGINE_STEADY_FLAGS = ['--maglev'];
+const setV8Flags = (flags: string[]) => {
+  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+  for (const f of flags) setFlagsFromString(f);
+};
 
 const { isSea } = process.getBuiltinModule('node:sea');
 const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
@@ -286,8 +290,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // 3-6 ms measured, once).
   const prepared = modules.then(({ Engine }) => {
     shim();
-    const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-    for (const f of ENGINE_RUNTIME_FLAGS) setFlagsFromString(f);
+    setV8Flags(ENGINE_RUNTIME_FLAGS);
     return new Engine({ log });
   });
   prepared.catch(() => {});   // awaited below, once there is a config
@@ -362,8 +365,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   }
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
     { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began
-  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-  for (const f of ENGINE_STEADY_FLAGS) setFlagsFromString(f);
+  setV8Flags(ENGINE_STEADY_FLAGS);
   // Node writes its compile cache at exit; an engine that ends by SIGKILL never would, and the
   // next start would strip the TypeScript again (amaro: ~0.3 s and ~10 MB). Only when this start
   // stripped some (amaro loaded): the writes block the loop.
