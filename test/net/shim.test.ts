@@ -95,7 +95,9 @@ t.test('SO_TIMESTAMPNS: meta[8] is the age of a datagram that waited in the queu
   };
   s.sendTo(a.fd, new Uint8Array(4), 0, 4, to(b.port));
   const sent = performance.now();
-  await new Promise((r) => setTimeout(r, 30));
+  // A 30 ms setTimeout can fire a little early against the wall clock: libuv counts from its
+  // cached loop time, which was taken before the send. Wait until 31 ms have really passed.
+  while (performance.now() - sent < 31) await new Promise((r) => setTimeout(r, 31 - (performance.now() - sent)));
   t.equal(await recv(), 4);
   const waited = (performance.now() - sent) * 1000;
   t.ok(meta[8]! >= 30_000, `age ${meta[8]} us covers the 30 ms it waited`);
