@@ -15,6 +15,9 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { recordPath } from '../host/agent/accepted.ts';
+import { ip, nsExec, wireBridge } from '../test/net/netns.ts';
+
+export { ip, nsExec };
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const VIGIL = join(ROOT, 'bin', 'vigil');
@@ -23,12 +26,6 @@ export const VIGIL = join(ROOT, 'bin', 'vigil');
 export const wall = (): number => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-export function nsExec(ns: string, ...cmd: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 export function have(cmd: string): boolean {
   try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; }
 }
@@ -79,20 +76,7 @@ export class Lan {
     this.br = `${prefix}br`;
     sweep(prefix);
     try {
-      this.addNs(this.br);
-      nsExec(this.br, 'ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
-      nsExec(this.br, 'ip', 'link', 'set', 'br0', 'up');
-      names.forEach((name, i) => {
-        const ns = `${prefix}${name}`;
-        this.addNs(ns);
-        const port = `p-${name}`;
-        ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', this.br);
-        nsExec(this.br, 'ip', 'link', 'set', port, 'master', 'br0', 'up');
-        const v4 = `192.0.2.${10 + i}`;
-        nsExec(ns, 'ip', 'addr', 'add', `${v4}/24`, 'dev', 'eth0');
-        nsExec(ns, 'ip', 'link', 'set', 'eth0', 'up');
-        this.hosts.push({ name, ns, v4, port });
-      });
+      for (const w of wireBridge(prefix, names, (ns) => this.addNs(ns))) this.hosts.push({ name: w.name, ns: w.ns, v4: w.v4, port: w.port });
     } catch (e) {
       this.destroy();
       throw e;

@@ -16,6 +16,36 @@ export function nsExec(ns: string, ...cmd: string[]): string {
   return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+export interface Wired { name: string; ns: string; port: string; v4: string; v6?: string }
+
+/**
+ * The wiring the net tests' Topology and the benchmarks' Lan (bench/lab.ts) share: bridge br0
+ * in namespace `${prefix}br`, and per name a namespace `${prefix}${name}` whose eth0 is one end
+ * of a veth, the other end (`p-${name}`) on br0. Host i holds 192.0.2.(10+i)/24, and with `v6`
+ * also 2001:db8::(10+i)/64 (nodad). `addNs` makes a namespace (and remembers it for clean-up).
+ */
+export function wireBridge(prefix: string, names: string[], addNs: (ns: string) => void, v6 = false): Wired[] {
+  const br = `${prefix}br`;
+  addNs(br);
+  nsExec(br, 'ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
+  nsExec(br, 'ip', 'link', 'set', 'br0', 'up');
+  return names.map((name, i) => {
+    const ns = `${prefix}${name}`;
+    const port = `p-${name}`;
+    addNs(ns);
+    ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', br);
+    nsExec(br, 'ip', 'link', 'set', port, 'master', 'br0', 'up');
+    const w: Wired = { name, ns, port, v4: `192.0.2.${10 + i}` };
+    nsExec(ns, 'ip', 'addr', 'add', `${w.v4}/24`, 'dev', 'eth0');
+    if (v6) {
+      w.v6 = `2001:db8::${10 + i}`;
+      nsExec(ns, 'ip', 'addr', 'add', `${w.v6}/64`, 'dev', 'eth0', 'nodad');
+    }
+    nsExec(ns, 'ip', 'link', 'set', 'eth0', 'up');
+    return w;
+  });
+}
+
 /** Why these tests cannot run here, or undefined when they can. */
 export function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, raw sockets): run as root';
@@ -69,22 +99,10 @@ export class Topology {
       if (ns && ns.startsWith(prefix)) ip('netns', 'del', ns);
     }
     try {
-      t.addNs(t.br);
-      nsExec(t.br, 'ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
-      nsExec(t.br, 'ip', 'link', 'set', 'br0', 'up');
-      names.forEach((name, i) => {
-        const ns = `${prefix}${name}`;
-        t.addNs(ns);
-        ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', `p-${name}`, 'netns', t.br);
-        nsExec(t.br, 'ip', 'link', 'set', `p-${name}`, 'master', 'br0', 'up');
-        const v4 = `192.0.2.${10 + i}`;
-        const v6 = `2001:db8::${10 + i}`;
-        nsExec(ns, 'ip', 'addr', 'add', `${v4}/24`, 'dev', 'eth0');
-        nsExec(ns, 'ip', 'addr', 'add', `${v6}/64`, 'dev', 'eth0', 'nodad');
-        nsExec(ns, 'ip', 'link', 'set', 'eth0', 'up');
-        const mac = JSON.parse(nsExec(ns, 'ip', '-j', 'link', 'show', 'eth0'))[0].address as string;
-        t.hosts.push({ ns, ifname: 'eth0', mac, v4, v6 });
-      });
+      for (const w of wireBridge(prefix, names, (ns) => t.addNs(ns), true)) {
+        const mac = JSON.parse(nsExec(w.ns, 'ip', '-j', 'link', 'show', 'eth0'))[0].address as string;
+        t.hosts.push({ ns: w.ns, ifname: 'eth0', mac, v4: w.v4, v6: w.v6! });
+      }
     } catch (e) {
       t.destroy();
       throw e;
