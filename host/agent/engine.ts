@@ -16,7 +16,7 @@ import { runNotify } from './notify.ts';
 import type { CheckSpec, EngineSpec, InstanceSpec } from './spec.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import { diffInstance } from '../config/diff.ts';
-import { MemoryTrim } from './trim.ts';
+import { MemoryLockError, MemoryTrim } from './trim.ts';
 
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
 const OWN_LINK_TRACK = 31;
@@ -351,14 +351,23 @@ export class Engine {
   // 57 -> ~28 MB. 0: nothing pending.
   private trimAt = 0;
   private trim: MemoryTrim | undefined;
+  /** Lock the code once a trim is done (host/cli/run.ts sets it when realtime is on). */
+  lockMemory = false;
+  private lockWarned = false;
   private trimStep(): void {
     try {
-      this.trim ??= new MemoryTrim(shim());
+      this.trim ??= new MemoryTrim(shim(), { lock: this.lockMemory });
       if (this.trim.step()) return;
       this.log.debug(`memory: ${(this.trim.droppedKb / 1024).toFixed(1)} MB of file pages given back`);
+      if (this.trim.lockedBytes) this.log.debug(`memory: the code's ${(this.trim.lockedBytes / 1048576).toFixed(0)} MB of file mappings locked on fault`);
     } catch (err) {
-      // A shim built before these ops, say: the pages stay, nothing else changes.
-      this.log.debug(`memory trim stopped: ${(err as Error).message}`);
+      if (err instanceof MemoryLockError) {
+        if (!this.lockWarned) this.log.warn(err.message);
+        this.lockWarned = true;
+      } else {
+        // A shim built before these ops, say: the pages stay, nothing else changes.
+        this.log.debug(`memory trim stopped: ${(err as Error).message}`);
+      }
     }
     this.trimAt = 0;
     this.trim = undefined;

@@ -6,6 +6,12 @@
 // maps the same binary), and a page used again comes back by a minor fault. Done in small
 // steps between adverts (the engine's pump): one madvise is a TLB shootdown, 0.1-1.3 ms here,
 // and all of it at once took 7-14 ms, an advert's worth at 10 ms.
+//
+// With `lock` (realtime on), the pass then holds what is left: every file mapping is locked with
+// MLOCK_ONFAULT (host/native/vigil_shim.c), so the code a running engine uses is never evicted
+// under memory pressure and read back from disk on the way to an advert. File pages are what
+// the kernel reclaims first, and with no swap (the usual router) the only memory it can. Not
+// the anonymous memory: V8 aborts when it cannot madvise a locked heap page away.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
 import type { Shim } from '../net/shim.ts';
@@ -29,17 +35,46 @@ export function fileChunks(maps: string, chunk = CHUNK): Array<[number, number]>
   return out;
 }
 
-type TrimShim = Pick<Shim, 'mallocTrim' | 'dropCleanPages'>;
+/**
+ * The file mappings of /proc/PID/maps text, whole, as [address, length]: a path under /, not a
+ * device (/dev/) or a memfd (V8 may hold its own memory in one).
+ */
+export function fileMappings(maps: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const line of maps.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) r[w-][x-][ps] [0-9a-f]+ \S+ (\d+)\s+(\/\S*)/.exec(line);
+    if (!m || m[3] === '0' || /^\/(dev|memfd:)/.test(m[4]!)) continue;
+    const start = parseInt(m[1]!, 16);
+    out.push([start, parseInt(m[2]!, 16) - start]);
+  }
+  return out;
+}
+
+/** Locking refused (no CAP_IPC_LOCK, RLIMIT_MEMLOCK too low): nothing stays locked. */
+export class MemoryLockError extends Error {
+  readonly code = 'VIGIL_MEMLOCK_REFUSED';
+  constructor(cause: Error) {
+    super(`locking the engine's code in memory refused (${cause.message}): it may be evicted under memory pressure; ` +
+      'grant CAP_IPC_LOCK (systemd AmbientCapabilities=CAP_IPC_LOCK) or raise RLIMIT_MEMLOCK (LimitMEMLOCK=infinity)');
+    this.name = 'MemoryLockError';
+  }
+}
+
+type TrimShim = Pick<Shim, 'mallocTrim' | 'dropCleanPages' | 'mlock2' | 'munlockall' | 'constants'>;
 
 export class MemoryTrim {
   private chunks: Array<[number, number]> | undefined;
   private next = 0;
   droppedKb = 0;
+  /** With `lock`, once done: the bytes of address space locked (resident or not). */
+  lockedBytes = 0;
   private readonly shim: TrimShim;
   private readonly maps: () => string;
-  constructor(shim: TrimShim, maps = () => readFileSync('/proc/self/maps', 'utf8')) {
+  private readonly lock: boolean;
+  constructor(shim: TrimShim, o: { maps?: () => string; lock?: boolean } = {}) {
     this.shim = shim;
-    this.maps = maps;
+    this.maps = o.maps ?? (() => readFileSync('/proc/self/maps', 'utf8'));
+    this.lock = o.lock ?? false;
   }
 
   /**
@@ -48,9 +83,11 @@ export class MemoryTrim {
    */
   step(budgetMs = 1): boolean {
     if (!this.chunks) {
+      // A reload's pass: the last pass's locks go first, or its madvise would fail on them.
+      if (this.lock) this.shim.munlockall();
       this.shim.mallocTrim();
       this.chunks = fileChunks(this.maps());
-      return this.chunks.length > 0;
+      if (this.chunks.length > 0) return true;
     }
     const until = performance.now() + budgetMs;
     while (this.next < this.chunks.length) {
@@ -58,6 +95,23 @@ export class MemoryTrim {
       this.droppedKb += this.shim.dropCleanPages(addr, len);
       if (performance.now() >= until) break;
     }
-    return this.next < this.chunks.length;
+    if (this.next < this.chunks.length) return true;
+    if (this.lock) this.lockFiles();
+    return false;
+  }
+
+  /** Throws MemoryLockError, with nothing left locked, when the kernel refuses. */
+  private lockFiles(): void {
+    const onFault = this.shim.constants.MLOCK_ONFAULT!;
+    try {
+      for (const [addr, len] of fileMappings(this.maps())) {
+        this.shim.mlock2(addr, len, onFault);
+        this.lockedBytes += len;
+      }
+    } catch (e) {
+      this.lockedBytes = 0;
+      try { this.shim.munlockall(); } catch { /* nothing was locked */ }
+      throw new MemoryLockError(e as Error);
+    }
   }
 }

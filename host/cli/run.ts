@@ -327,7 +327,8 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   const { enableRealtime, parseReport, bindStatus, closeStatus, serveStatus } = await modules;
   if (config.realtime.enabled) {
     // No mlockall: V8 returns heap pages with madvise(MADV_DONTNEED), which fails on locked
-    // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages).
+    // memory, and V8 then aborts (measured here: "Check failed: 0 == ret" in FreePages). The
+    // engine locks its code instead, once started (engine.lockMemory, host/agent/trim.ts).
     const rt = enableRealtime({ priority: config.realtime.priority, lockMemory: false });
     for (const w of rt.warnings) log.warn(w);
     if (rt.scheduled) log.info(`real-time scheduling: SCHED_FIFO ${config.realtime.priority}`);
@@ -338,6 +339,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   const askStop = (sig: NodeJS.Signals) => { stopAsked ??= sig; };
   process.on('SIGTERM', askStop); process.on('SIGINT', askStop);
   const engine = await prepared;
+  engine.lockMemory = config.realtime.enabled;
   let server: Server | undefined;
   // The status socket is bound before the start, so that a taken port refuses the start before
   // any VIP moves, and served after it: Node's http server on it is ~3 ms that the first advert

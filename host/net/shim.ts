@@ -35,6 +35,9 @@ export interface Shim {
   schedSetScheduler(policy: number, priority: number): void;
   schedGetScheduler(): number;
   mlockall(flags: number): void;
+  /** mlock2(2) of [addr, addr + len); flags MLOCK_ONFAULT or 0. */
+  mlock2(addr: number, len: number, flags: number): void;
+  munlockall(): void;
   ifNameToIndex(name: string): number;
   /** A one-shot CLOCK_MONOTONIC timer fd (readiness via pollStart). */
   timerCreate(): number;

@@ -4,7 +4,7 @@
 // relocated RELRO), whose contents would be lost.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { fileChunks, MemoryTrim } from '../../host/agent/trim.ts';
+import { fileChunks, fileMappings, MemoryLockError, MemoryTrim } from '../../host/agent/trim.ts';
 import { shim } from '../../host/net/shim.ts';
 
 const MAPS = [
@@ -42,8 +42,11 @@ t.test('MemoryTrim: malloc trim and the maps first, then chunks within the budge
   const fake = {
     mallocTrim: () => { calls.push('trim'); return 1; },
     dropCleanPages: (a: number, l: number) => { calls.push(`drop ${a.toString(16)}`); return l / 1024; },
+    mlock2: () => { calls.push('mlock2'); },
+    munlockall: () => { calls.push('munlockall'); },
+    constants: { MLOCK_ONFAULT: 1 },
   };
-  const m = new MemoryTrim(fake, () => MAPS);
+  const m = new MemoryTrim(fake, { maps: () => MAPS });
   t.equal(m.step(), true);
   t.same(calls, ['trim']);
   // a zero budget: one chunk per step
@@ -53,7 +56,46 @@ t.test('MemoryTrim: malloc trim and the maps first, then chunks within the budge
   t.equal(steps + 1, chunks);
   t.equal(calls.length, 1 + chunks);
   t.equal(m.droppedKb, fileChunks(MAPS).reduce((n, [, l]) => n + l / 1024, 0));
-  t.equal(new MemoryTrim(fake, () => '').step(), false, 'nothing to drop: done at once');
+  t.equal(new MemoryTrim(fake, { maps: () => '' }).step(), false, 'nothing to drop: done at once');
+  t.notOk(calls.some((c) => c.startsWith('mlock2') || c === 'munlockall'), 'no lock asked for: none made or undone');
+});
+
+t.test('fileMappings: every file mapping whole, not devices, memfds or anonymous memory', async (t) => {
+  const m = fileMappings(MAPS + '\n7f50be1a4000-7f50be1a6000 rw-s 00000000 00:01 1234 /memfd:v8 (deleted)\n');
+  t.same(m.map(([a]) => a.toString(16)), ['400000', '82e000', '72a7000', '72dc000', '7f50be044000'],
+    'the binary (header, text, RELRO, data) and libc\'s text; not ---p, /dev/shm, [heap], [vdso], a memfd');
+  t.same(m[1], [0x82e000, 0x3489000 - 0x82e000], 'a mapping whole, not in chunks');
+});
+
+t.test('MemoryTrim with lock: unlock first, drop, then lock every file mapping on fault', async (t) => {
+  const calls: string[] = [];
+  const fake = {
+    mallocTrim: () => 1,
+    dropCleanPages: () => { calls.push('drop'); return 4; },
+    mlock2: (a: number, l: number, f: number) => { calls.push(`mlock2 ${a.toString(16)} ${l} ${f}`); },
+    munlockall: () => { calls.push('munlockall'); },
+    constants: { MLOCK_ONFAULT: 1 },
+  };
+  const m = new MemoryTrim(fake, { maps: () => MAPS, lock: true });
+  while (m.step(0));
+  t.equal(calls[0], 'munlockall', 'a reload\'s pass undoes the last locks before its madvise');
+  const locks = calls.filter((c) => c.startsWith('mlock2'));
+  t.equal(locks.length, fileMappings(MAPS).length);
+  t.ok(calls.lastIndexOf('drop') < calls.indexOf(locks[0]!), 'locked after every drop');
+  t.ok(locks.every((c) => c.endsWith(' 1')), 'MLOCK_ONFAULT: nothing read in');
+  t.equal(m.lockedBytes, fileMappings(MAPS).reduce((n, [, l]) => n + l, 0));
+
+  // Refused half way: a named error saying how to grant it, and nothing left locked.
+  calls.length = 0;
+  let n = 0;
+  const refusing = { ...fake, mlock2: () => { if (++n === 3) throw new Error('mlock2: Cannot allocate memory'); calls.push('mlock2'); } };
+  const r = new MemoryTrim(refusing, { maps: () => MAPS, lock: true });
+  const err = (() => { try { while (r.step(0)); } catch (e) { return e; } })();
+  t.ok(err instanceof MemoryLockError, 'MemoryLockError');
+  t.equal((err as MemoryLockError).code, 'VIGIL_MEMLOCK_REFUSED');
+  t.match((err as Error).message, /CAP_IPC_LOCK.*LimitMEMLOCK/);
+  t.equal(calls.at(-1), 'munlockall', 'the locks made before the refusal are undone');
+  t.equal(r.lockedBytes, 0);
 });
 
 t.test('dropCleanPages on this process', async (t) => {
@@ -96,4 +138,30 @@ t.test('dropCleanPages on this process', async (t) => {
   t.ok(rss() < before - 4096, `RSS ${before} -> ${rss()} kB`);
   t.equal(JSON.parse(JSON.stringify({ still: [1, 2, 3] })).still.length, 3);
   t.equal(s.mallocTrim() >= 0, true);
+});
+
+t.test('mlock2 (MLOCK_ONFAULT) and munlockall on this process', async (t) => {
+  let s: ReturnType<typeof shim>;
+  try {
+    s = shim();
+  } catch (e) {
+    t.plan(0, (e as Error).message);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    t.plan(0, 'needs root (CAP_IPC_LOCK) to lock more than RLIMIT_MEMLOCK');
+    return;
+  }
+  const status = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+  const rss = status('VmRSS');
+  const files = fileMappings(readFileSync('/proc/self/maps', 'utf8'));
+  for (const [a, l] of files) s.mlock2(a, l, s.constants.MLOCK_ONFAULT!);
+  const total = files.reduce((n, [, l]) => n + l, 0) / 1024;
+  t.equal(status('VmLck'), total, `VmLck ${status('VmLck')} kB: every file mapping`);
+  const locked = Number(/^Locked:\s+(\d+)/m.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))![1]);
+  t.ok(locked > 1024 && locked < total, `resident and locked: ${locked} kB of ${total.toFixed(0)}`);
+  t.ok(status('VmRSS') < rss + 8192, `on fault: nothing read in (RSS ${rss} -> ${status('VmRSS')} kB)`);
+  t.throws(() => s.mlock2(0, 0, 0), RangeError);
+  s.munlockall();
+  t.equal(status('VmLck'), 0, 'munlockall: nothing locked');
 });

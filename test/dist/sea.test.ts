@@ -257,7 +257,7 @@ vrrp_instance VI_1 {
     const unit = readFileSync(join(dest, 'usr/lib/systemd/system/vigil.service'), 'utf8');
     t.match(unit, /^ExecStart=\/usr\/bin\/vigil run -c \/etc\/vigil\/vigil\.yaml$/m);
     t.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
-    t.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE$/m);
+    t.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK$/m);
     t.match(unit, /^Restart=on-failure$/m);
     t.match(unit, /^RuntimeDirectoryMode=0700$/m, 'the shim loader needs /run/vigil at 0700');
     if (have('systemd-analyze')) {
