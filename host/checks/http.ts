@@ -6,10 +6,13 @@
 // Cost per round matters (bench/checks.ts: 10,000 checks/s in half a core), so each check has
 // its own undici Client (one keep-alive connection to its backend, no Agent/Pool lookup per
 // request) and a round is one Client.dispatch() with a small handler: no Readable body stream,
-// no promise chain inside undici, the body kept only when the check has a body expectation.
+// no promise chain inside undici, the body kept only when the check has a body expectation
+// (and hashed as it comes only when it has a digest one).
 import { readFileSync } from 'node:fs';
 import { Client, type Dispatcher } from 'undici';
-import type { CheckSpec } from '../config/types.ts';
+import type { BodyDigest, CheckSpec } from '../config/types.ts';
+import { bodyHash, digestMismatch } from './digest.ts';
+import type { Hash } from 'node:crypto';
 
 const BODY_MAX = 1 << 20;
 // Shared: a timeout is the common failure when the process is late, and an Error per round
@@ -24,6 +27,7 @@ interface Target {
   pending: Round | null;      // the last round's request, until undici ends it (it may outlive the round)
   opts: Dispatcher.DispatchOptions;
   body: RegExp | null;
+  digest: BodyDigest | null;
   statuses: ReadonlySet<number>;
 }
 const targets = new Map<string, Target>();
@@ -46,6 +50,7 @@ function targetFor(c: CheckSpec): Target {
       }),
       opts: { path: u.pathname + u.search, method: c.method as Dispatcher.HttpMethod, headers: c.hostHeader ? ['host', c.hostHeader] : null },
       body: c.expect.body === null ? null : new RegExp(c.expect.body),
+      digest: c.expect.digest ?? null,
       statuses: new Set(c.expect.status),
       pending: null,
     };
@@ -66,6 +71,7 @@ function readCa(path: string): string {
 class Round implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private chunks: Buffer[] | null = null;
+  private hash: Hash | null = null;
   private size = 0;
   private status = 0;
   private finished = false;
@@ -81,9 +87,11 @@ class Round implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     if (!this.t.statuses.has(statusCode)) return;   // judged at the end: the rest is read, so the connection stays usable
     if (this.t.body) this.chunks = [];
+    if (this.t.digest) this.hash = bodyHash(this.t.digest);
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.hash?.update(chunk);
     if (this.chunks === null || this.size >= BODY_MAX) return;
     this.chunks.push(chunk);
     this.size += chunk.length;
@@ -96,6 +104,7 @@ class Round implements Dispatcher.DispatchHandler {
       const text = Buffer.concat(this.chunks, Math.min(this.size, BODY_MAX)).toString('utf8', 0, BODY_MAX);
       if (!this.t.body!.test(text)) return this.finish(`body does not match /${this.c.expect.body}/`);
     }
+    if (this.hash !== null) return this.finish(digestMismatch(this.t.digest!, this.hash));
     this.finish(null);
   }
 

@@ -5,7 +5,7 @@ import type { Ctx, Entry, Fields, YNode } from './reader.ts';
 import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs, uniqueName } from './reader.ts';
 import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
-import { parseAddr } from './values.ts';
+import { parseAddr, parseDigest } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
 const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
@@ -17,7 +17,7 @@ const TARGET_EXAMPLE: Record<CheckType, string> = {
 };
 // Which check-level and expect keys belong to which type.
 const ONLY: Record<string, CheckType[]> = { method: ['http'], host: ['http', 'policy'], ca: ['http', 'policy'], query: ['dns'], qtype: ['dns'], policy: ['policy'], args: ['policy'] };
-const EXPECT_ONLY: Record<string, CheckType> = { status: 'http', body: 'http', banner: 'tcp', address: 'dns' };
+const EXPECT_ONLY: Record<string, CheckType> = { status: 'http', body: 'http', digest: 'http', banner: 'tcp', address: 'dns' };
 
 export interface ReadCheck { spec: CheckSpec; nameAt: YNode; policyAt: YNode }
 
@@ -78,7 +78,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     name: name ?? '', ...ctx.pos(item), type: type ?? 'tcp', target: '', host: '', port: 0, url: null,
     intervalUs: intervalUs ?? 0, timeoutUs: timeoutUs ?? 0, rise: rise ?? 0, fall: fall ?? 0,
     method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype, policy: null, args: [],
-    expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [] },
+    expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [], digest: null },
   };
 
   // Target.
@@ -172,6 +172,12 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
         if (re !== undefined) {
           try { new RegExp(re); spec.expect[k] = re; } catch (err) { bad(at(e), `${label}: expect.${k} is not a regular expression: ${(err as Error).message}`); }
         } else ok = false;
+      } else if (k === 'digest') {
+        const text = string(ctx, e, 'a digest such as sha256:<64 hex digits> or md5:<32 hex digits>');
+        const d = text === undefined ? undefined : parseDigest(text);
+        if (typeof d === 'string') bad(at(e), `${label}: expect.digest ${d}`);
+        else if (d !== undefined) spec.expect.digest = d;
+        else ok = false;
       } else {
         const addrs = list(ctx, e, 'IP addresses, e.g. [198.51.100.5]');
         if (addrs && addrs.length === 0) bad(at(e), `${label}: expect.address is empty: list the addresses the answer may hold, or remove the key`);

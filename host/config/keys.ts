@@ -9,7 +9,7 @@ const garp = { count: null, interval: null, refresh: null };
 const trackInterface = { name: null, weight: null };
 const trackCheck = { name: null, weight: null };
 const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as const };
-const expect = { status: null, body: null, banner: null, address: null };
+const expect = { status: null, body: null, digest: null, banner: null, address: null };
 const check = {
   name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
   method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect,

@@ -55,7 +55,15 @@ export interface CheckSpec {
     body: string | null;      // http: a regular expression the body must match
     banner: string | null;    // tcp: a regular expression the first bytes must match
     address: string[];        // dns: the answer must hold one of these (empty: any answer)
+    // http: the whole body's digest (hex, lower case). The parser always sets it (null: none);
+    // optional for the CheckSpecs that tests and benches write out by hand.
+    digest?: BodyDigest | null;
   };
+}
+
+export interface BodyDigest {
+  algorithm: 'md5' | 'sha256';
+  hex: string;                // lower case
 }
 
 // A WebAssembly check policy (top-level `policies:`), run sandboxed by the checker

@@ -1,6 +1,7 @@
 // The value types of the file that are more than a number: names, interface names, IP
 // addresses with prefixes, host:port. Each check returns the value or the reason it is wrong.
 import { familyOf, formatAddress, formatHostPort, parseAddress, type Family } from '../core/addr.ts';
+import type { BodyDigest } from './types.ts';
 
 // Instance and sync-group names: bounded and plain (keepalived had a buffer overflow on an
 // empty name in its config), since they end up in logs, metrics, file names and scripts.
@@ -113,4 +114,28 @@ export function parseListen(text: string): { host: string; port: number; exposed
 
 export function formatListen(l: { host: string; port: number }): string {
   return formatHostPort(l.host, l.port);
+}
+
+// An HTTP body digest: "sha256:HEX", "md5:HEX", or bare HEX whose length says which (32 digits:
+// MD5, keepalived's HTTP_GET `digest` as its genhash prints it, so it carries over; 64:
+// SHA-256). Hex in either case, kept in lower case. Only checked here: the config code runs in
+// the engine too, which must not load node:crypto; the checker hashes (host/checks/digest.ts).
+const DIGEST_HEX: Record<BodyDigest['algorithm'], number> = { md5: 32, sha256: 64 };
+const DIGEST_FIX = 'write sha256: and 64 hex digits, or md5: and 32 (a bare 32-digit value is MD5, as keepalived\'s genhash prints it)';
+
+export function parseDigest(text: string): BodyDigest | string {
+  const colon = text.indexOf(':');
+  const named = colon >= 0 ? text.slice(0, colon) : undefined;
+  const hex = colon >= 0 ? text.slice(colon + 1) : text;
+  if (named !== undefined && named !== 'md5' && named !== 'sha256') {
+    const lower = named.toLowerCase().replace('-', '');
+    if (lower === 'md5' || lower === 'sha256') return `${JSON.stringify(text)}: write the algorithm as ${lower}:`;
+    return `algorithm ${JSON.stringify(named)} is not supported: ${DIGEST_FIX}`;
+  }
+  const bad = /[^0-9A-Fa-f]/.exec(hex);
+  if (bad) return `${JSON.stringify(text)} has ${JSON.stringify(bad[0])}, which is not a hex digit: ${DIGEST_FIX}`;
+  const algorithm = named as BodyDigest['algorithm'] | undefined ?? (hex.length === 32 ? 'md5' : hex.length === 64 ? 'sha256' : undefined);
+  if (algorithm === undefined) return `${JSON.stringify(text)} has ${hex.length} hex digits, which is neither MD5 (32) nor SHA-256 (64): ${DIGEST_FIX}`;
+  if (hex.length !== DIGEST_HEX[algorithm]) return `${JSON.stringify(text)}: a ${algorithm} digest has ${DIGEST_HEX[algorithm]} hex digits, not ${hex.length}`;
+  return { algorithm, hex: hex.toLowerCase() };
 }

@@ -80,3 +80,41 @@ t.test('up to 1,024 checks', async (t) => {
   t.equal(ok(file(many(1024))).checks.length, 1024);
   t.match(problemsOf(file(many(1025))).map((p) => p.message), ['1025 checks; vigil runs at most 1024']);
 });
+
+t.test('expect.digest: sha256: / md5: / bare hex, read in lower case', async (t) => {
+  const sha = 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855';
+  const md5 = 'd41d8cd98f00b204e9800998ecf8427e';
+  const c = ok(file([
+    `{ name: a, type: http, target: "http://198.51.100.1/", expect: { digest: "sha256:${sha}" } }`,
+    `{ name: b, type: http, target: "http://198.51.100.1/", expect: { digest: "md5:${md5}" } }`,
+    `{ name: c, type: http, target: "http://198.51.100.1/", expect: { digest: ${md5}, body: ok } }`,
+    `{ name: d, type: http, target: "http://198.51.100.1/", expect: { digest: ${sha} } }`,
+    '{ name: e, type: http, target: "http://198.51.100.1/" }',
+  ]));
+  t.strictSame(c.checks.map((k) => k.expect.digest), [
+    { algorithm: 'sha256', hex: sha.toLowerCase() }, { algorithm: 'md5', hex: md5 },
+    { algorithm: 'md5', hex: md5 }, { algorithm: 'sha256', hex: sha.toLowerCase() }, null,
+  ]);
+  t.equal(c.checks[2].expect.body, 'ok', 'with a body regex too');
+});
+
+t.test('expect.digest problems, each at its place', async (t) => {
+  const fix = 'write sha256: and 64 hex digits, or md5: and 32 (a bare 32-digit value is MD5, as keepalived\'s genhash prints it)';
+  const http = (digest: string) => file([`{ name: a, type: http, target: "http://198.51.100.1/", expect: { digest: ${digest} } }`]);
+  let f = http(`"sha256:${'a'.repeat(63)}"`);
+  expect(t, f, ['"sha256:', `check a: expect.digest "sha256:${'a'.repeat(63)}": a sha256 digest has 64 hex digits, not 63`]);
+  f = http(`"md5:${'a'.repeat(64)}"`);
+  expect(t, f, ['"md5:', `check a: expect.digest "md5:${'a'.repeat(64)}": a md5 digest has 32 hex digits, not 64`]);
+  f = http('abcdef');
+  expect(t, f, ['abcdef', `check a: expect.digest "abcdef" has 6 hex digits, which is neither MD5 (32) nor SHA-256 (64): ${fix}`]);
+  f = http(`"${'a'.repeat(31)}g"`);
+  expect(t, f, [`"${'a'.repeat(31)}g"`, `check a: expect.digest "${'a'.repeat(31)}g" has "g", which is not a hex digit: ${fix}`]);
+  f = http(`"sha1:${'a'.repeat(40)}"`);
+  expect(t, f, ['"sha1:', `check a: expect.digest algorithm "sha1" is not supported: ${fix}`]);
+  f = http(`"SHA-256:${'a'.repeat(64)}"`);
+  expect(t, f, ['"SHA-256:', `check a: expect.digest "SHA-256:${'a'.repeat(64)}": write the algorithm as sha256:`]);
+  f = http('[x]');
+  expect(t, f, ['[x]', 'expect.digest must be a digest such as sha256:<64 hex digits> or md5:<32 hex digits>, not a list']);
+  f = file([`{ name: a, type: tcp, target: "198.51.100.1:80", expect: { digest: "md5:${'a'.repeat(32)}" } }`]);
+  expect(t, f, ['digest', 'check a: expect.digest is for http checks, not tcp: remove it']);
+});
