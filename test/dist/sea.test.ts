@@ -260,6 +260,14 @@ vrrp_instance VI_1 {
     t.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK$/m);
     t.match(unit, /^Restart=on-failure$/m);
     t.match(unit, /^RuntimeDirectoryMode=0700$/m, 'the shim loader needs /run/vigil at 0700');
+    // On a box with no config yet: the example, root's only (it may hold a VRRP password), and valid.
+    const fresh = join(work, 'fresh');
+    const f = spawnSync('make', ['-s', '-o', 'dist', 'install', `DESTDIR=${fresh}`, 'PREFIX=/usr'], { cwd: ROOT, encoding: 'utf8' });
+    t.equal(f.status, 0, f.stderr);
+    const installed = join(fresh, 'etc/vigil/vigil.yaml');
+    t.equal(readFileSync(installed, 'utf8'), readFileSync(join(ROOT, 'examples/vigil.yaml'), 'utf8'), 'no config yet: the example is installed');
+    t.equal(statSync(installed).mode & 0o777, 0o600);
+    t.equal(spawnSync(join(fresh, 'usr/bin/vigil'), ['check', '-c', installed], { encoding: 'utf8' }).status, 0, 'and `vigil check` accepts it');
     if (have('systemd-analyze')) {
       // verify checks that ExecStart's binary exists: point it at the installed copy.
       writeFileSync(join(work, 'vigil.service'), unit.replaceAll('/usr/bin/vigil', join(dest, 'usr/bin/vigil')));
@@ -282,7 +290,8 @@ vrrp_instance VI_1 {
       'policies: [{ name: ok, file: ok.wasm }, { name: budget, file: "builtin:http-budget" }]',
       'checks:',
       `  - { name: p-ok, type: policy, policy: ok, target: ${a.v4}, interval: 100ms, timeout: 80ms, rise: 1 }`,
-      `  - { name: p-http, type: policy, policy: budget, target: ${a.v4}:8080, interval: 100ms, timeout: 80ms, fall: 1, args: { path: /, status: "200", budgetMs: 50 } }`,
+      // A timeout that a loaded box cannot run out before the refusal comes back (seen: 80 ms did).
+      `  - { name: p-http, type: policy, policy: budget, target: ${a.v4}:8080, interval: 500ms, timeout: 400ms, fall: 1, args: { path: /, status: "200", budgetMs: 50 } }`,
       // undici in the executable (a CommonJS package inside an ES bundle) for the plain check too.
       `  - { name: http, type: http, target: "http://${a.v4}:8080/", interval: 100ms, timeout: 80ms, fall: 1 }`,
       'instances: [{ name: VI_1, interface: eth0, vrid: 51, virtualAddresses: [192.0.2.100/24] }]', ''].join('\n'));
@@ -290,7 +299,7 @@ vrrp_instance VI_1 {
     l.procs.push(ck);
     await ck.waitLine(/"check":"p-ok","up":true/, 15_000);
     const down = await ck.waitLine(/"check":"p-http","up":false,"settled":true/, 15_000);
-    t.match(JSON.parse(down).error, /ECONNREFUSED|connect/, 'the built-in policy\'s verdict names the refused connection');
+    t.match(JSON.parse(down).error, /ECONNREFUSED|connect/, `the built-in policy's verdict names the refused connection: ${down}`);
     const http = await ck.waitLine(/"check":"http","up":false,"settled":true/, 15_000);
     t.equal(JSON.parse(http).error, 'ECONNREFUSED', 'the http check works in the executable');
     await ck.stop();
