@@ -46,6 +46,7 @@ interface CheckStatus {
   failures: number;
   since: string | null;       // when `up` last changed here
   policy: object | null;      // type policy: the policy's state as the checker reports it
+  pool: { name: string; server: string; weight: number } | null;   // the real server this check puts in a pool
 }
 
 class Running {
@@ -557,9 +558,9 @@ export class Engine {
     this.checks.clear();
     for (const c of specs) {
       const old = keep.get(c.name);
-      this.checks.set(c.name, old ? { ...old, type: c.type, target: c.target } : {
+      this.checks.set(c.name, old ? { ...old, type: c.type, target: c.target, pool: c.pool ?? null } : {
         name: c.name, type: c.type, target: c.target, up: false, known: false, error: null, latencyMs: null,
-        transitions: 0, rounds: 0, failures: 0, since: null, policy: null,
+        transitions: 0, rounds: 0, failures: 0, since: null, policy: null, pool: c.pool ?? null,
       });
     }
   }
@@ -626,7 +627,23 @@ export class Engine {
       state: !c.known ? 'unknown' : c.up ? 'up' : 'down',
       trackedBy: [...this.byName.values()].filter((r) => r.spec.track.checks.some((t) => t.name === c.name)).map((r) => r.spec.name),
     }));
-    return { pid: process.pid, startedAt: this.startedAt.toISOString(), instances, checks, drops: this.core.dropTotals() };
+    return { pid: process.pid, startedAt: this.startedAt.toISOString(), instances, checks, pools: this.pools(), drops: this.core.dropTotals() };
+  }
+
+  // Load-balancer pools by name, from the checks that have a `pool`: each real server is in
+  // (up) while its check is up, and out until the check has first risen, as a tracked check
+  // counts as failing until then. `since`: when the check's state last changed here.
+  private pools() {
+    // A Map, then an object: a pool may be named __proto__.
+    const pools = new Map<string, { serversUp: number; servers: { server: string; check: string; weight: number; up: boolean; since: string | null }[] }>();
+    for (const c of this.checks.values()) {
+      if (!c.pool) continue;
+      let p = pools.get(c.pool.name);
+      if (!p) pools.set(c.pool.name, p = { serversUp: 0, servers: [] });
+      p.servers.push({ server: c.pool.server, check: c.name, weight: c.pool.weight, up: c.up, since: c.since });
+      if (c.up) p.serversUp++;
+    }
+    return Object.fromEntries(pools);
   }
 }
 

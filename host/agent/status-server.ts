@@ -56,6 +56,12 @@ export function metrics(s: Status): string {
   check('vigil_check_latency_seconds', 'gauge', 'Duration of the last round of the check.', (c) => (c.latencyMs === null ? null : c.latencyMs / 1000));
   check('vigil_check_rounds_total', 'counter', 'Rounds run by the current checker process.', (c) => c.rounds);
   check('vigil_check_failures_total', 'counter', 'Failed rounds in the current checker process.', (c) => c.failures);
+  // Pools: a real server is in its pool while its check is up (the load balancer's view).
+  const pools = Object.entries(s.pools);
+  family('vigil_pool_server_up', 'gauge', 'Real server in its pool: 1 while its check is up, 0 while down or not yet risen.');
+  for (const [pool, p] of pools) for (const m of p.servers) out.push(`vigil_pool_server_up${lbl({ pool, server: m.server, check: m.check })} ${m.up ? 1 : 0}`);
+  family('vigil_pool_servers_up', 'gauge', 'Real servers of the pool whose check is up.');
+  for (const [pool, p] of pools) out.push(`vigil_pool_servers_up${lbl({ pool })} ${p.serversUp}`);
   // Policies: one series per policy, from the first check that reports it.
   const policies = new Map<string, PolicyLike>();
   for (const c of s.checks) { const p = c.policy as PolicyLike | null; if (p?.name && !policies.has(p.name)) policies.set(p.name, p); }

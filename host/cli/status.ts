@@ -10,7 +10,8 @@ const usage = `Usage: vigil status [--url URL] [--json]
 
 Reads the running agent's status endpoint and prints one line per instance: state, effective
 priority, current master, adverts sent / received, drops, transitions and observed availability;
-then, when the config has checks, one line per health check: state, last latency and error.
+then, when the config has checks, one line per health check: state, last latency and error;
+and when checks put real servers in pools, one line per server: in or out, weight, since when.
 
   --url URL   the status endpoint (default http://127.0.0.1:9110/status; the config's status.listen)
   --json      print the agent's JSON as is
@@ -45,6 +46,8 @@ interface Inst {
 
 interface Chk { name: string; type: string; target: string; state: string; error: string | null; latencyMs: number | null; transitions: number; trackedBy: string[] }
 
+interface Pool { serversUp: number; servers: { server: string; check: string; weight: number; up: boolean; since: string | null }[] }
+
 function grid(rows: string[][]): string {
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((x, c) => c === r.length - 1 ? x : x.padEnd(w[c])).join('  ')).join('\n');
@@ -60,7 +63,16 @@ export function checksTable(checks: Chk[]): string {
   return grid(rows);
 }
 
-export function table(s: { instances: Inst[]; checks?: Chk[] }): string {
+// The pools' real servers, when checks have a `pool`: a third table.
+export function poolsTable(pools: Record<string, Pool>): string {
+  const rows = [['POOL', 'SERVER', 'CHECK', 'WEIGHT', 'STATE', 'SINCE']];
+  for (const [name, p] of Object.entries(pools)) {
+    for (const m of p.servers) rows.push([name, m.server, m.check, String(m.weight), m.up ? 'up' : 'down', m.since ?? '-']);
+  }
+  return grid(rows);
+}
+
+export function table(s: { instances: Inst[]; checks?: Chk[]; pools?: Record<string, Pool> }): string {
   const rows = [['INSTANCE', 'IFACE', 'VRID', 'FAMILY', 'STATE', 'PRIO', 'MASTER', 'SENT', 'RECV', 'DROPS', 'MOVES', 'AVAIL', 'SINCE']];
   for (const i of s.instances) {
     const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
@@ -70,7 +82,8 @@ export function table(s: { instances: Inst[]; checks?: Chk[] }): string {
       i.availability.availability === null ? '-' : `${(i.availability.availability * 100).toFixed(3)}%`,
       last ? `${last.at} (${last.why})` : '-']);
   }
-  return grid(rows) + (s.checks?.length ? '\n\n' + checksTable(s.checks) : '');
+  return grid(rows) + (s.checks?.length ? '\n\n' + checksTable(s.checks) : '')
+    + (s.pools && Object.keys(s.pools).length ? '\n\n' + poolsTable(s.pools) : '');
 }
 
 export const status: Command = {
@@ -82,7 +95,7 @@ export const status: Command = {
     if (values.help) { io.stdout(usage); return 0; }
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const url = values.url ?? 'http://127.0.0.1:9110/status';
-    const s = await fetchJson(url) as { instances: Inst[]; checks?: Chk[] };
+    const s = await fetchJson(url) as Parameters<typeof table>[0];
     io.stdout(values.json ? JSON.stringify(s, null, 2) : table(s));
     return 0;
   },

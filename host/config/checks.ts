@@ -5,7 +5,8 @@ import type { Ctx, Entry, Fields, YNode } from './reader.ts';
 import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs, uniqueName } from './reader.ts';
 import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
-import { parseAddr, parseDigest } from './values.ts';
+import { formatHostPort } from '../core/addr.ts';
+import { nameProblem, parseAddr, parseDigest, parseServer } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
 const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
@@ -25,17 +26,18 @@ export function readChecks(ctx: Ctx, e: Entry): ReadCheck[] {
   const items = list(ctx, e, `checks, e.g. [${EXAMPLE}]`);
   const out: ReadCheck[] = [];
   const names = new Map<string, YNode>();
+  const members: Members = new Map();
   items?.forEach((item, i) => {
     if (i === LIMITS.checks) ctx.report(item, `${items.length} checks; vigil runs at most ${LIMITS.checks}`);
     const f = itemMap(ctx, item, 'check', `check ${i + 1}`, EXAMPLE);
     if (!f) return;
-    const c = readCheck(ctx, f, item, i, names);
+    const c = readCheck(ctx, f, item, i, names, members);
     if (c) out.push(c);
   });
   return out;
 }
 
-function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>): ReadCheck | undefined {
+function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>, members: Members): ReadCheck | undefined {
   let ok = true;
   const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
 
@@ -79,6 +81,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     intervalUs: intervalUs ?? 0, timeoutUs: timeoutUs ?? 0, rise: rise ?? 0, fall: fall ?? 0,
     method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype, policy: null, args: [],
     expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [], digest: null },
+    pool: null,
   };
 
   // Target.
@@ -195,7 +198,61 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
       }
     }
   }
+  // pool.
+  const poolE = f.get('pool');
+  if (poolE) {
+    const pool = readPool(ctx, poolE, label, spec, targetE !== undefined && spec.host !== '' ? type : undefined, members);
+    if (pool) spec.pool = pool; else ok = false;
+  }
   return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: pE ? at(pE) : undefined } : undefined;
+}
+
+// Pool members seen so far: "pool server" -> the check that holds it and where.
+type Members = Map<string, { check: string; at: YNode }>;
+const POOL_EXAMPLE = '{ name: web, server: "198.51.100.10:8080", weight: 1 }';
+
+// pool: { name, server, weight }. The server defaults to the target's ADDRESS:PORT (http: the
+// URL's host and port, 80 / 443 when it names none; dns and icmp: the address alone; policy:
+// ADDRESS or ADDRESS:PORT as written); `type` is undefined when the target did not read, and
+// then only what the pool itself says is checked. A real server is in a pool once.
+function readPool(ctx: Ctx, e: Entry, label: string, spec: CheckSpec, type: CheckType | undefined, members: Members) {
+  const pf = map(ctx, e, 'pool', POOL_EXAMPLE);
+  if (!pf) return undefined;
+  let ok = true;
+  const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
+  const nE = pf.get('name');
+  let name: string | undefined;
+  if (!nE) bad(e.key, `${label}: pool has no name: add "name: web" (the pool the load balancer will fill)`);
+  else {
+    name = string(ctx, nE, 'a pool name such as web');
+    const why = name === undefined ? undefined : nameProblem('pool name', name);
+    if (why) { bad(at(nE), `${label}: ${why}`); name = undefined; } else if (name === undefined) ok = false;
+  }
+  const sE = pf.get('server');
+  let server: string | undefined;
+  if (sE) {
+    const text = string(ctx, sE, 'ADDRESS:PORT, e.g. 198.51.100.10:8080');
+    const s = text === undefined ? undefined : parseServer(text);
+    if (typeof s === 'object') bad(at(sE), `${label}: pool.server ${JSON.stringify(text)} ${s.problem}`);
+    else if (s === undefined) ok = false;
+    else server = s;
+  } else if (type !== undefined) {
+    const a = parseAddr(spec.host, 'refused');
+    if (typeof a === 'string') bad(e.key, `${label}: pool has no server and the target's host ${JSON.stringify(spec.host)} is not an IP address: add "server: ADDRESS:PORT"`);
+    else server = type === 'dns' || type === 'icmp' || spec.port === 0 ? a.address : formatHostPort(a.address, spec.port);
+  } else ok = false;
+  const wE = pf.get('weight');
+  const weight = wE ? integer(ctx, wE, ...LIMITS.poolWeight, (v) => `${label}: pool.weight ${v} is out of range ${LIMITS.poolWeight.join('..')} (IPVS's range; 0 drains the server)`) : DEFAULTS.check.poolWeight;
+  if (weight === undefined) ok = false;
+  if (!ok || name === undefined || server === undefined || weight === undefined) return undefined;
+  const key = `${name} ${server}`;
+  const first = members.get(key);
+  if (first) {
+    ctx.report(sE ? at(sE) : e.key, `${label}: server ${server} is already in pool ${name} (check ${first.check}, line ${ctx.pos(first.at).line}): a real server is in a pool once`);
+    return undefined;
+  }
+  members.set(key, { check: spec.name, at: sE ? at(sE) : e.key });
+  return { name, server, weight };
 }
 
 // args: a flat map of scalars, handed to the policy as strings, in the order written.

@@ -10,9 +10,10 @@ const trackInterface = { name: null, weight: null };
 const trackCheck = { name: null, weight: null };
 const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as const };
 const expect = { status: null, body: null, digest: null, banner: null, address: null };
+const pool = { name: null, server: null, weight: null };
 const check = {
   name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
-  method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect,
+  method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect, pool,
 };
 const policy = { name: null, file: null, memory: null, cpu: null };
 const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
@@ -37,7 +38,7 @@ export const SHAPE = {
 };
 
 // The maps by name, for the parser's unknown-key check.
-export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, notify, syncGroup, status, realtime };
+export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, pool, notify, syncGroup, status, realtime };
 export type MapKind = keyof typeof MAPS;
 
 // keepalived's keywords, for people bringing a keepalived.conf along: what vigil calls them.
@@ -106,6 +107,6 @@ export function unknownKeyMessage(key: string, kind: MapKind): string {
 
 const ARTICLE: Record<MapKind, string> = {
   top: 'the file', instance: 'an instance', auth: 'auth', garp: 'garp', track: 'track',
-  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
+  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', pool: 'pool', notify: 'notify', syncGroup: 'a sync group',
   status: 'status', realtime: 'realtime',
 };

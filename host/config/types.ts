@@ -59,6 +59,15 @@ export interface CheckSpec {
     // optional for the CheckSpecs that tests and benches write out by hand.
     digest?: BodyDigest | null;
   };
+  // A real server's membership in a load-balancer pool, following this check's state; shown in
+  // /status (pools) and /metrics. The parser always sets it (null: none); optional as digest is.
+  pool?: PoolMember | null;
+}
+
+export interface PoolMember {
+  name: string;               // the pool
+  server: string;             // ADDRESS or ADDRESS:PORT ([IPv6]:PORT), canonical; default: the check's target's
+  weight: number;             // 0..65535 (IPVS's range); 0 = drained
 }
 
 export interface BodyDigest {
@@ -153,7 +162,7 @@ export const DEFAULTS = {
   statusListen: '127.0.0.1:9110',
   realtimePriority: 50,
   policy: { memory: '16MiB', cpu: '50ms' },
-  check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53 },
+  check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53, poolWeight: 1 },
 };
 
 // Bounds. The per-instance counts are the core's table sizes (core-wasm/assembly/layout.ts).
@@ -173,6 +182,7 @@ export const LIMITS = {
   checkIntervalUs: [10e3, 3600e6] as const,
   checkTimeoutUs: [1e3, 3600e6] as const,
   checkRiseFall: [1, 100] as const,
+  poolWeight: [0, 65535] as const,              // IPVS's real server weight
   garpCount: [1, 100] as const,
   garpIntervalUs: [0, 10e6] as const,
   garpRefreshUs: [1e6, 86400e6] as const,       // or 0 = off

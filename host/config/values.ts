@@ -139,3 +139,19 @@ export function parseDigest(text: string): BodyDigest | string {
   if (hex.length !== DIGEST_HEX[algorithm]) return `${JSON.stringify(text)}: a ${algorithm} digest has ${DIGEST_HEX[algorithm]} hex digits, not ${hex.length}`;
   return { algorithm, hex: hex.toLowerCase() };
 }
+
+// A pool's real server: ADDRESS, ADDRESS:PORT or [IPv6]:PORT (a bare IPv6 address has no
+// port), canonical, as the load balancer will take it (vigil resolves no names).
+export function parseServer(text: string): string | { problem: string } {
+  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  let host: string, port: string | undefined;
+  if (v6) [, host, port] = v6;
+  else if (text.split(':').length > 2) [host, port] = [text, undefined];
+  else [host, port] = text.split(':') as [string, string | undefined];
+  const a = parseAddr(host, 'refused');
+  if (typeof a === 'string') return { problem: `names ${JSON.stringify(host)}, which is not an IP address (vigil resolves no names): write ADDRESS:PORT, e.g. 198.51.100.10:8080` };
+  if (v6 && a.family !== 6) return { problem: 'has an IPv4 address in brackets: write it without them' };
+  if (port === undefined) return a.address;
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return { problem: 'has a bad port: 1..65535' };
+  return formatHostPort(a.address, Number(port));
+}

@@ -118,3 +118,52 @@ t.test('expect.digest problems, each at its place', async (t) => {
   f = file([`{ name: a, type: tcp, target: "198.51.100.1:80", expect: { digest: "md5:${'a'.repeat(32)}" } }`]);
   expect(t, f, ['digest', 'check a: expect.digest is for http checks, not tcp: remove it']);
 });
+
+t.test('pool: the server defaults to the target\'s, the weight to 1', async (t) => {
+  const c = ok(file([
+    '{ name: h, type: http, target: "http://198.51.100.10:8080/health", pool: { name: web } }',
+    '{ name: hs, type: http, target: "https://[2001:db8::10]/health", pool: { name: web } }',
+    '{ name: h80, type: http, target: "http://198.51.100.11/", pool: { name: web, weight: 0 } }',
+    '{ name: t, type: tcp, target: "198.51.100.20:5432", pool: { name: db, weight: 65535 } }',
+    '{ name: d, type: dns, target: "198.51.100.53:5353", query: a.example, pool: { name: dns } }',
+    '{ name: i, type: icmp, target: 198.51.100.1, pool: { name: gw } }',
+    '{ name: x, type: http, target: "http://www.example/", pool: { name: web, server: "198.51.100.12:80", weight: 3 } }',
+    '{ name: y, type: icmp, target: 198.51.100.2, pool: { name: gw, server: "2001:db8:0::0:2" } }',
+    '{ name: z, type: icmp, target: 198.51.100.3, pool: { name: gw, server: "[2001:DB8::3]:8443" } }',
+    '{ name: n, type: icmp, target: 198.51.100.4 }',
+  ]));
+  t.strictSame(c.checks.map((k) => k.pool), [
+    { name: 'web', server: '198.51.100.10:8080', weight: 1 },
+    { name: 'web', server: '[2001:db8::10]:443', weight: 1 },
+    { name: 'web', server: '198.51.100.11:80', weight: 0 },
+    { name: 'db', server: '198.51.100.20:5432', weight: 65535 },
+    { name: 'dns', server: '198.51.100.53', weight: 1 },
+    { name: 'gw', server: '198.51.100.1', weight: 1 },
+    { name: 'web', server: '198.51.100.12:80', weight: 3 },
+    { name: 'gw', server: '2001:db8::2', weight: 1 },
+    { name: 'gw', server: '[2001:db8::3]:8443', weight: 1 },
+    null,
+  ]);
+});
+
+t.test('pool problems, each at its place', async (t) => {
+  const icmp = (pool: string, target = '198.51.100.1') => file([`{ name: a, type: icmp, target: ${target}, pool: ${pool} }`]);
+  expect(t, icmp('{ weight: 2 }'), ['pool', 'check a: pool has no name: add "name: web" (the pool the load balancer will fill)']);
+  expect(t, icmp('{ name: "w b" }'), ['"w b"', 'check a: pool name "w b" has " ": use only letters, digits, "_", "." and "-"']);
+  expect(t, icmp('{ name: web, weight: 65536 }'), ['65536', 'check a: pool.weight 65536 is out of range 0..65535 (IPVS\'s range; 0 drains the server)']);
+  expect(t, icmp('{ name: web, weight: -1 }'), ['-1', 'check a: pool.weight -1 is out of range 0..65535 (IPVS\'s range; 0 drains the server)']);
+  expect(t, icmp('{ name: web, weight: 1.5 }'), ['1.5', 'pool.weight must be a whole number 0..65535, not 1.5']);
+  expect(t, icmp('{ name: web, server: "www.example:80" }'), ['"www', 'check a: pool.server "www.example:80" names "www.example", which is not an IP address (vigil resolves no names): write ADDRESS:PORT, e.g. 198.51.100.10:8080']);
+  expect(t, icmp('{ name: web, server: "198.51.100.1:0" }'), ['"198.51.100.1:0"', 'check a: pool.server "198.51.100.1:0" has a bad port: 1..65535']);
+  expect(t, icmp('{ name: web, server: "[198.51.100.1]:80" }'), ['"[198', 'check a: pool.server "[198.51.100.1]:80" has an IPv4 address in brackets: write it without them']);
+  expect(t, icmp('{ name: web, sever: "198.51.100.1:80" }'), ['sever', 'unknown key "sever" (did you mean "server"?)']);
+  expect(t, icmp('web'), ['web }', 'pool must be a map, e.g. { name: web, server: "198.51.100.10:8080", weight: 1 }, not "web"']);
+  expect(t, file(['{ name: a, type: http, target: "http://www.example/", pool: { name: web } }']),
+    ['pool', 'check a: pool has no server and the target\'s host "www.example" is not an IP address: add "server: ADDRESS:PORT"']);
+  expect(t, file(['{ name: a, type: icmp, target: 198.51.100.1, pool: { name: web } }', '{ name: b, type: icmp, target: 198.51.100.2, pool: { name: web, server: 198.51.100.1 } }']),
+    ['198.51.100.1 }', 'check b: server 198.51.100.1 is already in pool web (check a, line 2): a real server is in a pool once']);
+  // The same server in two pools is two memberships.
+  t.equal(ok(file(['{ name: a, type: icmp, target: 198.51.100.1, pool: { name: web } }', '{ name: b, type: icmp, target: 198.51.100.1, pool: { name: web2 } }'])).checks.length, 2);
+  // A bad target is reported once, not again as a pool without a server.
+  t.equal(problemsOf(file(['{ name: a, type: tcp, target: x, pool: { name: web } }'])).length, 1);
+});
