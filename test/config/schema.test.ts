@@ -121,9 +121,9 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   const all = doc.checks[0] as S & { expect: S };
   const pick = (o: S, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
   const common = ['name', 'type', 'target', 'interval', 'timeout', 'rise', 'fall'];
-  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'policy', 'args', 'expect'].sort(), 'the generated check has every key');
+  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'policy', 'args', 'expect', 'pool'].sort(), 'the generated check has every key');
   doc.checks = [
-    { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca']), expect: pick(all.expect, ['status', 'body']) },
+    { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca', 'pool']), expect: pick(all.expect, ['status', 'body', 'digest']) },
     { ...pick(all, common), name: 'smtp', type: 'tcp', target: '198.51.100.10:25', expect: pick(all.expect, ['banner']) },
     { ...pick(all, common), name: 'ns', type: 'dns', target: '198.51.100.53', ...pick(all, ['query', 'qtype']), expect: pick(all.expect, ['address']) },
     { ...pick(all, common), name: 'budget', type: 'policy', target: '198.51.100.10:8080', ...pick(all, ['policy', 'args']) },
@@ -133,6 +133,8 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   t.equal(c.instances[0].version, 2);
   t.strictSame(c.instances[0].auth, { type: 'pass', password: 's3cret' });
   t.equal(c.instances[0].track.interfaces.length, 1);
+  t.ok(c.checks[0]!.pool?.name, 'the http check\'s pool is read');
+  t.ok(c.checks[0]!.expect.digest, 'and its expected digest');
   t.strictSame(c.syncGroups.map((g) => g.instances), [['VI_1']]);
   t.equal(c.instances[0].notify.stop, '/etc/vigil/notify.sh');
   t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns', 'policy']);
