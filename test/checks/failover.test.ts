@@ -103,7 +103,13 @@ t.test('weight 0: the instance stays in FAULT (no VIP) until the check has risen
   ].join('\n');
   const pa = l.vigil(a, 'a.yaml', { priority: 150, interval: '50ms', extra: '    track: { checks: [{ name: web }] }\n' + checks });
   await pa.waitLine(/vigil running/, 10_000);
-  await new Promise((r) => setTimeout(r, 700));
+  // Until the check has failed (its first rounds, slower on a loaded box) and after: never the VIP.
+  let held = 0;
+  await until(() => {
+    held += holders([a.ns], VIP).length;
+    return JSON.parse(get(a.ns, '/status')).checks[0].state === 'down';
+  }, 10_000, 'the check to go down', 20);
+  t.equal(held, 0, 'no VIP while the check has not risen');
   t.same(holders([a.ns], VIP), [], 'no VIP while the backend is not there');
   const st = JSON.parse(get(a.ns, '/status'));
   t.equal(st.instances[0].state, 'fault');
