@@ -135,13 +135,18 @@ export const run: Command = {
     } catch (err) {
       refused = err;
     }
-    const { adoptEngine, Supervisor } = await import('../agent/supervisor.ts');
+    const { adoptEngine, Supervisor, supervisorRealtime } = await import('../agent/supervisor.ts');
     const first = spawned ?? adoptEngine() ?? (await import('../agent/spawn.ts')).spawnEngine(command, args);
     if (!config) {
       await endEngine(first);
       throw refused;
     }
     const sup = new Supervisor({ log, command, args, checkerArgs, config, first });
+    if (config.realtime.enabled) {
+      // The engine warns when real-time is not permitted; the same refusal here is no news.
+      const why = supervisorRealtime(config.realtime.priority);
+      if (why) log.debug(`the supervisor stays an ordinary process: ${why}`);
+    }
     // For the next start's engine (host/agent/accepted.ts): a second later, when this start's
     // engine has long read the record it may start on (~50 ms into its life), and the write is
     // off the start's path.

@@ -2,8 +2,10 @@
 // are removed at once, so two boxes never answer for the VIP longer than Master_Down_Interval;
 // SIGTERM stops the engine in order and leaves nothing behind.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { skipReason } from '../net/netns.ts';
+import { createInterface } from 'node:readline';
+import { skipReason, nsExec } from '../net/netns.ts';
 import { holders, until, lab } from '../helpers/agents.ts';
 
 const skip = skipReason();
@@ -23,6 +25,36 @@ function childrenOf(pid: number): number[] {
   } catch { return []; }
 }
 
+// A process's scheduling policy and real-time priority: /proc/PID/stat fields 41 and 40
+// (proc(5)), counted after the command name, which may hold spaces.
+const SCHED_OTHER = 0, SCHED_FIFO = 1;
+function scheduling(pid: number): { policy: number; rtPriority: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');   // f[0] is field 3 (state)
+  return { policy: Number(f[41 - 3]), rtPriority: Number(f[40 - 3]) };
+}
+
+// When `vip` is added to and deleted from eth0 in namespace `ns`, as the kernel announces it:
+// `ip -ts monitor address` stamps each event (microseconds, wall clock) as it reads it. Run at
+// SCHED_FIFO 60, above the engines (50), so the stamp is not late behind them on a busy box.
+// Ready once it has seen a marker address come and go on lo.
+async function addressMonitor(t: { teardown(fn: () => unknown): void }, ns: string, vip: string, marker: string) {
+  const child = spawn('chrt', ['-f', '60', 'ip', '-n', ns, '-ts', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const events: { at: number; deleted: boolean; addr: string; dev: string }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\] (Deleted )?\d+: (\S+)\s+inet6? ([\d.a-f:]+)\//.exec(l);
+    if (m) events.push({ at: Date.parse(m[1]) + Number(m[2]) / 1000, deleted: !!m[3], dev: m[4], addr: m[5] });
+  });
+  nsExec(ns, 'ip', 'addr', 'add', `${marker}/32`, 'dev', 'lo');
+  nsExec(ns, 'ip', 'addr', 'del', `${marker}/32`, 'dev', 'lo');
+  await until(() => events.some((e) => e.addr === marker && e.deleted), 5000, `ip monitor in ${ns}`);
+  // Milliseconds (wall clock, the two monitors' common time) of the first add / delete of the VIP on eth0 from now on.
+  const from = events.length;
+  const first = (deleted: boolean) => events.slice(from).find((e) => e.addr === vip && e.dev === 'eth0' && e.deleted === deleted)?.at;
+  return { added: () => first(false), deleted: () => first(true) };
+}
+
 t.test('kill -9 of the engine: VIP released at once, engine back within a second', { skip }, async (t) => {
   const l = lab(t, 'vagsv-');
   const [a, b] = l.hosts;
@@ -36,26 +68,38 @@ t.test('kill -9 of the engine: VIP released at once, engine back within a second
   t.ok(engine, `the engine runs as a child (${engine}) of the supervisor (${supervisor})`);
   t.match(readFileSync(`/proc/${engine}/cmdline`, 'utf8'), /\0engine\0/, 'as `vigil engine`');
 
+  // Watch both boxes' addresses from before the kill: the window in which both hold the VIP is
+  // [B adds it, the supervisor deletes A's], by the kernel's own events.
+  const monA = await addressMonitor(t, a.ns, VIP, '203.0.113.1');
+  const monB = await addressMonitor(t, b.ns, VIP, '203.0.113.2');
+  t.ok(scheduling(engine).policy === SCHED_FIFO, 'the engine runs SCHED_FIFO before the kill');
+  const killedWall = Date.now();
   process.kill(engine, 'SIGKILL');
-  const killedAt = performance.now();
-  // Two holders may overlap only until the supervisor has removed A's VIP.
-  let both = 0, sawB = 0;
-  await until(() => {
-    const h = holders(l.ns, VIP);
-    if (h.length === 2 && !both) both = performance.now() - killedAt;
-    if (h.length === 1 && h[0] === b.ns && !sawB) sawB = performance.now() - killedAt;
-    return sawB > 0 && !holders([a.ns], VIP).length;
-  }, 3000, 'B alone to hold the VIP', 1);
-  // Timing belongs to `make bench`; here, generous bounds that still catch a supervisor that
-  // leaves the VIP until the engine is back (~0.5 s or more under load).
-  const mdi = 3 * 10 + (256 - 100) * 10 / 256;
-  t.ok(sawB <= 1000, `B holds it ${sawB.toFixed(1)} ms after the kill (Master_Down_Interval ${mdi.toFixed(1)} ms)`);
+  const sawB = await until(() => holders([b.ns], VIP).length === 1 && !holders([a.ns], VIP).length, 3000, 'B alone to hold the VIP', 1);
+  await until(() => monA.deleted() !== undefined && monB.added() !== undefined, 2000, 'the monitors to report the move');
+  // Issue #6: no two masters for longer than one Master_Down_Interval. RFC 5798 6.1 for B, the
+  // backup (priority 100, v3, 10 ms adverts): 3 * interval + (256 - priority) * interval / 256.
+  const interval = 10, priorityB = 100;
+  const mdi = 3 * interval + (256 - priorityB) * interval / 256;
+  // Margin: the monitors stamp an event when they read it, not when the kernel made it. Each
+  // runs at SCHED_FIFO 60, above everything vigil runs, so that wake-up is well under a
+  // millisecond even on a loaded 2-core VM; 3 ms covers both stamps with room to spare.
+  const MARGIN_MS = 3;
+  const both = Math.max(0, monA.deleted()! - monB.added()!);
+  t.ok(both <= mdi + MARGIN_MS,
+    `both boxes held the VIP for ${both.toFixed(2)} ms (at most Master_Down_Interval ${mdi.toFixed(2)} ms + ${MARGIN_MS} ms); ` +
+    `A's deleted ${(monA.deleted()! - killedWall).toFixed(1)} ms and B's added ${(monB.added()! - killedWall).toFixed(1)} ms after the kill`);
+  // Timing of the takeover itself belongs to `make bench`; here a bound that still catches a
+  // supervisor that leaves the VIP until the engine is back.
+  t.ok(sawB <= 1000, `B alone holds it ${sawB.toFixed(1)} ms after the kill (seen by polling)`);
   await pa.waitLine(/removed 1 VIP\(s\) the engine left behind/, 2000);
-  t.pass(both ? `the supervisor removed A's VIP (two holders seen from ${both.toFixed(1)} ms)` : 'the supervisor removed A\'s VIP before B took it');
   await pa.waitLine(/engine killed by SIGKILL: VIPs removed, restarting in 100 ms/, 2000);
   // The new engine comes back within a second and, priority 150, preempts.
   const restartedIn = await until(() => childrenOf(supervisor).length === 1 && childrenOf(supervisor)[0] !== engine, 1000, 'a new engine');
   t.ok(restartedIn < 1000, `new engine after ${restartedIn.toFixed(0)} ms`);
+  const restarted = childrenOf(supervisor)[0];
+  await pa.waitLine(new RegExp(`vigil running.*"pid":${restarted}\\b`), 5000);
+  t.same(scheduling(restarted), { policy: SCHED_FIFO, rtPriority: 50 }, 'the restarted engine runs SCHED_FIFO 50 too');
   await until(() => holders(l.ns, VIP).join() === a.ns, 5000, 'A to take the VIP back');
   t.pass('A is master again');
 
@@ -65,6 +109,39 @@ t.test('kill -9 of the engine: VIP released at once, engine back within a second
   t.notOk(alive(newEngine), 'the engine is gone');
   t.same(holders([a.ns], VIP), [], 'no VIP left');
   await until(() => holders(l.ns, VIP).join() === b.ns, 2000, 'B to take over');
+});
+
+t.test('the engine runs SCHED_FIFO 50 by default, at the configured priority, and SCHED_OTHER with realtime: false', { skip }, async (t) => {
+  // Three boxes, each its own VRID and VIP: only their engines' scheduling is looked at.
+  const l = lab(t, 'vagsr-', ['a', 'b', 'c']);
+  const config = (vrid: number, realtime: string) => `instances:
+  - name: VI_1
+    interface: eth0
+    vrid: ${vrid}
+    priority: 100
+    advertInterval: 10ms
+    virtualAddresses: [192.0.2.${vrid}/24]
+${realtime}`;
+  const cases = [
+    { name: 'no realtime key (the default)', text: config(101, ''), want: { policy: SCHED_FIFO, rtPriority: 50 } },
+    { name: 'realtime: { priority: 20 }', text: config(102, 'realtime: { priority: 20 }\n'), want: { policy: SCHED_FIFO, rtPriority: 20 } },
+    { name: 'realtime: false', text: config(103, 'realtime: false\n'), want: { policy: SCHED_OTHER, rtPriority: 0 } },
+  ];
+  const procs = cases.map((c, i) => l.vigilFile(l.hosts[i], l.work.file(`rt${i}.yaml`, c.text)));
+  for (const [i, c] of cases.entries()) {
+    const p = procs[i];
+    // Scheduling is set before the engine starts its instances.
+    await p.waitLine(/"to":"master"/, 10_000);
+    const [engine] = childrenOf(p.child.pid!);
+    t.match(readFileSync(`/proc/${engine}/cmdline`, 'utf8'), /\0engine\0/, `${c.name}: the engine is the supervisor's child`);
+    t.same(scheduling(engine), c.want, `${c.name}: the engine runs ${c.want.policy === SCHED_FIFO ? `SCHED_FIFO ${c.want.rtPriority}` : 'SCHED_OTHER'}`);
+    // The supervisor, which removes a dead engine's VIPs, one below the engine (it must not
+    // wait behind ordinary work either: host/agent/supervisor.ts supervisorRealtime).
+    const sup = c.want.policy === SCHED_FIFO ? { policy: SCHED_FIFO, rtPriority: c.want.rtPriority - 1 } : c.want;
+    t.same(scheduling(p.child.pid!), sup, `${c.name}: the supervisor runs ${sup.policy === SCHED_FIFO ? `SCHED_FIFO ${sup.rtPriority}` : 'SCHED_OTHER'}`);
+    if (c.want.policy === SCHED_FIFO) t.ok(p.lines.some((x) => x.includes(`real-time scheduling: SCHED_FIFO ${c.want.rtPriority}`)), `${c.name}: logged`);
+    else t.notOk(p.lines.some((x) => /real-time/.test(x)), `${c.name}: no real-time line, no warning`);
+  }
 });
 
 t.test('an engine that cannot start is not restarted in a loop', { skip }, async (t) => {
