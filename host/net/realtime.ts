@@ -25,7 +25,10 @@ export function enableRealtime(o: RealtimeOptions = {}): RealtimeResult {
   const prio = o.priority ?? 50;
   if (!Number.isInteger(prio) || prio < 1 || prio > 99) throw new RangeError('real-time priority is 1..99');
   try {
-    s.schedSetScheduler(policy, prio);
+    // SCHED_RESET_ON_FORK: what the engine starts (notify hooks) runs as ordinary work. A hook
+    // at SCHED_FIFO 50 that spins would hold a CPU against the engine itself, which cannot
+    // preempt a task of its own priority (keepalived resets its scripts' priority too).
+    s.schedSetScheduler(policy | K('SCHED_RESET_ON_FORK'), prio);
     r.scheduled = true;
   } catch (e) {
     r.warnings.push(
@@ -50,6 +53,6 @@ export function enableRealtime(o: RealtimeOptions = {}): RealtimeResult {
 
 /** The current policy name, for status output. */
 export function schedulerPolicy(): 'other' | 'fifo' | 'rr' | string {
-  const p = shim().schedGetScheduler();
+  const p = shim().schedGetScheduler() & ~K('SCHED_RESET_ON_FORK');
   return p === K('SCHED_FIFO') ? 'fifo' : p === K('SCHED_RR') ? 'rr' : p === K('SCHED_OTHER') ? 'other' : String(p);
 }

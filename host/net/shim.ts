@@ -45,6 +45,14 @@ export interface Shim {
   timerSet(fd: number, delayUs: number): void;
   /** A pidfd (close-on-exec) for a child libuv did not spawn; readable once it has exited. */
   pidfdOpen(pid: number): number;
+  /**
+   * posix_spawnp(argv[0]) with `envp`, sharing this process's memory until the exec (no fork
+   * of the engine's page tables): its own process group, default signals, stdin and stdout on
+   * /dev/null. [pid, the read end of its stderr (non-blocking)].
+   */
+  spawnHook(argv: string[], envp: string[]): [number, number];
+  /** read(2): bytes read, 0 at EOF, -1 when nothing is there yet. */
+  read(fd: number, buf: Uint8Array): number;
   /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
   pidfdWait(fd: number): number | null;
   setCloexec(fd: number): void;

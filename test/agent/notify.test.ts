@@ -29,8 +29,10 @@ t.test('the fault hook: a tracked interface (weight 0) going down runs it with F
   nsExec(a.ns, 'ip', 'link', 'set', 'up0', 'up');
   nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
   const out = `${l.work.dir}/notify.out`;
+  const sched = `${l.work.dir}/sched.out`;
   const script = l.work.file('notify.sh', `#!/bin/sh
 echo "$# $* | $VIGIL_INSTANCE $VIGIL_STATE $VIGIL_PREVIOUS_STATE $VIGIL_PRIORITY $VIGIL_REASON" >> ${out}
+awk '{ print $41 }' /proc/$$/stat >> ${sched}
 `);
   chmodSync(script, 0o755);
   const pa = l.vigil(a, 'a.yaml', {
@@ -55,6 +57,8 @@ echo "$# $* | $VIGIL_INSTANCE $VIGIL_STATE $VIGIL_PREVIOUS_STATE $VIGIL_PRIORITY
     '4 INSTANCE VI_1 BACKUP 150 | VI_1 backup fault 150 fault_cleared',
     '4 INSTANCE VI_1 MASTER 150 | VI_1 master backup 150 master_down',
   ], 'argv (count and values) and env of each hook, in order');
+  await until(() => read(sched).trim().split('\n').length === 5, 3000, 'the last hook\'s policy line');
+  t.same(read(sched).trim().split('\n'), ['0', '0', '0', '0', '0'], 'each hook ran SCHED_OTHER, not at the engine\'s SCHED_FIFO 50');
   await until(() => holders([a.ns], VIP).length === 1, 2000, 'the VIP back');
 });
 
@@ -92,14 +96,15 @@ echo "finished" >> ${out}
 
   // The adverts from A's first as master to 300 ms past the kill: the hook hung through all of
   // it. Every gap below 2 x 10 ms: no advert missed (one missed makes a gap of 20 ms or more).
-  // From 50 ms past A's first advert as master (the takeover's own work, the hook's spawn with
-  // it, is over by then: that first gap is reported, not bounded here).
+  // The first gaps as master are bounded on their own below; the rest from 50 ms past A's
+  // first advert as master.
   const all = cap.fields('frame.time_epoch').map(([x]) => Number(x) * 1000);
   t.ok(all[0]! <= Date.parse(master) + 50 && all.at(-1)! >= Date.parse(killed.time) + 200, `the capture spans the hang: ${all.length} adverts over ${(all.at(-1)! - all[0]!).toFixed(0)} ms`);
   const first = all.slice(1, 6).map((x, i) => x - all[i]!);
-  t.ok(Math.max(...first) < 20, `no missed advert at the takeover either: first gaps ${first.map((x) => x.toFixed(2)).join(', ')} ms`, {
-    todo: 'measured 17-27 ms for the first gap as master: the transition\'s log line, the hook\'s spawn (a fork of the engine) and the VIP and GARP work all fall between the first and second advert (host/agent/engine.ts onTransition)',
-  });
+  // The hook starts between the first and second advert as master (onTransition): through the
+  // shim's posix_spawn, ~1 ms, where node:child_process's fork of the engine took 5-19 ms and
+  // made this gap 17-27 ms (host/agent/notify.ts).
+  t.ok(Math.max(...first) < 20, `no missed advert at the takeover either: first gaps ${first.map((x) => x.toFixed(2)).join(', ')} ms`);
   const times = all.filter((x) => x >= all[0]! + 50);
   const g = times.slice(1).map((x, i) => x - times[i]!);
   t.ok(g.length >= 100, `${g.length + 1} adverts`);

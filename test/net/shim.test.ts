@@ -214,13 +214,18 @@ t.test('isatty: a terminal or not (script(1) gives a child one)', { skip: noScri
 
 t.test('realtime: SCHED_FIFO and mlockall as root, a clear warning otherwise', async (t) => {
   const code = `import { enableRealtime, schedulerPolicy } from ${JSON.stringify(new URL('../../host/net/realtime.ts', import.meta.url).pathname)};
-    const r = enableRealtime({ priority: 10 }); console.log(JSON.stringify({ ...r, policy: schedulerPolicy() }));`;
+    import { execSync } from 'node:child_process';
+    const r = enableRealtime({ priority: 10 });
+    // A child's policy (proc(5) field 41), as a notify hook of the engine's would have it.
+    const child = Number(execSync("awk '{ print $41 }' /proc/self/stat", { encoding: 'utf8' }));
+    console.log(JSON.stringify({ ...r, policy: schedulerPolicy(), child }));`;
   const run = (wrapper: string[]) => {
     const p = spawnSync(wrapper[0] ?? NODE, [...wrapper.slice(1), ...(wrapper.length ? [NODE] : []), '--input-type=module', '-e', code], { encoding: 'utf8' });
     return JSON.parse(p.stdout);
   };
   if (process.getuid?.() === 0) {
     t.match(run([]), { scheduled: true, locked: true, policy: 'fifo', warnings: [] });
+    t.equal(run([]).child, 0, 'what it starts runs SCHED_OTHER (SCHED_RESET_ON_FORK): a hook never competes with the engine');
     const r = run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']);
     t.match(r, { scheduled: false, policy: 'other' });
     t.match(r.warnings[0], /CAP_SYS_NICE/);
