@@ -50,3 +50,51 @@ t.test('the checker does reach them', async (t) => {
   const workers = [...graph(['host/policy/compile-worker.ts'])];
   t.ok(workers.includes('@bytecodealliance/jco'), 'jco, in the compiler\'s worker');
 });
+
+// The same question asked of the bundler, which resolves every import the way Node will run it:
+// side-effect imports (`import 'undici'`), double quotes, export-from, dynamic imports, whatever
+// the regex above might miss. rolldown builds the host's module graph from bin/vigil's entry
+// (packaging/bundle.ts, the bundle bin/vigil runs; in memory, build/ untouched) and the walk
+// starts where the engine's process does: main.ts's static imports, then the `engine` command
+// (host/cli/run.ts) with everything it imports, statically or dynamically.
+t.test('the bundled engine reaches no undici, jco, checker, policy runtime or ES import of node:http', async (t) => {
+  const { rolldown } = await import('rolldown');
+  const { builtins, HOST_ENTRY } = await import('../../packaging/bundle.ts');
+  const infos = new Map<string, { importedIds: readonly string[]; dynamicallyImportedIds: readonly string[] }>();
+  const bundle = await rolldown({
+    input: resolve(ROOT, HOST_ENTRY), platform: 'node', logLevel: 'silent',
+    plugins: [builtins, {
+      name: 'module-graph',
+      buildEnd() {
+        for (const id of this.getModuleIds()) {
+          const m = this.getModuleInfo(id)!;
+          infos.set(id, { importedIds: [...m.importedIds], dynamicallyImportedIds: [...m.dynamicallyImportedIds] });
+        }
+      },
+    }],
+  });
+  await bundle.generate({ format: 'esm' });   // rolldown builds the graph here (output discarded)
+  await bundle.close();
+  const main = resolve(ROOT, HOST_ENTRY), run = resolve(ROOT, 'host/cli/run.ts');
+  t.ok(infos.has(main) && infos.has(run), `the graph has main.ts and run.ts (${infos.size} modules)`);
+  t.ok(infos.get(main)!.dynamicallyImportedIds.includes(run), 'main.ts loads run.ts for `vigil engine`');
+  const seen = new Set<string>();
+  const todo = [...infos.get(main)!.importedIds, run];
+  while (todo.length) {
+    const id = todo.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const m = infos.get(id);
+    if (m) todo.push(...m.importedIds, ...m.dynamicallyImportedIds);
+  }
+  const names = [...seen].map((f) => f.replace(ROOT, ''));
+  t.ok(names.includes('host/agent/engine-process.ts') && names.includes('host/agent/engine.ts') && names.includes('host/agent/status-server.ts'),
+    `the walk reaches the engine (${names.length} modules)`);
+  t.same(names.filter((n) => /(^|\/)undici(\/|$)/.test(n)), [], 'no undici');
+  t.same(names.filter((n) => /@bytecodealliance\/jco|(^|\/)jco(\/|$)/.test(n)), [], 'no jco');
+  t.same(names.filter((n) => /host\/checks\/(?!protocol\.ts$)/.test(n)), [], 'of host/checks/, only the line protocol');
+  t.same(names.filter((n) => /host\/policy\/(?!types\.ts$)/.test(n)), [], 'of host/policy/, only its report types');
+  // An ES import of node:http(s) builds its namespace, whose getters load Node's own undici
+  // (packaging/bundle.ts, builtins): the TypeScript bin/vigil runs before `make` would load it.
+  t.same(names.filter((n) => /vigil-builtin:node:(http|https|http2)$/.test(n)), [], 'no ES import of node:http, https or http2');
+});
