@@ -8,7 +8,7 @@ import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
 
-export const DEFAULT_CONFIG = '/etc/vigil/vigil.yaml';
+import { DEFAULT_CONFIG } from './run.ts';
 
 const usage = `Usage: vigil check [-c FILE] [--json]
 

@@ -5,19 +5,46 @@ const { request } = createRequire(import.meta.url)('node:http') as typeof import
 import { VigilError, UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
+import { DEFAULT_CONFIG } from './run.ts';
+import { loadConfig } from '../config/load.ts';
+import { formatListen } from '../config/values.ts';
 
-const usage = `Usage: vigil status [--url URL] [--json]
+const DEFAULT_URL = 'http://127.0.0.1:9110/status';
+
+// The endpoint a config's status.listen names. An explicit -c that cannot be read, or has no
+// status endpoint, is an error; the default file is only a hint: if it is missing or broken
+// (an edit the running agent refused, say), the default endpoint is asked, and stderr says so.
+function statusUrl(file: string | undefined, note: (l: string) => void): string {
+  const path = file ?? DEFAULT_CONFIG;
+  const { existsSync } = process.getBuiltinModule('node:fs');
+  if (!file && !existsSync(path)) return DEFAULT_URL;
+  let listen;
+  try {
+    listen = loadConfig(path).status.listen;
+  } catch (err) {
+    if (file) throw err;
+    note(`vigil status: ${path} could not be read (\`vigil check\` says why): asking ${DEFAULT_URL}`);
+    return DEFAULT_URL;
+  }
+  if (!listen) throw new UsageError(`${path} has \`status: false\`: the agent serves no status endpoint`);
+  return `http://${formatListen(listen)}/status`;
+}
+
+const usage = `Usage: vigil status [-c FILE | --url URL] [--json]
 
 Reads the running agent's status endpoint and prints one line per instance: state, effective
 priority, current master, adverts sent / received, drops, transitions and observed availability;
 then, when the config has checks, one line per health check: state, last latency and error;
 and when checks put real servers in pools, one line per server: in or out, weight, since when.
 
-  --url URL   the status endpoint (default http://127.0.0.1:9110/status; the config's status.listen)
-  --json      print the agent's JSON as is
+  -c, --config FILE   read the endpoint from FILE's status.listen (default ${DEFAULT_CONFIG}
+                      when it exists, else http://127.0.0.1:9110/status)
+  --url URL           the status endpoint, as is
+  --json              print the agent's JSON as is
 
 Examples:
   vigil status
+  vigil status -c /srv/edge/vigil.yaml
   vigil status --json | jq '.instances[] | {name, state}'`;
 
 export function fetchJson(url: string, timeoutMs = 3000): Promise<unknown> {
@@ -91,10 +118,13 @@ export const status: Command = {
   summary: 'show the running agent\'s instances',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'status');
+    const { values, positionals } = parse(argv, {
+      url: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    }, 'status');
     if (values.help) { io.stdout(usage); return 0; }
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const url = values.url ?? 'http://127.0.0.1:9110/status';
+    if (values.url && values.config) throw new UsageError('give --url or -c, not both');
+    const url = values.url ?? statusUrl(values.config, io.stderr);
     const s = await fetchJson(url) as Parameters<typeof table>[0];
     io.stdout(values.json ? JSON.stringify(s, null, 2) : table(s));
     return 0;
