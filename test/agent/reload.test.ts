@@ -97,6 +97,17 @@ function runDelayMs(ns: string): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
 }
 
+// After a reload has applied: 600 ms more of adverts, then the captures end. When it applied,
+// when the window ended, and how long A's engine waited on a run queue meanwhile.
+async function settle(ns: string, cap: Capture, sent: Capture, delay0: number) {
+  const applied = Date.now();
+  await sleep(600);
+  const end = Date.now();
+  await cap.stop();
+  await sent.stop();
+  return { applied, end, waited: runDelayMs(ns) - delay0 };
+}
+
 function noMissedAdvert(t: Test, cap: Capture, sent: Capture, agent: Proc, src: string, vrid: number, from: number, to: number, what: string, waited: number) {
   const ads = adverts(cap, src, vrid).filter((x) => x.at >= from - 100);
   const times = ads.map((x) => x.at);
@@ -144,12 +155,7 @@ t.test('SIGHUP with a broken config: refused with file:line:col, the adverts nev
   pa.signal('SIGHUP');
   await pa.waitLine(/"msg":"reloaded".*"changed":\["VI_B"\]/, 3000);
   await until(() => instances(a.ns).VI_B!.effectivePriority === 140, 2000, 'VI_B at 140');
-  const applied = Date.now();
-  await sleep(600);
-  const end = Date.now();
-  await cap.stop();
-  await sent.stop();
-  const waited = runDelayMs(a.ns) - delay0;
+  const { applied, end, waited } = await settle(a.ns, cap, sent, delay0);
   t.comment(`first SIGHUP +0, second +${hup2 - hup1} ms, applied +${applied - hup1} ms, end +${end - hup1} ms`);
 
   const ads = noMissedAdvert(t, cap, sent, pa, a.v4, 51, hup1, end - 300, 'VI_A', waited);
@@ -184,12 +190,7 @@ t.test('SIGHUP with a valid config changing one instance: the other keeps state,
   const reloaded = await pa.waitLine(/"msg":"reloaded"/, 3000);
   t.match(reloaded, /"added":\[\],"removed":\[\],"changed":\["VI_B"\],"restarted":\[\]/, 'only VI_B changed');
   await until(() => holders([a.ns], '192.0.2.201').length === 1, 2000, 'VI_B\'s new VIP on A');
-  const applied = Date.now();
-  await sleep(600);
-  const end = Date.now();
-  await cap.stop();
-  await sent.stop();
-  const waited = runDelayMs(a.ns) - delay0;
+  const { applied, end, waited } = await settle(a.ns, cap, sent, delay0);
   mon.kill('SIGINT');
 
   // VI_A: no new transition, the VIP never left, no gap on the wire.
