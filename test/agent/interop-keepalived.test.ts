@@ -1,8 +1,8 @@
 // vigil against the real Debian keepalived (2.2.7), in both roles and both directions:
-// VRRP v2 (PASS auth), v3 IPv4 multicast and unicast, v3 IPv6. One master at a time, and the
+// VRRP v2 (PASS auth), v3 IPv4 and IPv6, multicast and unicast. One master at a time, and the
 // VIP follows the priorities.
 import t from 'tap';
-import { skipReason } from '../net/netns.ts';
+import { skipReason, nsExec } from '../net/netns.ts';
 import { holders, until, lab } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
@@ -10,15 +10,32 @@ const skip = skipReason() ?? (have('keepalived') ? undefined : 'keepalived not i
 
 interface Scenario {
   name: string; version: 2 | 3; family: 4 | 6; unicast?: boolean; interval: string; kaInterval: string; vrid: number;
+  kaExtra?: string;   // more lines in keepalived's vrrp_instance
+  todo?: string;      // a known interop defect (the scenario still asserts the requirement)
 }
 const scenarios: Scenario[] = [
   { name: 'v3 IPv4 multicast', version: 3, family: 4, interval: '100ms', kaInterval: '0.1', vrid: 61 },
   { name: 'v3 IPv4 unicast', version: 3, family: 4, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 62 },
   { name: 'v3 IPv6 multicast', version: 3, family: 6, interval: '100ms', kaInterval: '0.1', vrid: 63 },
+  // Unicast over IPv6 to the hosts' global addresses (2001:db8::/64). keepalived sends its IPv6
+  // unicast adverts with the kernel's default hop limit, 64 (keepalived.conf(5): "unicast_ttl:
+  // Specify the unicast TTL/HLIM for sending unicast adverts"; for IPv4 it sends 255), and
+  // accepts any on receipt unless min_ttl / max_ttl are set. vigil, per RFC 5798 7.1, drops
+  // an advert whose hop limit is not 255 (counted as `ttl`). With unicast_ttl 255 the two work
+  // together in both roles:
+  { name: 'v3 IPv6 unicast', version: 3, family: 6, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 65, kaExtra: '  unicast_ttl 255\n' },
+  // With keepalived's default (hop limit 64) a vigil backup drops every advert of a keepalived
+  // master and becomes a second master (seen: vigil's /status drops {"ttl": 33}, 0 adverts
+  // received; tcpdump: "hlim 64 ... VRRPv3, Advertisement, (ttl 64)").
+  { name: 'v3 IPv6 unicast, keepalived\'s default hop limit', version: 3, family: 6, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 66,
+    todo: 'vigil drops keepalived\'s IPv6 unicast adverts (hop limit 64, keepalived\'s default) by the RFC 5798 7.1 hop-limit check: two masters; the check is in the core (not this test\'s to change)' },
   { name: 'v2 IPv4 PASS auth', version: 2, family: 4, interval: '1s', kaInterval: '1', vrid: 64 },
 ];
 
-function kaConf(s: Scenario, priority: number, self: { v4: string }, peer: { v4: string }): string {
+// The unicast addresses: IPv4, or the hosts' global IPv6 ones.
+const unicastAddr = (s: Scenario, h: { v4: string; v6: string }) => s.family === 6 ? h.v6 : h.v4;
+
+function kaConf(s: Scenario, priority: number, self: { v4: string; v6: string }, peer: { v4: string; v6: string }): string {
   const vip = s.family === 6 ? '2001:db8::100/64' : '192.0.2.100/24';
   return `global_defs {
   router_id ka
@@ -31,7 +48,7 @@ vrrp_instance VI_1 {
   virtual_router_id ${s.vrid}
   priority ${priority}
   advert_int ${s.kaInterval}
-${s.version === 2 ? '  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n' : ''}${s.unicast ? `  unicast_src_ip ${self.v4}\n  unicast_peer {\n    ${peer.v4}\n  }\n` : ''}  virtual_ipaddress {
+${s.kaExtra ?? ''}${s.version === 2 ? '  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n' : ''}${s.unicast ? `  unicast_src_ip ${unicastAddr(s, self)}\n  unicast_peer {\n    ${unicastAddr(s, peer)}\n  }\n` : ''}  virtual_ipaddress {
     ${vip}
   }
 }
@@ -48,7 +65,7 @@ for (const s of scenarios) {
     const vigil = (priority: number) => l.vigil(v, `v${priority}.yaml`, {
       priority, version: s.version, interval: s.interval, vrid: s.vrid, family: s.family,
       vips: [s.family === 6 ? '2001:db8::100/64' : '192.0.2.100/24'],
-      peers: s.unicast ? [k.v4] : undefined, auth: s.version === 2 ? 's3cret' : undefined,
+      peers: s.unicast ? [unicastAddr(s, k)] : undefined, auth: s.version === 2 ? 's3cret' : undefined,
     });
 
     // Phase 1: keepalived (150) is master, vigil (100) backs it up.
@@ -57,9 +74,15 @@ for (const s of scenarios) {
     let vg = vigil(100);
     await vg.waitLine(/"to":"backup"/, 10_000);
     await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
-    t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder');
-    t.notOk(vg.lines.some((l) => /"to":"master"/.test(l)), 'vigil stayed backup');
+    // A known defect fails these as todo: the rest of the scenario must pass.
+    const known = s.todo ? { todo: s.todo } : {};
+    t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder', known);
+    t.notOk(vg.lines.some((l) => /"to":"master"/.test(l)), 'vigil stayed backup', known);
     t.ok(vg.lines.every((l) => !/"level":"(warn|error)"/.test(l)), 'vigil logged no warning');
+    // It heard keepalived, and dropped none of its adverts (drops are counted, not logged).
+    const st = JSON.parse(nsExec(v.ns, 'curl', '-sf', '--max-time', '3', 'http://127.0.0.1:9110/status'));
+    t.ok(st.instances[0].counters.advertsReceived > 0, `vigil received ${st.instances[0].counters.advertsReceived} adverts`, known);
+    t.same(st.drops, {}, 'vigil dropped no packet', known);
 
     // keepalived stops (priority 0): vigil takes over.
     await ka.stop();
@@ -83,7 +106,8 @@ for (const s of scenarios) {
     await until(() => holders(ns, VIP).length === 1 && holders(ns, VIP)[0] === v.ns, takeoverMs + 5000, 'vigil (200) to preempt keepalived (50)');
     await ka.waitLine(/Entering BACKUP STATE/, 3000);
     t.pass('vigil preempted keepalived, which went back to backup');
-    const drops = vg.lines.filter((l) => /drop/.test(l));
-    t.same(drops, [], 'no drops logged by vigil');
+    // keepalived's adverts from before the preemption: counted, none dropped.
+    const end = JSON.parse(nsExec(v.ns, 'curl', '-sf', '--max-time', '3', 'http://127.0.0.1:9110/status'));
+    t.same(end.drops, {}, 'vigil (200) dropped no packet', known);
   });
 }
