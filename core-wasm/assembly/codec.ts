@@ -31,8 +31,10 @@ function clearFields(): void {
 }
 
 // An IPv4 or IPv6 packet in buf[0, len): fills family, TTL, source and destination, then
-// decodes the VRRP message it carries. Returns the drop reason (0 = valid).
-export function decodeIpPacket(buf: usize, len: i32): u8 {
+// decodes the VRRP message it carries. Returns the drop reason (0 = valid). With checkTtl
+// false the TTL / hop limit is only recorded: the FSM checks it once it knows the instance
+// (a unicast one may accept less than 255 from a configured peer: fsm.ts ttlAccepted).
+export function decodeIpPacket(buf: usize, len: i32, checkTtl: bool = true): u8 {
   zero(infoBuf, INFO_DST + 16);
   if (len < 1) return drop(DROP_TRUNCATED);
   const ver = rd8(buf) >> 4;
@@ -51,7 +53,7 @@ export function decodeIpPacket(buf: usize, len: i32): u8 {
     if ((rd16(buf + 6) & 0x3fff) != 0) return drop(DROP_IP_HEADER);
     if (rd8(buf + 9) != IPPROTO_VRRP) return drop(headerOk ? DROP_IP_PROTO : DROP_IP_HEADER);
     // A bad header checksum still drops the packet, but the fields are decoded for the report.
-    const r = decodeVrrp(buf + <usize>ihl, total - ihl, ihl);
+    const r = decodeVrrp(buf + <usize>ihl, total - ihl, ihl, checkTtl);
     return headerOk ? r : drop(DROP_IP_HEADER);
   }
   if (ver == 6) {
@@ -65,7 +67,7 @@ export function decodeIpPacket(buf: usize, len: i32): u8 {
     copy(infoBuf + INFO_DST, buf + 24, 16);
     // VRRP is sent without extension headers; anything else is refused, not walked.
     if (rd8(buf + 6) != IPPROTO_VRRP) return drop(DROP_IP_PROTO);
-    return decodeVrrp(buf + 40, payload, 40);
+    return decodeVrrp(buf + 40, payload, 40, checkTtl);
   }
   return drop(DROP_IP_VERSION);
 }
@@ -73,7 +75,7 @@ export function decodeIpPacket(buf: usize, len: i32): u8 {
 // A bare VRRP message (what an IPv6 raw socket delivers). The host has already put family,
 // TTL / hop limit, source and destination into infoBuf. `base` is where msg sits in the input
 // buffer, so offsets in info are relative to the buffer's start.
-export function decodeVrrp(msg: usize, len: i32, base: i32): u8 {
+export function decodeVrrp(msg: usize, len: i32, base: i32, checkTtl: bool = true): u8 {
   clearFields();
   info16(INFO_VRRP_OFF, base);
   info16(INFO_VRRP_LEN, len);
@@ -103,7 +105,7 @@ export function decodeVrrp(msg: usize, len: i32, base: i32): u8 {
     info8(INFO_CHECKSUM_OK, fold(sumBytes(msg, len, 0)) == 0 ? 1 : 0);
   }
   // RFC 5798 §7.1 order: TTL, version, checksum, length; then the FSM checks VRID and interval.
-  if (load<u8>(infoBuf + INFO_TTL) != 255) return drop(DROP_TTL);
+  if (checkTtl && load<u8>(infoBuf + INFO_TTL) != 255) return drop(DROP_TTL);
   if (version != 2 && version != 3) return drop(DROP_VERSION);
   if ((rd8(msg) & 0xf) != VRRP_TYPE_ADVERTISEMENT) return drop(DROP_TYPE);
   if (version == 2 && family == 6) return drop(DROP_FAMILY);

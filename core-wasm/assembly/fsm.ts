@@ -4,11 +4,11 @@
 // changeState, which runs the exit and entry actions, keeps the counters and reports why.
 import { Instance, NEVER } from "./instance";
 import { MAX_INSTANCES, MAX_PEERS, infoBuf, INFO_VRID, INFO_PRIORITY, INFO_COUNT, INFO_AUTH_TYPE,
-  INFO_ADVER_INT, INFO_VERSION, INFO_FAMILY, INFO_SRC, INFO_ADDR_OFF, INFO_AUTH_OFF } from "./layout";
+  INFO_ADVER_INT, INFO_VERSION, INFO_FAMILY, INFO_TTL, INFO_SRC, INFO_ADDR_OFF, INFO_AUTH_OFF } from "./layout";
 import {
   STATE_INIT, STATE_BACKUP, STATE_MASTER, STATE_FAULT,
   DROP_NONE, DROP_VRID_UNKNOWN, DROP_VERSION_MISMATCH, DROP_AUTH_MISMATCH, DROP_AUTH_FAIL,
-  DROP_INTERVAL_MISMATCH, DROP_OWN, DROP_COUNT,
+  DROP_INTERVAL_MISMATCH, DROP_OWN, DROP_TTL, DROP_COUNT,
   WHY_STARTUP_OWNER, WHY_STARTUP, WHY_MASTER_DOWN, WHY_HIGHER_PRIORITY, WHY_SHUTDOWN, WHY_FAULT,
   WHY_FAULT_CLEARED, WHY_SYNC_GROUP,
   ACTION_VIPS_ADD, ACTION_VIPS_DEL, ACTION_ANNOUNCE,
@@ -239,6 +239,19 @@ function groupRecover(group: i32, cause: i32, now: f64): void {
   if (master >= 0) syncGroup(instances[master], master, now);
 }
 
+// RFC 5798 §7.1: the TTL / hop limit must be 255, proof that the advert was sent on this
+// link. A unicast instance also takes less from one of its configured peers, as keepalived
+// does (its IPv6 unicast adverts leave with the default hop limit, 64, unless told
+// `unicast_ttl 255`): unicast peers may sit behind a router, and the peer list stands in for
+// the proof.
+function ttlAccepted(inst: Instance, alen: i32): bool {
+  if (load<u8>(infoBuf + INFO_TTL) == 255) return true;
+  for (let i = 0; i < inst.peerCount; i++) {
+    if (compare(infoBuf + INFO_SRC, inst.peersPtr() + <usize>(i * 16), alen) == 0) return true;
+  }
+  return false;
+}
+
 // A decoded, form-valid advertisement is in infoBuf (addresses and auth data in `pkt`).
 export function handleAdvert(now: f64, ifindex: u32, pkt: usize): u8 {
   const family = load<u8>(infoBuf + INFO_FAMILY);
@@ -246,9 +259,10 @@ export function handleAdvert(now: f64, ifindex: u32, pkt: usize): u8 {
   const slot = find(ifindex, vrid, family);
   if (slot < 0) return countDrop(null, DROP_VRID_UNKNOWN);
   const inst = instances[slot];
+  const alen = inst.addrLen();
+  if (!ttlAccepted(inst, alen)) return countDrop(inst, DROP_TTL);
   const version = <u32>load<u8>(infoBuf + INFO_VERSION);
   if (version != inst.version) return countDrop(inst, DROP_VERSION_MISMATCH);
-  const alen = inst.addrLen();
   if (compare(infoBuf + INFO_SRC, inst.primaryPtr(), alen) == 0) return countDrop(inst, DROP_OWN);
   const adverInt = <u32>load<u16>(infoBuf + INFO_ADVER_INT);
   if (version == 2) {

@@ -189,15 +189,20 @@ export function instanceTrack(slot: i32, index: i32, weight: i32, failing: bool,
 
 // ---- events --------------------------------------------------------------------------------
 // A whole IP packet in inBuf (what an IPv4 raw socket delivers). Returns the drop reason.
+// The TTL / hop limit is checked by the FSM, which knows the instance (fsm.ts ttlAccepted).
 export function handleIp(now: f64, ifindex: u32, len: i32): u8 {
-  const r = decodeIp(len);
+  if (len < 0 || len > 4096) len = 0;
+  const r = decodeIpPacket(inBuf, len, false);
   if (r != DROP_NONE) return countDrop(null, r);
   return handleAdvert(now, ifindex, inBuf);
 }
 
 // A bare VRRP message in inBuf (IPv6 raw sockets); source / destination already in infoBuf.
 export function handleVrrp(now: f64, ifindex: u32, family: u8, ttl: u8, len: i32): u8 {
-  const r = decodeBare(len, family, ttl);
+  if (len < 0 || len > 4096) len = 0;
+  store<u8>(infoBuf + INFO_FAMILY, family == 6 ? 6 : 4);
+  store<u8>(infoBuf + INFO_TTL, ttl);
+  const r = decodeVrrp(inBuf, len, 0, false);
   if (r != DROP_NONE) return countDrop(null, r);
   return handleAdvert(now, ifindex, inBuf);
 }

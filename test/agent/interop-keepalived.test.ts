@@ -11,7 +11,6 @@ const skip = skipReason() ?? (have('keepalived') ? undefined : 'keepalived not i
 interface Scenario {
   name: string; version: 2 | 3; family: 4 | 6; unicast?: boolean; interval: string; kaInterval: string; vrid: number;
   kaExtra?: string;   // more lines in keepalived's vrrp_instance
-  todo?: string;      // a known interop defect (the scenario still asserts the requirement)
 }
 const scenarios: Scenario[] = [
   { name: 'v3 IPv4 multicast', version: 3, family: 4, interval: '100ms', kaInterval: '0.1', vrid: 61 },
@@ -20,15 +19,11 @@ const scenarios: Scenario[] = [
   // Unicast over IPv6 to the hosts' global addresses (2001:db8::/64). keepalived sends its IPv6
   // unicast adverts with the kernel's default hop limit, 64 (keepalived.conf(5): "unicast_ttl:
   // Specify the unicast TTL/HLIM for sending unicast adverts"; for IPv4 it sends 255), and
-  // accepts any on receipt unless min_ttl / max_ttl are set. vigil, per RFC 5798 7.1, drops
-  // an advert whose hop limit is not 255 (counted as `ttl`). With unicast_ttl 255 the two work
-  // together in both roles:
+  // accepts any on receipt unless min_ttl / max_ttl are set. vigil takes less than 255 on a
+  // unicast instance from a configured peer only (core-wasm/assembly/fsm.ts ttlAccepted), so
+  // both work, with keepalived's default and with unicast_ttl 255:
   { name: 'v3 IPv6 unicast', version: 3, family: 6, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 65, kaExtra: '  unicast_ttl 255\n' },
-  // With keepalived's default (hop limit 64) a vigil backup drops every advert of a keepalived
-  // master and becomes a second master (seen: vigil's /status drops {"ttl": 33}, 0 adverts
-  // received; tcpdump: "hlim 64 ... VRRPv3, Advertisement, (ttl 64)").
-  { name: 'v3 IPv6 unicast, keepalived\'s default hop limit', version: 3, family: 6, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 66,
-    todo: 'vigil drops keepalived\'s IPv6 unicast adverts (hop limit 64, keepalived\'s default) by the RFC 5798 7.1 hop-limit check: two masters; the check is in the core (not this test\'s to change)' },
+  { name: 'v3 IPv6 unicast, keepalived\'s default hop limit', version: 3, family: 6, unicast: true, interval: '100ms', kaInterval: '0.1', vrid: 66 },
   { name: 'v2 IPv4 PASS auth', version: 2, family: 4, interval: '1s', kaInterval: '1', vrid: 64 },
 ];
 
@@ -74,15 +69,13 @@ for (const s of scenarios) {
     let vg = vigil(100);
     await vg.waitLine(/"to":"backup"/, 10_000);
     await new Promise((r) => setTimeout(r, s.version === 2 ? 4000 : 1000));
-    // A known defect fails these as todo: the rest of the scenario must pass.
-    const known = s.todo ? { todo: s.todo } : {};
-    t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder', known);
-    t.notOk(vg.lines.some((l) => /"to":"master"/.test(l)), 'vigil stayed backup', known);
+    t.same(holders(ns, VIP), [k.ns], 'keepalived master, vigil backup: one VIP holder');
+    t.notOk(vg.lines.some((l) => /"to":"master"/.test(l)), 'vigil stayed backup');
     t.ok(vg.lines.every((l) => !/"level":"(warn|error)"/.test(l)), 'vigil logged no warning');
     // It heard keepalived, and dropped none of its adverts (drops are counted, not logged).
     const st = JSON.parse(nsExec(v.ns, 'curl', '-sf', '--max-time', '3', 'http://127.0.0.1:9110/status'));
-    t.ok(st.instances[0].counters.advertsReceived > 0, `vigil received ${st.instances[0].counters.advertsReceived} adverts`, known);
-    t.same(st.drops, {}, 'vigil dropped no packet', known);
+    t.ok(st.instances[0].counters.advertsReceived > 0, `vigil received ${st.instances[0].counters.advertsReceived} adverts`);
+    t.same(st.drops, {}, 'vigil dropped no packet');
 
     // keepalived stops (priority 0): vigil takes over.
     await ka.stop();
@@ -108,6 +101,6 @@ for (const s of scenarios) {
     t.pass('vigil preempted keepalived, which went back to backup');
     // keepalived's adverts from before the preemption: counted, none dropped.
     const end = JSON.parse(nsExec(v.ns, 'curl', '-sf', '--max-time', '3', 'http://127.0.0.1:9110/status'));
-    t.same(end.drops, {}, 'vigil (200) dropped no packet', known);
+    t.same(end.drops, {}, 'vigil (200) dropped no packet');
   });
 }

@@ -201,9 +201,23 @@ t.test('Receive checks that need the configuration', async (t) => {
   t.equal(b.receive({ source: '192.0.2.2', priority: 150, version: 2, adverInterval: 1 }).drop, 'version_mismatch');
   t.equal(b.receive({ source: '192.0.2.2', priority: 150, vips: ['192.0.2.99'] }).drop, 'none', 'address mismatch is logged, not dropped');
   t.equal(b.core.counter(b.slot, 'addressMismatch'), 1);
-  // Form errors (TTL) are counted globally: before decoding, no instance is known.
-  t.same(b.core.drops(b.slot), { own_packet: 1, version_mismatch: 1 });
+  // The TTL is checked once the instance is known (a unicast one may accept less): counted on it.
+  t.same(b.core.drops(b.slot), { ttl: 1, own_packet: 1, version_mismatch: 1 });
   t.same(b.core.dropTotals(), { ttl: 1, vrid_unknown: 2, version_mismatch: 1, own_packet: 1 });
+});
+
+t.test('TTL / hop limit: 255 on the link; less only from a unicast instance\'s own peers', async (t) => {
+  // keepalived's IPv6 unicast adverts leave with hop limit 64 unless it is told unicast_ttl 255.
+  const multicast = new Bench({ priority: 100 });
+  multicast.start();
+  t.equal(multicast.receive({ source: '192.0.2.2', priority: 150, ttl: 64 }).drop, 'ttl', 'multicast: RFC 5798 §7.1');
+  t.equal(multicast.core.state(multicast.slot), 'backup');
+  const unicast = new Bench({ priority: 100, peers: ['192.0.2.2', '192.0.2.3'] });
+  unicast.start();
+  t.equal(unicast.receive({ source: '192.0.2.3', priority: 150, ttl: 64, destination: '192.0.2.1' }).drop, 'none', 'from a configured peer');
+  t.equal(unicast.core.counter(unicast.slot, 'advertsReceived'), 1);
+  t.equal(unicast.receive({ source: '192.0.2.9', priority: 150, ttl: 64, destination: '192.0.2.1' }).drop, 'ttl', 'from anyone else');
+  t.equal(unicast.receive({ source: '192.0.2.9', priority: 150, destination: '192.0.2.1' }).drop, 'none', 'at 255, as before');
 });
 
 t.test('v2: auth and interval checks of RFC 3768 §7.1', async (t) => {
