@@ -175,3 +175,26 @@ t.test('kill -9 of the supervisor: the engine stops cleanly instead of running o
   await until(() => holders(l.ns, VIP).join() === b.ns, 2000, 'B to take over');
   t.pass('B took over');
 });
+
+t.test('an engine that keeps dying: restarted every time, the wait doubling from 100 ms and never over 1 s', { skip }, async (t) => {
+  const l = lab(t, 'vagbo-', ['a']);
+  const [a] = l.hosts;
+  const pa = l.vigil(a, 'a.yaml', { priority: 150, interval: '100ms' });
+  await pa.waitLine(/vigil running/, 10_000);
+  const supervisor = pa.child.pid!;
+  const waits: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const [engine] = childrenOf(supervisor);
+    // Each engine dies once it runs (a crash at start would be refused as a bad config).
+    await pa.waitLine(new RegExp(`vigil running.*"pid":${engine}\\b`), 5000);
+    const seen = pa.lines.length;
+    process.kill(engine!, 'SIGKILL');
+    await until(() => pa.lines.slice(seen).some((x) => /restarting in \d+ ms/.test(x)), 2000, 'the restart line');
+    waits.push(Number(/restarting in (\d+) ms/.exec(pa.lines.slice(seen).find((x) => /restarting in/.test(x))!)![1]));
+    const since = performance.now();
+    await until(() => childrenOf(supervisor).length === 1 && childrenOf(supervisor)[0] !== engine, 2000, 'a new engine');
+    t.ok(performance.now() - since < 1000 + 200, `engine ${i + 2} spawned ${(performance.now() - since).toFixed(0)} ms after the restart line`);
+  }
+  t.same(waits, [100, 200, 400, 800, 1000, 1000], 'the backoff, capped at 1 s');
+  t.match(pa.lines.join('\n'), /engine killed by SIGKILL: VIPs removed, restarting in 1000 ms.*"restarts":6/, 'each restart says why, and counts');
+});
