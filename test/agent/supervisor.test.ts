@@ -2,11 +2,9 @@
 // are removed at once, so two boxes never answer for the VIP longer than Master_Down_Interval;
 // SIGTERM stops the engine in order and leaves nothing behind.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { skipReason, nsExec } from '../net/netns.ts';
-import { holders, until, lab } from '../helpers/agents.ts';
+import { skipReason } from '../net/netns.ts';
+import { addressMonitor, holders, until, lab } from '../helpers/agents.ts';
 
 const skip = skipReason();
 const VIP = '192.0.2.100';
@@ -34,26 +32,6 @@ function scheduling(pid: number): { policy: number; rtPriority: number } {
   return { policy: Number(f[41 - 3]), rtPriority: Number(f[40 - 3]) };
 }
 
-// When `vip` is added to and deleted from eth0 in namespace `ns`, as the kernel announces it:
-// `ip -ts monitor address` stamps each event (microseconds, wall clock) as it reads it. Run at
-// SCHED_FIFO 60, above the engines (50), so the stamp is not late behind them on a busy box.
-// Ready once it has seen a marker address come and go on lo.
-async function addressMonitor(t: { teardown(fn: () => unknown): void }, ns: string, vip: string, marker: string) {
-  const child = spawn('chrt', ['-f', '60', 'ip', '-n', ns, '-ts', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  const events: { at: number; deleted: boolean; addr: string; dev: string }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\] (Deleted )?\d+: (\S+)\s+inet6? ([\d.a-f:]+)\//.exec(l);
-    if (m) events.push({ at: Date.parse(m[1]) + Number(m[2]) / 1000, deleted: !!m[3], dev: m[4], addr: m[5] });
-  });
-  nsExec(ns, 'ip', 'addr', 'add', `${marker}/32`, 'dev', 'lo');
-  nsExec(ns, 'ip', 'addr', 'del', `${marker}/32`, 'dev', 'lo');
-  await until(() => events.some((e) => e.addr === marker && e.deleted), 5000, `ip monitor in ${ns}`);
-  // Milliseconds (wall clock, the two monitors' common time) of the first add / delete of the VIP on eth0 from now on.
-  const from = events.length;
-  const first = (deleted: boolean) => events.slice(from).find((e) => e.addr === vip && e.dev === 'eth0' && e.deleted === deleted)?.at;
-  return { added: () => first(false), deleted: () => first(true) };
-}
 
 t.test('kill -9 of the engine: VIP released at once, engine back within a second', { skip }, async (t) => {
   const l = lab(t, 'vagsv-');

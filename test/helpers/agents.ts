@@ -139,3 +139,23 @@ export function lab(t: { teardown(fn: () => unknown): void }, prefix: string, na
     keepalived: (host: Host, name: string, conf: string) => keep(startKeepalived(host.ns, work, name, conf)),
   };
 }
+
+// When `vip` is added to / deleted from eth0 in namespace `ns`, by the kernel's events:
+// `ip -ts monitor address` stamps each (microseconds, wall clock) as it reads it; at SCHED_FIFO
+// 60, above the engines (50), so a busy box does not make the stamp late. Ready once it has
+// seen a marker address come and go on lo.
+export async function addressMonitor(t: { teardown(fn: () => unknown): void }, ns: string, vip: string, marker: string) {
+  const child = spawn('chrt', ['-f', '60', 'ip', '-n', ns, '-ts', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const events: { at: number; deleted: boolean; addr: string; dev: string }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\] (Deleted )?\d+: (\S+)\s+inet6? ([\d.a-f:]+)\//.exec(l);
+    if (m) events.push({ at: Date.parse(m[1]) + Number(m[2]) / 1000, deleted: !!m[3], dev: m[4], addr: m[5] });
+  });
+  nsExec(ns, 'ip', 'addr', 'add', `${marker}/32`, 'dev', 'lo');
+  nsExec(ns, 'ip', 'addr', 'del', `${marker}/32`, 'dev', 'lo');
+  await until(() => events.some((e) => e.addr === marker && e.deleted), 5000, `ip monitor in ${ns}`);
+  const from = events.length;
+  const first = (deleted: boolean) => events.slice(from).find((e) => e.addr === vip && e.dev === 'eth0' && e.deleted === deleted)?.at;
+  return { added: () => first(false), deleted: () => first(true) };
+}
