@@ -700,7 +700,8 @@ static char **arg_strings(napi_env env, napi_value arr)
  * late at every transition that runs a hook. The hook gets its own process group (the timeout
  * kills all it started), default signal dispositions and an empty mask (Node ignores SIGPIPE
  * and blocks others; libuv resets them as well), stdin and stdout on /dev/null, and stderr on
- * a pipe whose read end (non-blocking, close-on-exec) is returned. Its exit: pidfdOpen(pid).
+ * a pipe whose read end (non-blocking, close-on-exec) is returned; no other descriptor. Its
+ * exit: pidfdOpen(pid).
  */
 static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 {
@@ -734,6 +735,9 @@ static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+	/* Nothing else of the engine's: bin/vigil's pipes, inherited without close-on-exec, would
+	 * otherwise reach every hook (and a hung one would hold them). glibc 2.34. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&at, 0);

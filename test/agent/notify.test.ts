@@ -30,9 +30,11 @@ t.test('the fault hook: a tracked interface (weight 0) going down runs it with F
   nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
   const out = `${l.work.dir}/notify.out`;
   const sched = `${l.work.dir}/sched.out`;
+  const fds = `${l.work.dir}/fds.out`;
   const script = l.work.file('notify.sh', `#!/bin/sh
 echo "$# $* | $VIGIL_INSTANCE $VIGIL_STATE $VIGIL_PREVIOUS_STATE $VIGIL_PRIORITY $VIGIL_REASON" >> ${out}
 awk '{ print $41 }' /proc/$$/stat >> ${sched}
+python3 -c 'import os; print(" ".join(sorted(f for f in os.listdir("/proc/self/fd") if os.path.exists("/proc/self/fd/" + f))))' >> ${fds}
 `);
   chmodSync(script, 0o755);
   const pa = l.vigil(a, 'a.yaml', {
@@ -59,6 +61,8 @@ awk '{ print $41 }' /proc/$$/stat >> ${sched}
   ], 'argv (count and values) and env of each hook, in order');
   await until(() => read(sched).trim().split('\n').length === 5, 3000, 'the last hook\'s policy line');
   t.same(read(sched).trim().split('\n'), ['0', '0', '0', '0', '0'], 'each hook ran SCHED_OTHER, not at the engine\'s SCHED_FIFO 50');
+  await until(() => read(fds).trim().split('\n').length === 5, 3000, 'the last hook\'s descriptors');
+  t.same([...new Set(read(fds).trim().split('\n'))], ['0 1 2'], 'no hook holds any of the engine\'s descriptors (sockets, bin/vigil\'s pipes): only stdin, stdout, stderr reach what it runs');
   await until(() => holders([a.ns], VIP).length === 1, 2000, 'the VIP back');
 });
 
