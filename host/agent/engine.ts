@@ -354,15 +354,20 @@ export class Engine {
   private trim: MemoryTrim | undefined;
   /** Lock the code once a trim is done (host/cli/run.ts sets it when realtime is on). */
   lockMemory = false;
+  private codeLocked = false;
   private lockWarned = false;
   private trimStep(): void {
     try {
-      this.trim ??= new MemoryTrim(shim(), { lock: this.lockMemory });
-      if (this.trim.step()) return;
+      this.trim ??= new MemoryTrim(shim(), { lock: this.lockMemory, unlockFirst: this.codeLocked });
+      const more = this.trim.step();
+      // Set from the first lock on: a pass a reload cuts short has locked some already.
+      if (this.trim.lockedBytes > 0) this.codeLocked = true;
+      if (more) return;
       this.log.debug(`memory: ${(this.trim.droppedKb / 1024).toFixed(1)} MB of file pages given back`);
       if (this.trim.lockedBytes) this.log.debug(`memory: the code's ${(this.trim.lockedBytes / 1048576).toFixed(0)} MB of file mappings locked on fault`);
     } catch (err) {
       if (err instanceof MemoryLockError) {
+        this.codeLocked = false;
         if (!this.lockWarned) this.log.warn(err.message);
         this.lockWarned = true;
       } else {

@@ -3,7 +3,7 @@
 // back, the VIP comes back. The checks run in `vigil checker`, a process of the supervisor's
 // apart from the engine, which never loads undici. Status and metrics show the check.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { writeFileSync } from 'node:fs';
 import { VIGIL, vigilConfig } from '../helpers/agents.ts';
@@ -156,4 +156,11 @@ t.test('SIGHUP: checks removed stop the checker; added ones start it; a changed 
   await until(() => checkerOf().length === 1, 5000, 'a checker again', 20);
   await until(() => JSON.parse(get(a.ns, '/status')).checks[0]?.state === 'up', 5000, 'the check up again', 20);
   t.equal(JSON.parse(get(a.ns, '/status')).instances[0].effectivePriority, 150);
+
+  // SIGINT (Ctrl-C) stops it as SIGTERM does: the engine and the checker with it.
+  const [checker] = checkerOf();
+  pa.signal('SIGINT');
+  t.equal(await pa.exited, 0, 'exit 0 on SIGINT');
+  t.notOk(existsSync(`/proc/${engine}`) || existsSync(`/proc/${checker}`), 'engine and checker gone');
+  t.same(holders([a.ns], VIP), [], 'no VIP left');
 });
