@@ -34,18 +34,23 @@ export function counterCount(): i32 { return CTR_COUNT; }
 
 // ---- codec (no configuration needed) --------------------------------------------------------
 // A whole IP packet in inBuf[0, len). Returns the drop reason; fields in infoBuf.
-export function decodeIp(len: i32): u8 {
-  if (len < 0 || len > 4096) len = 0;
-  return decodeIpPacket(inBuf, len);
-}
+export function decodeIp(len: i32): u8 { return decodeIpIn(len, true); }
 
 // A bare VRRP message in inBuf[0, len); family, TTL, source and destination come as arguments
 // (source and destination are written into infoBuf's SRC / DST by the host beforehand).
-export function decodeBare(len: i32, family: u8, ttl: u8): u8 {
+export function decodeBare(len: i32, family: u8, ttl: u8): u8 { return decodeBareIn(len, family, ttl, true); }
+
+// Both, for the decoders above and the events below (which leave the TTL to the FSM).
+function decodeIpIn(len: i32, checkTtl: bool): u8 {
+  if (len < 0 || len > 4096) len = 0;
+  return decodeIpPacket(inBuf, len, checkTtl);
+}
+
+function decodeBareIn(len: i32, family: u8, ttl: u8, checkTtl: bool): u8 {
   if (len < 0 || len > 4096) len = 0;
   store<u8>(infoBuf + INFO_FAMILY, family == 6 ? 6 : 4);
   store<u8>(infoBuf + INFO_TTL, ttl);
-  return decodeVrrp(inBuf, len, 0);
+  return decodeVrrp(inBuf, len, 0, checkTtl);
 }
 
 // Encodes an advert into outBuf: cfgBuf holds src (16 bytes at 0), dst (16 at 16), auth data
@@ -191,18 +196,14 @@ export function instanceTrack(slot: i32, index: i32, weight: i32, failing: bool,
 // A whole IP packet in inBuf (what an IPv4 raw socket delivers). Returns the drop reason.
 // The TTL / hop limit is checked by the FSM, which knows the instance (fsm.ts ttlAccepted).
 export function handleIp(now: f64, ifindex: u32, len: i32): u8 {
-  if (len < 0 || len > 4096) len = 0;
-  const r = decodeIpPacket(inBuf, len, false);
+  const r = decodeIpIn(len, false);
   if (r != DROP_NONE) return countDrop(null, r);
   return handleAdvert(now, ifindex, inBuf);
 }
 
 // A bare VRRP message in inBuf (IPv6 raw sockets); source / destination already in infoBuf.
 export function handleVrrp(now: f64, ifindex: u32, family: u8, ttl: u8, len: i32): u8 {
-  if (len < 0 || len > 4096) len = 0;
-  store<u8>(infoBuf + INFO_FAMILY, family == 6 ? 6 : 4);
-  store<u8>(infoBuf + INFO_TTL, ttl);
-  const r = decodeVrrp(inBuf, len, 0, false);
+  const r = decodeBareIn(len, family, ttl, false);
   if (r != DROP_NONE) return countDrop(null, r);
   return handleAdvert(now, ifindex, inBuf);
 }
