@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { Logger } from './log.ts';
@@ -19,7 +18,7 @@ import { configLine } from './spec.ts';
 import { spawnEngine } from './spawn.ts';
 import { Netlink } from '../net/netlink.ts';
 import { ifIndex } from '../net/vrrp-socket.ts';
-import { K, shim } from '../net/shim.ts';
+import { K, shim, watchExit } from '../net/shim.ts';
 
 // What the supervisor uses of an engine process: a ChildProcess, or an adopted one.
 export interface EngineProcess {
@@ -32,7 +31,6 @@ export interface EngineProcess {
   once(event: 'exit', cb: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
 }
 
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([n, v]) => [v as number, n as NodeJS.Signals]));
 
 // An engine bin/vigil started beside this process (its Node starting while this one does, not
 // after): our child, with its stdin on `fd`, but not libuv's, so a pidfd reports its exit and
@@ -45,18 +43,15 @@ class AdoptedEngine extends EventEmitter implements EngineProcess {
   constructor(pid: number, fd: number) {
     super();
     this.pid = pid;
-    const s = shim();
-    s.setCloexec(fd);   // restarted engines and the checker must not hold this engine's pipe
-    const pfd = s.pidfdOpen(pid);
-    this.stdin = new Socket({ fd, readable: false, writable: true });
-    s.pollStart(pfd, K('UV_READABLE'), () => {
-      const st = s.pidfdWait(pfd);
-      if (st === null) return;
-      s.close(pfd);
-      if (st >= 0) this.exitCode = st; else this.signalCode = SIGNAL_NAMES.get(-st) ?? 'SIGKILL';
+    shim().setCloexec(fd);   // restarted engines and the checker must not hold this engine's pipe
+    // First: it throws without a pidfd, and then no socket owns the fd yet.
+    watchExit(pid, (code, signal) => {
+      this.exitCode = code;
+      this.signalCode = signal;
       this.stdin.destroy();
-      this.emit('exit', this.exitCode, this.signalCode);
+      this.emit('exit', code, signal);
     });
+    this.stdin = new Socket({ fd, readable: false, writable: true });
   }
   kill(sig: NodeJS.Signals = 'SIGTERM'): boolean {
     if (this.exitCode !== null || this.signalCode !== null) return false;

@@ -120,3 +120,25 @@ export function K(name: string): number {
   if (v === undefined) throw new Error(`vigil_shim exports no constant ${name}`);
   return v;
 }
+
+/**
+ * Calls onExit once `pid`, a child of this process that libuv did not spawn (an engine bin/vigil
+ * started, a notify hook), has exited, and reaps it: its exit code, or the signal that ended it.
+ * Throws when pidfd_open does (a kernel before 5.3).
+ */
+export function watchExit(pid: number, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  const s = shim();
+  const pidfd = s.pidfdOpen(pid);
+  s.pollStart(pidfd, K('UV_READABLE'), () => {
+    const st = s.pidfdWait(pidfd);
+    if (st === null) return;
+    s.close(pidfd);
+    if (st >= 0) onExit(st, null);
+    else onExit(null, signalName(-st));
+  });
+}
+
+function signalName(n: number): NodeJS.Signals {
+  const names = process.getBuiltinModule('node:os').constants.signals as Record<NodeJS.Signals, number>;
+  return (Object.keys(names) as NodeJS.Signals[]).find((k) => names[k] === n) ?? `SIG${n}` as NodeJS.Signals;
+}
