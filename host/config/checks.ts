@@ -6,7 +6,7 @@ import { at, describe, durationIn, integer, itemMap, itemString, list, map, stri
 import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
 import { formatHostPort } from '../core/addr.ts';
-import { nameProblem, parseAddr, parseDigest, parseServer } from './values.ts';
+import { nameProblem, parseAddr, parseAddrPort, parseDigest, parseServer } from './values.ts';
 import { parseDuration } from '../duration.ts';
 
 const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
@@ -297,19 +297,10 @@ function parseTarget(type: CheckType, text: string, spec: CheckSpec): string | u
   }
   // tcp, dns and policy: ADDRESS:PORT, [IPv6]:PORT; dns's port defaults to 53, a policy's to
   // none (its probes name their ports).
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  let host: string, port: string | undefined;
-  if (v6) [, host, port] = v6;
-  else {
-    const colons = text.split(':').length - 1;
-    if (colons > 1) return 'is an IPv6 address: write it in brackets, e.g. [2001:db8::10]:53';
-    [host, port] = colons === 1 ? text.split(':') : [text, undefined];
-  }
-  const a = parseAddr(host, 'refused');
-  if (typeof a === 'string') return `names ${JSON.stringify(host)}, which is not an IP address (vigil resolves no names)`;
-  if (port === undefined && type === 'tcp') return 'has no port: write ADDRESS:PORT, e.g. 198.51.100.10:25';
-  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)) return 'has a bad port: 1..65535';
-  spec.host = a.address;
-  spec.port = port !== undefined ? Number(port) : type === 'dns' ? DEFAULTS.check.dnsPort : 0;
+  const r = parseAddrPort(text, false);
+  if ('problem' in r) return r.problem;
+  if (r.port === undefined && type === 'tcp') return 'has no port: write ADDRESS:PORT, e.g. 198.51.100.10:25';
+  spec.host = r.addr.address;
+  spec.port = r.port ?? (type === 'dns' ? DEFAULTS.check.dnsPort : 0);
   return undefined;
 }

@@ -140,18 +140,28 @@ export function parseDigest(text: string): BodyDigest | string {
   return { algorithm, hex: hex.toLowerCase() };
 }
 
-// A pool's real server: ADDRESS, ADDRESS:PORT or [IPv6]:PORT (a bare IPv6 address has no
-// port), canonical, as the load balancer will take it (vigil resolves no names).
-export function parseServer(text: string): string | { problem: string } {
+// A server as checks and pools write it: ADDRESS, ADDRESS:PORT, [IPv6] or [IPv6]:PORT (vigil
+// resolves no names). With bareIPv6 an IPv6 address without brackets (and so without a port)
+// is taken too; without, it is refused. The address canonical, the port 1..65535 when given.
+export function parseAddrPort(text: string, bareIPv6: boolean): { addr: Addr; port: number | undefined; bracketed: boolean } | { problem: string } {
   const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
   let host: string, port: string | undefined;
   if (v6) [, host, port] = v6;
-  else if (text.split(':').length > 2) [host, port] = [text, undefined];
-  else [host, port] = text.split(':') as [string, string | undefined];
-  const a = parseAddr(host, 'refused');
-  if (typeof a === 'string') return { problem: `names ${JSON.stringify(host)}, which is not an IP address (vigil resolves no names): write ADDRESS:PORT, e.g. 198.51.100.10:8080` };
-  if (v6 && a.family !== 6) return { problem: 'has an IPv4 address in brackets: write it without them' };
-  if (port === undefined) return a.address;
-  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return { problem: 'has a bad port: 1..65535' };
-  return formatHostPort(a.address, Number(port));
+  else if (text.split(':').length > 2) {
+    if (!bareIPv6) return { problem: 'is an IPv6 address: write it in brackets, e.g. [2001:db8::10]:53' };
+    [host, port] = [text, undefined];
+  } else [host, port] = text.split(':') as [string, string | undefined];
+  const addr = parseAddr(host, 'refused');
+  if (typeof addr === 'string') return { problem: `names ${JSON.stringify(host)}, which is not an IP address (vigil resolves no names)` };
+  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)) return { problem: 'has a bad port: 1..65535' };
+  return { addr, port: port === undefined ? undefined : Number(port), bracketed: v6 !== null };
+}
+
+// A pool's real server: ADDRESS, ADDRESS:PORT or [IPv6]:PORT (a bare IPv6 address has no
+// port), canonical, as the load balancer will take it.
+export function parseServer(text: string): string | { problem: string } {
+  const r = parseAddrPort(text, true);
+  if ('problem' in r) return /^names /.test(r.problem) ? { problem: `${r.problem}: write ADDRESS:PORT, e.g. 198.51.100.10:8080` } : r;
+  if (r.bracketed && r.addr.family !== 6) return { problem: 'has an IPv4 address in brackets: write it without them' };
+  return r.port === undefined ? r.addr.address : formatHostPort(r.addr.address, r.port);
 }
