@@ -7,7 +7,7 @@
 //
 //   node bench/notify.ts
 import { spawn } from 'node:child_process';
-import { shim, K } from '../host/net/shim.ts';
+import { shim, watchExit } from '../host/net/shim.ts';
 import { quantile } from './lab.ts';
 import { table } from './table.ts';
 
@@ -25,8 +25,7 @@ export async function run() {
     const [pid, errFd] = s.spawnHook(['/bin/true'], envp);
     viaShim.push(performance.now() - t0);
     s.close(errFd);
-    const pidfd = s.pidfdOpen(pid);
-    await new Promise<void>((r) => s.pollStart(pidfd, K('UV_READABLE'), () => { if (s.pidfdWait(pidfd) !== null) { s.close(pidfd); r(); } }));
+    await new Promise<void>((r) => watchExit(pid, () => r()));
     t0 = performance.now();
     const c = spawn('/bin/true', [], { stdio: 'ignore' });
     viaNode.push(performance.now() - t0);
