@@ -5,7 +5,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, chmodSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
-import { startVigil, holders, until, vigilConfig, lab, Workdir, VIGIL } from '../helpers/agents.ts';
+import { agentStatus, startVigil, holders, until, vigilConfig, lab, Workdir, VIGIL } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
 const skip = skipReason();
@@ -21,9 +21,7 @@ async function pair(t: { teardown(fn: () => unknown): void }, prefix: string, a:
 }
 
 function statusOf(ns: string): { instances: { name: string; state: string; drops: Record<string, number>; counters: Record<string, number>; transitions: unknown[]; effectivePriority: number; availability: { availability: number | null } }[] } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vigil status failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return agentStatus(ns);
 }
 
 t.test('status API: /status JSON, /metrics, and the vigil status table', { skip }, async (t) => {

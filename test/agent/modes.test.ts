@@ -2,9 +2,8 @@
 // link-local), v2 with PASS auth (a wrong password dropped and counted), nopreempt, and equal
 // priorities resolved by the higher address.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { skipReason, nsExec } from '../net/netns.ts';
-import { holders, until, vigilConfig, lab, VIGIL } from '../helpers/agents.ts';
+import { agentStatus, holders, until, vigilConfig, lab } from '../helpers/agents.ts';
 
 const skip = skipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,8 +16,7 @@ function setup(t: { teardown(fn: () => unknown): void }, prefix: string) {
 }
 
 function status(ns: string) {
-  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
-  return JSON.parse(r.stdout).instances[0];
+  return agentStatus(ns).instances[0];
 }
 
 t.test('unicast: adverts go to the peer only, and the VIP moves', { skip }, async (t) => {

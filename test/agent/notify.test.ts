@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
-import { holders, until, lab, vigilConfig, VIGIL } from '../helpers/agents.ts';
+import { agentStatus, holders, until, lab, vigilConfig } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
 const skip = skipReason();
@@ -16,9 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 
 function state(ns: string): { state: string; effectivePriority: number } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vigil status failed: ${r.stderr}`);
-  return JSON.parse(r.stdout).instances[0];
+  return agentStatus(ns).instances[0];
 }
 
 t.test('the fault hook: a tracked interface (weight 0) going down runs it with FAULT in argv and env', { skip }, async (t) => {

@@ -11,11 +11,11 @@
 // shows on the wire before it is a takeover, which is why counting the backup's transitions
 // alone proves too little.)
 import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { skipReason } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
-import { holders, until, lab, VIGIL, type Proc } from '../helpers/agents.ts';
+import { agentStatus, holders, until, lab, type Proc } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
 
 const skip = skipReason() ?? (have('tshark') && have('tcpdump') ? undefined : 'tshark and tcpdump needed');
@@ -49,9 +49,7 @@ function twoInstances(o: { prioA: number; prioB: number; vipsB: string[]; aFirst
 
 interface Inst { name: string; state: string; effectivePriority: number; virtualAddresses: string[]; transitions: { at: string; from: string; to: string; reason: string }[]; counters: Record<string, number> }
 function instances(ns: string): Record<string, Inst> {
-  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vigil status failed: ${r.stderr}`);
-  return Object.fromEntries((JSON.parse(r.stdout).instances as Inst[]).map((i) => [i.name, i]));
+  return Object.fromEntries(agentStatus<{ instances: Inst[] }>(ns).instances.map((i) => [i.name, i]));
 }
 
 // The adverts of `src` for `vrid` in a capture: times (ms since the epoch), priorities, address counts.
@@ -92,8 +90,7 @@ async function setup(t: Test, prefix: string) {
 // How long the engine has waited on a run queue (ns): /proc/PID/schedstat's second field. A
 // gap that this grew by as much came from the box (other real-time work), not from the engine.
 function runDelayMs(ns: string): number {
-  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
-  const pid = JSON.parse(r.stdout).pid;
+  const pid = agentStatus<{ pid: number }>(ns).pid;
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
 }
 

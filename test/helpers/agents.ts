@@ -1,6 +1,6 @@
 // Real agents in real namespaces: `bin/vigil run` and Debian's keepalived, started with a
 // config, watched through their logs, and stopped (and checked gone) at teardown.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,4 +158,11 @@ export async function addressMonitor(t: { teardown(fn: () => unknown): void }, n
   const from = events.length;
   const first = (deleted: boolean) => events.slice(from).find((e) => e.addr === vip && e.dev === 'eth0' && e.deleted === deleted)?.at;
   return { added: () => first(false), deleted: () => first(true) };
+}
+
+// The agent's /status in namespace `ns`, as `vigil status --json` prints it there.
+export function agentStatus<T = any>(ns: string): T {
+  const r = spawnSync('ip', ['netns', 'exec', ns, VIGIL, 'status', '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`vigil status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
 }
