@@ -17,6 +17,7 @@ import type { CheckSpec, EngineSpec, InstanceSpec } from './spec.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import { diffInstance } from '../config/diff.ts';
 import { MemoryLockError, MemoryTrim } from './trim.ts';
+import { after, HandoverError, monotonicUs, recordInputs, replay, type Handover, type JournalEntry, type TransitionRecord } from './handover.ts';
 
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
 const OWN_LINK_TRACK = 31;
@@ -24,9 +25,8 @@ const HISTORY = 100;
 // A received packet's age (queue wait, µs) beyond this is taken for a realtime clock step.
 const MAX_AGE_US = 1_000_000;
 
-interface TransitionRecord { at: string; atUs: number; from: StateName; to: StateName; reason: ReasonName; why: string }
-
-interface SocketEntry { sock: VrrpSocket; users: number }
+// The receive stamp of the last datagram read (host/agent/handover.ts), while journaling.
+interface SocketEntry { sock: VrrpSocket; users: number; key: string; lastStamp?: [number, number] }
 
 // A health check as the engine knows it: from the checker process's reports (host/checks/).
 // Until a check's state is settled (its first `rise` successes, or `fall` failures) it counts
@@ -74,7 +74,7 @@ class Running {
     };
     this.vipOp = ++this.vipBusy === 1 ? run() : this.vipOp.then(run, run);
   }
-  announcement: { stop(): void } | undefined;
+  announcement: { readonly sent: number; stop(): void } | undefined;
   transitions: TransitionRecord[] = [];
   lastNotify: Promise<unknown> = Promise.resolve();
   constructor(spec: InstanceSpec, slot: number, ifindex: number, sock: SocketEntry) {
@@ -84,7 +84,8 @@ class Running {
 
 export interface EngineOptions {
   log: Logger;
-  // The process's monotonic clock in microseconds; tests may pass their own.
+  // CLOCK_MONOTONIC in microseconds (shared with the engine a warm start hands over to); tests
+  // may pass their own clock.
   now?: () => number;
 }
 
@@ -107,7 +108,7 @@ export class Engine {
 
   constructor(o: EngineOptions) {
     this.log = o.log;
-    this.now = o.now ?? (() => performance.now() * 1000);
+    this.now = o.now ?? monotonicUs;
     this.handler = {
       transition: (slot, from, to, reason) => this.onTransition(slot, from, to, reason),
       send: (slot, _family, _prio, bytes, dst) => this.onSend(slot, bytes, dst),
@@ -126,7 +127,7 @@ export class Engine {
     this.monitor = new NetlinkMonitor();
     this.monitor.on('link', (e) => this.onLink(e));
     this.monitor.on('address', (e) => this.onAddress(e));
-    this.monitor.on('overrun', () => { void this.resync(); });
+    this.monitor.on('overrun', () => { if (this.held) this.held.push(() => void this.resync()); else void this.resync(); });
     try {
       for (const s of spec.instances) await this.add(s, groupIndex(spec, s.name));
     } catch (err) {
@@ -287,18 +288,22 @@ export class Engine {
 
   private key(s: InstanceSpec, ifname: string): string { return `${ifname}/${s.family}/${s.unicastSource ?? ''}`; }
 
-  private async socketFor(s: InstanceSpec, ifname: string): Promise<SocketEntry> {
+  // Unless `listen` is false (an engine taking over: it listens once it runs, adopt()).
+  private async socketFor(s: InstanceSpec, ifname: string, listen = true): Promise<SocketEntry> {
     const k = this.key(s, ifname);
     let e = this.sockets.get(k);
     if (!e) {
       const sock = await VrrpSocket.open({ ifname, family: s.family, source: s.unicastSource ?? undefined, sourceIfname: s.interface });
-      e = { sock, users: 0 };
+      e = { sock, users: 0, key: k };
       this.sockets.set(k, e);
-      const entry = e;
-      sock.listen(this.core.inBuf, 0, this.core.inBuf.length, (p) => this.onPacket(entry, p));
+      if (listen) this.listen(e);
     }
     e.users++;
     return e;
+  }
+
+  private listen(e: SocketEntry): void {
+    e.sock.listen(this.core.inBuf, 0, this.core.inBuf.length, (p) => this.onPacket(e, p));
   }
 
   private unuseSocket(s: InstanceSpec, ifname: string, e: SocketEntry): void {
@@ -319,6 +324,150 @@ export class Engine {
       this.announcers.delete(r.ifname);
       await r.vmac.remove().catch((err) => this.log.error(`${r.spec.name}: removing VMAC ${r.ifname} failed: ${(err as Error).message}`));
     }
+  }
+
+  // ---- a warm start (host/agent/handover.ts) ----------------------------------------------------
+
+  // Every input to the core, while this engine runs before handing over to another.
+  private journal: JournalEntry[] | undefined;
+  private stopJournal: (() => void) | undefined;
+  /** From now on, every input to the core is recorded for a handover (call before start). */
+  startJournal(): void {
+    this.journal = [];
+    this.stopJournal = recordInputs(this.core, this.journal);
+  }
+
+  /**
+   * Resolves right after this engine's next event (a deadline met, say an advert sent), or
+   * after `maxMs`: the moment with the most time before the next deadline, for a handover.
+   */
+  afterNextEvent(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.afterEvent = undefined; resolve(); }, maxMs);
+      this.afterEvent = () => { clearTimeout(t); resolve(); };
+    });
+  }
+  private afterEvent: (() => void) | undefined;
+  private eventDone(): void {
+    const f = this.afterEvent;
+    if (f) { this.afterEvent = undefined; f(); }
+  }
+
+  /**
+   * The first half of a handover: this engine stops without a word on the wire (no priority 0,
+   * VIPs and notify hooks as they are) and says what the next one needs to go on from here.
+   * `config`: the config line it ran, for the next engine to check against its own.
+   */
+  async handOver(config: string): Promise<Handover> {
+    if (!this.journal || this.stopping) throw new HandoverError('this engine was not started for a handover');
+    // What is queued to its sockets is this engine's to handle; what comes after, the next's.
+    for (const e of this.sockets.values()) {
+      for (let p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length); p; p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length)) this.onPacket(e, p);
+    }
+    this.stopping = true;
+    if (this.timerFd >= 0) { shim().close(this.timerFd); this.timerFd = -1; }
+    for (const e of this.sockets.values()) e.sock.unlisten();
+    this.monitor?.close();
+    const instances: Handover['instances'] = {};
+    for (const r of this.byName.values()) {
+      r.announcement?.stop();
+      await r.vipOp;
+      const frames = r.spec.virtualAddresses.length;
+      const bursts = r.announcement ? Math.floor(r.announcement.sent / Math.max(1, frames)) : 0;
+      instances[r.spec.name] = {
+        slot: r.slot, wantVips: r.wantVips, transitions: r.transitions,
+        burstsLeft: r.announcement ? Math.max(0, r.spec.garp.count - bursts) : 0,
+      };
+    }
+    const cutoff: Handover['cutoff'] = {};
+    for (const e of this.sockets.values()) {
+      if (e.lastStamp) cutoff[e.key] = e.lastStamp;
+      e.sock.close();
+    }
+    this.sockets.clear();
+    for (const a of this.announcers.values()) a.close();
+    this.announcers.clear();
+    this.nl?.close();
+    const journal = this.journal;
+    this.stopJournal?.();
+    this.journal = undefined;
+    return { v: 1, config, journal, cutoff, instances };
+  }
+
+  // Link, address and check events that came while an engine was being handed its instances:
+  // carried out, in order, once it runs.
+  private held: (() => void)[] | undefined;
+  private adopted: Running[] = [];
+
+  /**
+   * The second half, step one: everything an engine needs before it can take over (netlink,
+   * the timer, its sockets, open but not read: the datagrams queue for it), and nothing in the
+   * core yet. No VMACs: a warm start is not offered for them (host/cli/run.ts).
+   */
+  async prepareAdopt(spec: EngineSpec): Promise<void> {
+    this.held = [];
+    this.setChecks(spec.checks ?? []);
+    this.nl = new Netlink();
+    this.timerFd = shim().timerCreate();
+    shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
+    this.monitor = new NetlinkMonitor();
+    this.monitor.on('link', (e) => this.onLink(e));
+    this.monitor.on('address', (e) => this.onAddress(e));
+    this.monitor.on('overrun', () => { if (this.held) this.held.push(() => void this.resync()); else void this.resync(); });
+    for (const s of spec.instances) {
+      if (s.vmac) throw new HandoverError(`instance ${s.name} has a VMAC: no handover`);
+      const ifindex = ifIndex(s.interface);
+      const sock = await this.socketFor(s, s.interface, false);
+      const link = await this.nl.getLink(ifindex);
+      const r = new Running(s, -1, ifindex, sock);
+      r.group = groupIndex(spec, s.name);
+      r.ifname = s.interface;
+      if (link.mac) r.mac = parseMac(link.mac);
+      this.setPeers(r);
+      this.prepareVips(r);
+      this.adopted.push(r);
+    }
+  }
+
+  /**
+   * Step two: the core as the first engine left it (its journal replayed), the instances, and
+   * then live: the datagrams its sockets got after the first engine's last, the timer, the
+   * events held meanwhile, the GARP / NA refresh of each master.
+   */
+  adopt(h: Handover): void {
+    if (!this.held) throw new HandoverError('prepareAdopt first');
+    replay(this.core, h.journal);
+    for (const r of this.adopted) {
+      const i = h.instances[r.spec.name];
+      if (!i) throw new HandoverError(`the first engine did not run instance ${r.spec.name}`);
+      r.slot = i.slot;
+      r.state = this.core.state(i.slot);
+      r.wantVips = i.wantVips;
+      r.transitions = i.transitions;
+      this.bySlot.set(r.slot, r);
+      this.byName.set(r.spec.name, r);
+    }
+    this.adopted = [];
+    for (const e of this.sockets.values()) {
+      const cut = h.cutoff[e.key];
+      for (let p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length); p; p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length)) {
+        if (after(cut, p.stampSec, p.stampNsec)) this.onPacket(e, p);
+      }
+      this.listen(e);
+    }
+    for (const r of this.byName.values()) {
+      const left = h.instances[r.spec.name]!.burstsLeft;
+      if (!r.wantVips) continue;
+      if (left > 0) this.announceFor(r, { count: left });
+      else if (r.spec.garp.refreshUs > 0) this.announceFor(r, { count: 1, startMs: r.spec.garp.refreshUs / 1000 });
+    }
+    const held = this.held;
+    this.held = undefined;
+    for (const f of held) f();
+    this.trimAt = this.now() + TRIM_AFTER_US;
+    // A deadline the handover made this engine miss is met now, not a timer's wake-up later.
+    if (this.core.pollTimeout() <= this.now()) this.onTimer();
+    else this.pump();
   }
 
   // ---- the event loop --------------------------------------------------------------------------
@@ -382,9 +531,11 @@ export class Engine {
   private readonly onTimer = (): void => {
     this.core.handleTimeout(this.now(), this.handler);
     this.pump();
+    if (this.afterEvent) this.eventDone();
   };
 
   private onPacket(e: SocketEntry, p: ReceivedPacket): void {
+    if (this.journal) e.lastStamp = [p.stampSec, p.stampNsec];
     // The core is given the kernel's arrival time, so Master_Down_Interval runs from the last
     // advert as received, as keepalived's does (it reads its clock as epoll_wait returns), not
     // from whenever this loop got to it. An age over MAX_AGE_US is a clock step: ignored.
@@ -393,6 +544,7 @@ export class Engine {
     if (e.sock.family === 4) this.core.handleIpInPlace(now, e.sock.ifindex, p.offset + p.length);
     else this.core.handleVrrpInPlace(now, e.sock.ifindex, 6, p.ttl, p.srcBytes, p.dst, p.length);
     this.pump();
+    if (this.afterEvent) this.eventDone();
   }
 
   private onSend(slot: number, bytes: Uint8Array, dst: Uint8Array): void {
@@ -454,17 +606,22 @@ export class Engine {
     // After the VIPs are in place, so neighbours that answer at once find them.
     r.queue(() => {
       if (!r.wantVips || this.stopping) return;
-      let a = this.announcers.get(r.ifname);
-      if (!a) { a = new Announcer(r.ifname); this.announcers.set(r.ifname, a); }
-      const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
-        ? this.core.garp(r.mac, v.address)
-        : this.core.na(r.mac, r.sock.sock.source, v.address, true));
-      r.announcement?.stop();
-      r.announcement = a.announce(frames, {
-        count: Math.max(1, r.spec.garp.count), intervalMs: r.spec.garp.intervalUs / 1000,
-        refreshMs: r.spec.garp.refreshUs / 1000,
-      });
+      this.announceFor(r, { count: Math.max(1, r.spec.garp.count) });
     }, (err) => this.log.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
+  }
+
+  // The instance's GARP / NA: `count` frames of each, then the refresh, its config's.
+  private announceFor(r: Running, o: { count: number; startMs?: number }): void {
+    let a = this.announcers.get(r.ifname);
+    if (!a) { a = new Announcer(r.ifname); this.announcers.set(r.ifname, a); }
+    const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
+      ? this.core.garp(r.mac, v.address)
+      : this.core.na(r.mac, r.sock.sock.source, v.address, true));
+    r.announcement?.stop();
+    r.announcement = a.announce(frames, {
+      count: o.count, startMs: o.startMs, intervalMs: r.spec.garp.intervalUs / 1000,
+      refreshMs: r.spec.garp.refreshUs / 1000,
+    });
   }
 
   // ---- VIPs ------------------------------------------------------------------------------------
@@ -522,6 +679,7 @@ export class Engine {
   }
 
   private onAddress(e: AddrEvent): void {
+    if (this.held) { this.held.push(() => this.onAddress(e)); return; }
     if (e.op !== 'del' || this.stopping) return;
     for (const r of this.byName.values()) {
       if (r.ifindex !== e.index || !r.wantVips) continue;
@@ -533,6 +691,7 @@ export class Engine {
   }
 
   private onLink(e: LinkEvent): void {
+    if (this.held) { this.held.push(() => this.onLink(e)); return; }
     if (this.stopping) return;
     const now = this.now();
     const failing = e.deleted || !(e.up && e.lowerUp);
@@ -572,6 +731,7 @@ export class Engine {
 
   // A line from the checker process (relayed by the supervisor).
   checkReport(r: CheckReport): void {
+    if (this.held) { this.held.push(() => this.checkReport(r)); return; }
     const c = this.checks.get(r.check);
     if (!c || this.stopping) return;
     c.error = r.error; c.latencyMs = r.latencyMs; c.rounds = r.rounds; c.failures = r.failures;

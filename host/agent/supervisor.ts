@@ -33,9 +33,9 @@ export interface EngineProcess {
 
 
 // An engine bin/vigil started beside this process (its Node starting while this one does, not
-// after): our child, with its stdin on `fd`, but not libuv's, so a pidfd reports its exit and
-// reaps it (host/native/vigil_shim.c).
-class AdoptedEngine extends EventEmitter implements EngineProcess {
+// after), or one a warm start spawned (host/agent/warm-start.ts): our child, with its stdin on
+// `fd`, but not libuv's, so a pidfd reports its exit and reaps it (host/native/vigil_shim.c).
+export class AdoptedEngine extends EventEmitter implements EngineProcess {
   readonly pid: number;
   readonly stdin: Socket;
   exitCode: number | null = null;

@@ -12,6 +12,8 @@ import { createLogger } from '../agent/log.ts';
 import { acceptedConfig, rememberAccepted } from '../agent/accepted.ts';
 import { K, shim } from '../net/shim.ts';
 import { CONFIG_LINE, configLine, toEngineSpec, parseConfigLine } from '../agent/spec.ts';
+import type { Logger } from '../agent/log.ts';
+import { HANDOVER_LINE, parseHandover } from '../agent/handover.ts';
 import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
@@ -120,12 +122,26 @@ export const run: Command = {
     // process holds its own work (the parser's load, the parse) until the engine has started: two
     // Nodes working at once slow the engine's start by ~35 ms here (bin/vigil holds the same way).
     const launched = process.env.VIGIL_ENGINE_PID !== undefined;
-    const hold = !launched && acceptedConfig(file) !== undefined;
-    const spawning = launched ? undefined : await import('../agent/spawn.ts');
+    const record = launched ? undefined : acceptedConfig(file);
+    // Without bin/vigil (the single executable) and with a record, a warm start: this process
+    // runs an engine first, then hands over to the engine proper (host/agent/warm-start.ts). A
+    // stop asked for meanwhile is carried out once the supervisor runs.
+    let log: Logger | undefined, warm: EngineProcess | undefined, stopAsked: NodeJS.Signals | undefined;
+    const askStop = (sig: NodeJS.Signals) => { stopAsked ??= sig; };
+    process.on('SIGTERM', askStop); process.on('SIGINT', askStop);
+    if (record) {
+      const ws = await import('../agent/warm-start.ts');
+      const why = ws.warmStartable(record);
+      log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
+      if (why) log.debug(`no warm start: ${why}`);
+      else warm = await ws.warmStart({ config: record, command, args, log });
+    }
+    const hold = !warm && record !== undefined;
+    const spawning = launched || warm ? undefined : await import('../agent/spawn.ts');
     const spawned = spawning?.spawnEngine(command, args, false, hold);
     if (spawned && hold) await spawning!.engineReady(spawned, 1000);
     // After the spawn: the terminal test loads node:tty, and node:net with it (~5 ms).
-    const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
+    log ??= createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug });
     const { readConfigText, parseConfig } = await import('../config/load.ts');
     let config: AgentConfig | undefined, refused: unknown, text = '';
     try {
@@ -136,8 +152,9 @@ export const run: Command = {
       refused = err;
     }
     const { adoptEngine, Supervisor, supervisorRealtime } = await import('../agent/supervisor.ts');
-    const first = spawned ?? adoptEngine() ?? (await import('../agent/spawn.ts')).spawnEngine(command, args);
+    const first = warm ?? spawned ?? adoptEngine() ?? (await import('../agent/spawn.ts')).spawnEngine(command, args);
     if (!config) {
+      process.off('SIGTERM', askStop); process.off('SIGINT', askStop);
       await endEngine(first);
       throw refused;
     }
@@ -180,7 +197,9 @@ export const run: Command = {
       remember(t, next);
     };
     process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
+    process.off('SIGTERM', askStop); process.off('SIGINT', askStop);
     sup.start();
+    if (stopAsked) forward(stopAsked)();
     remember(text, config);
     process.getBuiltinModule('node:module').flushCompileCache?.();   // see runEngine
     const code = await sup.finished;
@@ -255,15 +274,17 @@ function readSupervisor(onLine: (line: string) => void, onEnd: () => void): () =
 // bin/vigil holds the supervisor's Node back until the engine says so (why there), on the pipe
 // named by VIGIL_READY_FD. Said once, by the function returned: when the engine has started, or
 // as soon as it knows it must wait for the supervisor's reading of the config.
-function supervisorHold(): () => void {
+// A warm start's supervisor waits on the same pipe for the engine to be ready to take over
+// (host/agent/warm-start.ts); an engine that cannot closes it without a word (`ok` false).
+function supervisorHold(): (ok?: boolean) => void {
   const fd = Number(process.env.VIGIL_READY_FD);
   delete process.env.VIGIL_READY_FD;   // not for the engine's children (notify hooks)
   if (!Number.isInteger(fd) || fd < 3) return () => {};
   let held = true;
-  return () => {
+  return (ok = true) => {
     if (!held) return;
     held = false;
-    try { writeSync(fd, '\n'); } catch { /* the shell went on without it */ }
+    if (ok) try { writeSync(fd, '\n'); } catch { /* the shell went on without it */ }
     try { closeSync(fd); } catch { /* already closed */ }
   };
 }
@@ -280,6 +301,10 @@ function shimIsatty(fd: number): boolean {
 
 async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?: boolean }): Promise<number> {
   const supervised = process.env.VIGIL_SUPERVISED === '1';
+  // Started by a warm start (host/agent/warm-start.ts): the supervisor's engine runs the
+  // instances until this one takes them over.
+  const handover = supervised && process.env.VIGIL_HANDOVER === '1';
+  delete process.env.VIGIL_HANDOVER;
   const releaseSupervisor = supervisorHold();
   const file = values.config ?? DEFAULT_CONFIG;
   const log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
@@ -305,14 +330,18 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   let onEnd = () => { ended = true; firstConfig.resolve(undefined); };
   let ended = false;
   const firstConfig = Promise.withResolvers<AgentConfig | undefined>();
+  // The handover line (before the config line); undefined at EOF.
+  const handoverLine = Promise.withResolvers<string | undefined>();
   let stopReading = () => {};
   if (supervised) {
     stopReading = readSupervisor((l) => onLine(l), () => onEnd());
     onLine = (l) => {
+      if (l.startsWith(HANDOVER_LINE)) { handoverLine.resolve(l); return; }
       early.push(l);
       const c = parseConfigLine(l);
       if (c) firstConfig.resolve(c);
     };
+    onEnd = () => { ended = true; firstConfig.resolve(undefined); handoverLine.resolve(undefined); };
   }
   let config: AgentConfig;
   // The config line (as the supervisor writes it, newline and all) the engine started on before
@@ -321,7 +350,7 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   if (supervised) {
     const accepted = process.env.VIGIL_RESTART === '1' ? undefined : acceptedConfig(file);
     if (accepted) startedOn = configLine(accepted);
-    else releaseSupervisor();
+    else releaseSupervisor(!handover);   // a warm start needs the record its supervisor had
     const c = accepted ?? await firstConfig.promise;
     // No config: the supervisor refused the file (it says why) or went away.
     if (!c) { stopReading(); return 0; }
@@ -350,17 +379,8 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   // any VIP moves, and served after it: Node's http server on it is ~3 ms that the first advert
   // need not wait for (connections wait in the backlog meanwhile).
   let statusSocket: StatusSocket | undefined;
-  try {
-    if (config.status.listen) statusSocket = bindStatus(config.status.listen.host, config.status.listen.port);
-    await engine.start(toEngineSpec(config));
-  } catch (err) {
-    if (statusSocket) closeStatus(statusSocket);
-    stopReading();   // the pipe would keep this process alive
-    throw err;
-  } finally {
-    releaseSupervisor();
-  }
-  if (statusSocket) {
+  const serve = async () => {
+    if (!statusSocket) return;
     const { where } = statusSocket;
     try {
       server = await serveStatus(engine, statusSocket);
@@ -369,7 +389,34 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
       // The engine runs: its VRRP job goes on without the status server.
       log.error(`status server on ${where} failed: ${(err as Error).message}`);
     }
+    statusSocket = undefined;
+  };
+  try {
+    if (config.status.listen) statusSocket = bindStatus(config.status.listen.host, config.status.listen.port);
+    if (handover) {
+      await engine.prepareAdopt(toEngineSpec(config));
+      // Served before the handover, not after: the supervisor's engine runs the instances
+      // meanwhile, and this engine's first adverts need not wait for it.
+      await serve();
+      releaseSupervisor();
+      const line = await handoverLine.promise;
+      // No handover: the supervisor is gone, and its engine with it.
+      if (line === undefined) { stopReading(); server?.close(); return 0; }
+      engine.adopt(parseHandover(line, startedOn!));
+      log.debug('took the instances over from the supervisor\'s engine');
+    } else {
+      await engine.start(toEngineSpec(config));
+      releaseSupervisor();
+    }
+  } catch (err) {
+    if (statusSocket) closeStatus(statusSocket);
+    server?.close();
+    stopReading();   // the pipe would keep this process alive
+    throw err;
+  } finally {
+    releaseSupervisor(false);   // said above, or not to be said: the start failed
   }
+  await serve();
   log.info(`vigil running: ${config.instances.length} instance(s) from ${file}${startedOn ? ' (as last accepted; the supervisor\'s reading follows)' : ''}`,
     { pid: process.pid, startMs: Math.round(performance.now()) });   // since this process began
   setV8Flags(ENGINE_STEADY_FLAGS);

@@ -277,6 +277,9 @@ static napi_value op_send_to(napi_env env, napi_callback_info info)
  *   [3] msg_flags        [4..7] destination address from pktinfo (4 or 16 bytes)
  *   [8] (only if meta has a 9th slot) the datagram's age in microseconds: CLOCK_REALTIME
  *       now minus the kernel's receive stamp (SO_TIMESTAMPNS), >= 0; -1 absent
+ *   [9], [10] (only if meta has 11 slots) the stamp itself, seconds (low 32 bits) and
+ *       nanoseconds; 0, 0 absent. Every socket given a copy of a datagram sees the same stamp:
+ *       an engine taking over another's sockets tells by it which datagrams that one has read.
  * Only the ancillary data VRRP's receive checks need is decoded here (RFC 5798 5.2.3,
  * 7.1: TTL/hop limit 255, destination), and the arrival time that Master_Down_Interval is
  * measured from (a packet can wait in the queue while the loop is busy); the rest is left
@@ -324,8 +327,11 @@ static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	int has_age = metalen >= 9 * sizeof(int32_t);
+	int has_stamp = metalen >= 11 * sizeof(int32_t);
 	if (has_age)
 		meta[8] = -1;
+	if (has_stamp)
+		meta[9] = meta[10] = 0;
 	meta[0] = (int32_t)msg.msg_namelen;
 	meta[1] = -1;
 	meta[2] = -1;
@@ -354,6 +360,10 @@ static napi_value op_recv_msg(napi_env env, napi_callback_info info)
 				     ((int64_t)now.tv_nsec - ts.tv_nsec) / 1000;
 			/* a clock step between stamp and read can make it negative or huge */
 			meta[8] = us < 0 ? 0 : us > INT32_MAX ? INT32_MAX : (int32_t)us;
+			if (has_stamp) {
+				meta[9] = (int32_t)(uint32_t)ts.tv_sec;
+				meta[10] = (int32_t)ts.tv_nsec;
+			}
 		}
 	}
 	return int_result(env, (int)n);
@@ -763,6 +773,89 @@ static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/*
+ * spawnChild(argv, envp) -> [pid, stdinFd, fd3Fd]: another process of this program (the
+ * engine, started by a supervisor that already runs an engine of its own: a warm start), by
+ * posix_spawnp for the reason spawnHook gives, the caller's main thread being on a real-time
+ * schedule by then. The child's stdin is a pipe whose write end is returned (close-on-exec,
+ * blocking), its fd 3 a pipe whose read end is returned (close-on-exec, non-blocking);
+ * stdout and stderr are the caller's; nothing else. Default signal dispositions and an empty
+ * mask, as libuv gives its children; the caller's process group. Its exit: pidfdOpen(pid).
+ */
+static napi_value op_spawn_child(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	char **av = arg_strings(env, argv[0]);
+	if (!av)
+		return NULL;
+	char **ev = arg_strings(env, argv[1]);
+	if (!ev) {
+		free_strings(av);
+		return NULL;
+	}
+	if (!av[0]) {
+		free_strings(av);
+		free_strings(ev);
+		return throw_range(env, "spawnChild needs argv[0]");
+	}
+	int in_pipe[2], out_pipe[2];
+	if (pipe2(in_pipe, O_CLOEXEC) < 0) {
+		int e = errno;
+		free_strings(av);
+		free_strings(ev);
+		return throw_errno(env, "pipe2", e);
+	}
+	if (pipe2(out_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int e = errno;
+		close(in_pipe[0]);
+		close(in_pipe[1]);
+		free_strings(av);
+		free_strings(ev);
+		return throw_errno(env, "pipe2", e);
+	}
+	/* The child's end of fd 3 blocks, as a pipe libuv hands a child does. */
+	fcntl(out_pipe[1], F_SETFL, fcntl(out_pipe[1], F_GETFL) & ~O_NONBLOCK);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 3);
+	/* dup2 onto itself clears close-on-exec (POSIX 2017, glibc 2.29), which Node may have
+	 * set on its stdout and stderr. */
+	posix_spawn_file_actions_adddup2(&fa, 1, 1);
+	posix_spawn_file_actions_adddup2(&fa, 2, 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, av[0], &fa, &at, av, ev);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	free_strings(av);
+	free_strings(ev);
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	if (rc != 0) {
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		return throw_errno(env, "posix_spawn", rc);
+	}
+	napi_value out, v;
+	CHECK(napi_create_array_with_length(env, 3, &out));
+	CHECK(napi_create_int32(env, pid, &v));
+	CHECK(napi_set_element(env, out, 0, v));
+	CHECK(napi_create_int32(env, in_pipe[1], &v));
+	CHECK(napi_set_element(env, out, 1, v));
+	CHECK(napi_create_int32(env, out_pipe[0], &v));
+	CHECK(napi_set_element(env, out, 2, v));
+	return out;
+}
+
 /* read(fd, buf) -> bytes read, 0 at EOF, -1 when nothing is there yet (EAGAIN). */
 static napi_value op_read(napi_env env, napi_callback_info info)
 {
@@ -956,6 +1049,7 @@ NAPI_MODULE_INIT()
 		{ "timerSet", op_timer_set },
 		{ "pidfdOpen", op_pidfd_open },
 		{ "spawnHook", op_spawn_hook },
+		{ "spawnChild", op_spawn_child },
 		{ "read", op_read },
 		{ "pidfdWait", op_pidfd_wait },
 		{ "setCloexec", op_set_cloexec },

@@ -16,6 +16,8 @@ export interface AnnounceSchedule {
   refreshMs?: number;
   /** frames per refresh (default 1) */
   refreshCount?: number;
+  /** wait this long before the burst (default 0: at once) */
+  startMs?: number;
 }
 
 export interface Announcement {
@@ -83,7 +85,8 @@ export class Announcer {
       } else this.active.delete(handle);
     };
     this.active.add(handle);
-    fire();
+    if (sched.startMs && sched.startMs > 0) timer = setTimeout(fire, sched.startMs);
+    else fire();
     return handle;
   }
 

@@ -26,7 +26,8 @@ export interface Shim {
    * Datagram length (may exceed len: see meta[3] & MSG_TRUNC), or -1 when nothing is queued.
    * meta: [0] src sockaddr length, [1] TTL/hop limit (-1 absent), [2] ifindex (-1 absent),
    * [3] msg_flags, [4..7] destination address bytes from pktinfo, and if meta has a 9th slot,
-   * [8] microseconds since the kernel stamped the datagram (SO_TIMESTAMPNS; -1 absent).
+   * [8] microseconds since the kernel stamped the datagram (SO_TIMESTAMPNS; -1 absent), and
+   * with 11 slots [9], [10] the stamp: seconds (low 32 bits) and nanoseconds (0, 0 absent).
    */
   recvMsg(fd: number, buf: Uint8Array, off: number, len: number, src: Uint8Array, meta: Int32Array): number;
   pollStart(fd: number, events: number, cb: (status: number, events: number) => void): void;
@@ -53,6 +54,12 @@ export interface Shim {
   spawnHook(argv: string[], envp: string[]): [number, number];
   /** read(2): bytes read, 0 at EOF, -1 when nothing is there yet. */
   read(fd: number, buf: Uint8Array): number;
+  /**
+   * Another process of this program, by posix_spawnp: its stdin a pipe, its fd 3 a pipe back,
+   * stdout and stderr ours, nothing else; default signals. [pid, the write end of its stdin,
+   * the read end of its fd 3 (non-blocking)], both close-on-exec.
+   */
+  spawnChild(argv: string[], envp: string[]): [number, number, number];
   /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
   pidfdWait(fd: number): number | null;
   setCloexec(fd: number): void;

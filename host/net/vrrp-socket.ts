@@ -60,10 +60,17 @@ export class ReceivedPacket {
   family: Family = 4;
   /** sockaddr the kernel wrote; the address starts at srcOffset */
   readonly srcSockaddr = new Uint8Array(128);
-  /** recvMsg's metadata; slot 8 is the age (see the shim) */
-  readonly meta = new Int32Array(9);
+  /** recvMsg's metadata; slot 8 is the age, 9 and 10 the kernel's stamp (see the shim) */
+  readonly meta = new Int32Array(11);
   /** destination address bytes (4 or 16) from IP_PKTINFO / IPV6_PKTINFO */
   readonly dst = new Uint8Array(this.meta.buffer, 16, 16);
+
+  /**
+   * The kernel's receive stamp (CLOCK_REALTIME, seconds modulo 2^32 and nanoseconds): the same
+   * on every socket that got a copy of the datagram. 0, 0 when the kernel gave none.
+   */
+  get stampSec(): number { return this.meta[9]! >>> 0; }
+  get stampNsec(): number { return this.meta[10]!; }
 
   get srcBytes(): Uint8Array {
     return this.srcSockaddr.subarray(this.family === 4 ? 4 : 8, this.family === 4 ? 8 : 24);

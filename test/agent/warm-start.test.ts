@@ -1,0 +1,158 @@
+// A warm start (host/agent/warm-start.ts, host/agent/handover.ts) in real namespaces (prefix
+// vagws-): `vigil run` started without bin/vigil (as the single executable starts) and with a
+// record of its config runs an engine in the supervisor first, then hands the instances to the
+// engine proper. On the wire: no advert missed and none doubled across the handover, a master
+// stays master with its VIP, a backup stays silent and still takes over when its master goes;
+// the supervisor's engine is gone and the engine proper answers /status with the transition the
+// first one made. VIGIL_WARM_START=0 and a VMAC start cold.
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { skipReason, NODE } from '../net/netns.ts';
+import { Capture } from '../net/capture.ts';
+import { agentStatus, holders, lab, Proc, until, vigilConfig } from '../helpers/agents.ts';
+import { have } from '../helpers/tools.ts';
+import { recordPath } from '../../host/agent/accepted.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const MAIN = join(ROOT, 'host', 'cli', 'main.ts');
+const VIP = '192.0.2.100';
+const skip = skipReason() ?? (have('tcpdump') && have('tshark') ? undefined : 'tcpdump and tshark are needed (apt-get install tcpdump tshark)');
+t.setTimeout(180_000);
+
+// `vigil run` as the single executable runs it: the supervisor's Node is the first process, no
+// engine started beside it (bin/vigil does that).
+function startDirect(ns: string, file: string, env: Record<string, string> = {}): Proc {
+  return new Proc(spawn('ip', ['netns', 'exec', ns, NODE, MAIN, 'run', '-c', file, '--log-json', '--debug'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+}
+
+// A first start with this config: cold, and the supervisor keeps a record of it (1 s in).
+async function coldStartOnce(p: Proc, file: string): Promise<void> {
+  await p.waitLine(/"vigil running/, 20_000);
+  await until(() => existsSync(recordPath(file)), 5000, 'the record of the accepted config');
+  await new Promise((r) => setTimeout(r, 100));
+  if (await p.stop() !== 0) throw new Error(`cold start did not exit 0:\n${p.lines.slice(-10).join('\n')}`);
+}
+
+const children = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+// The supervisor: the node process under `ip netns exec` (which execs it, same pid).
+const problems = (p: Proc) => p.lines.filter((l) => /"level":"(warn|error)"/.test(l));
+
+// Adverts from `src` in a capture: [seconds, priority].
+function adverts(cap: Capture, src: string): [number, number][] {
+  return cap.fields('frame.time_epoch', 'ip.src', 'vrrp.prio').filter((f) => f[1] === src).map((f) => [Number(f[0]), Number(f[2])]);
+}
+
+t.test('warm start', { skip }, async (t) => {
+  const l = lab(t, 'vagws-');
+  const [a, b] = l.hosts;
+
+  t.test('a master: handed over with no advert missed or doubled', async (t) => {
+    const file = l.work.file('owner.yaml', vigilConfig({ priority: 200, interval: '10ms' }));
+    const cold = startDirect(a.ns, file);
+    l.procs.push(cold);
+    await coldStartOnce(cold, file);
+    t.same(problems(cold), [], 'the cold start logged no warning or error');
+    t.notOk(cold.lines.some((x) => /warm start/.test(x)), 'no warm start without a record');
+
+    const cap = await Capture.start(b.ns, 'eth0', 'vrrp');
+    t.teardown(() => cap.dispose());
+    const warm = startDirect(a.ns, file);
+    l.procs.push(warm);
+    await warm.waitLine(/instances handed over to the engine/, 20_000);
+    await warm.waitLine(/took the instances over from the supervisor's engine/, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const sup = warm.child.pid!;
+    const kids = children(sup);
+    t.equal(kids.length, 1, 'the supervisor has one child: the engine proper');
+    t.match(readFileSync(`/proc/${kids[0]}/cmdline`, 'utf8'), /\0engine\0/, 'which runs `vigil engine`');
+    const st = agentStatus(a.ns);
+    t.equal(st.pid, kids[0], '/status is the engine proper\'s');
+    const i = st.instances[0];
+    t.equal(i.state, 'master', 'master after the handover');
+    // Priority 200, not the owner: Backup, then Master when Master_Down_Interval ran out.
+    t.same(i.transitions.map((x: { to: string }) => x.to), ['backup', 'master'], 'with the transitions the supervisor\'s engine made, and no other');
+    t.same(holders(l.ns, VIP), [a.ns], 'the VIP stayed on the master');
+    t.equal(await warm.stop(), 0, 'SIGTERM: exit 0');
+    await cap.stop();
+    t.same(holders(l.ns, VIP), [], 'no VIP left');
+    t.throws(() => readFileSync(`/proc/${kids[0]}/status`), 'no engine left');
+
+    const ads = adverts(cap, a.v4);
+    const live = ads.filter(([, p]) => p === 200);
+    t.ok(live.length > 100, `adverts at priority 200 on the wire (${live.length})`);
+    t.equal(ads.at(-1)?.[1], 0, 'the last advert says priority 0 (the stop)');
+    const gaps = live.slice(1).map(([s], k) => (s - live[k]![0]) * 1000);
+    const max = Math.max(...gaps), min = Math.min(...gaps);
+    t.comment(`advert gaps from the first advert to the stop, the handover among them: min ${min.toFixed(2)} ms, max ${max.toFixed(2)} ms`);
+    // 10 ms adverts: a missed one is a gap of 20 ms, two engines speaking at once a gap near 0.
+    t.ok(max < 19, `no advert missed (longest gap ${max.toFixed(2)} ms)`);
+    t.ok(min > 2, `none doubled (shortest gap ${min.toFixed(2)} ms)`);
+    t.same(cap.expertWarnings(), [], 'tshark finds nothing malformed');
+    t.same(problems(warm), [], 'no warning or error logged');
+  });
+
+  t.test('a backup: handed over silent, takes over when its master goes', async (t) => {
+    const fileB = l.work.file('master.yaml', vigilConfig({ priority: 200, interval: '10ms', statusPort: 9111 }));
+    const master = l.vigilFile(b, fileB);
+    await master.waitLine(/"to":"master"/, 20_000);
+    const file = l.work.file('backup.yaml', vigilConfig({ priority: 100, interval: '10ms' }));
+    const cold = startDirect(a.ns, file);
+    l.procs.push(cold);
+    await cold.waitLine(/"to":"backup"/, 20_000);
+    await coldStartOnce(cold, file);
+
+    const cap = await Capture.start(b.ns, 'eth0', 'vrrp');
+    t.teardown(() => cap.dispose());
+    const warm = startDirect(a.ns, file);
+    l.procs.push(warm);
+    await warm.waitLine(/instances handed over to the engine/, 20_000);
+    await warm.waitLine(/took the instances over/, 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    const st = agentStatus(a.ns);
+    t.equal(st.instances[0].state, 'backup', 'backup after the handover');
+    t.equal(st.instances[0].masterAddress, b.v4, 'knowing its master');
+    t.same(holders(l.ns, VIP), [b.ns], 'the VIP stayed on the master');
+
+    // The master's link cut: the engine proper's Master_Down timer, replayed, runs out.
+    const t0 = performance.now();
+    execFileSync('ip', ['-n', b.ns, 'link', 'set', 'eth0', 'down']);
+    const took = await until(() => holders([a.ns], VIP).length === 1, 3000, 'the warm-started backup to take the VIP');
+    t.comment(`took the VIP ${took.toFixed(1)} ms after its master's link was cut (Master_Down_Interval ${st.instances[0].masterDownIntervalMs} ms)`);
+    t.ok(performance.now() - t0 < 1000, 'within a second');
+    await cap.stop();
+    const fromA = adverts(cap, a.v4);
+    const firstA = fromA[0]?.[0] ?? Infinity;
+    const cutAt = performance.timeOrigin / 1000 + t0 / 1000;
+    t.ok(firstA >= cutAt - 0.005, 'the backup said nothing on the wire before its master went');
+    execFileSync('ip', ['-n', b.ns, 'link', 'set', 'eth0', 'up']);
+    t.equal(await warm.stop(), 0, 'SIGTERM: exit 0');
+    t.same(problems(warm), [], 'no warning or error logged');
+    await master.stop();
+  });
+
+  t.test('VIGIL_WARM_START=0 and a VMAC start cold', async (t) => {
+    const file = l.work.file('plain.yaml', vigilConfig({ priority: 150, interval: '50ms', vrid: 61 }));
+    const p1 = startDirect(a.ns, file);
+    l.procs.push(p1);
+    await coldStartOnce(p1, file);
+    const p2 = startDirect(a.ns, file, { VIGIL_WARM_START: '0' });
+    l.procs.push(p2);
+    await p2.waitLine(/"vigil running/, 20_000);
+    t.ok(p2.lines.some((x) => /no warm start: VIGIL_WARM_START=0/.test(x)), 'says why not');
+    t.notOk(p2.lines.some((x) => /handed over/.test(x)), 'no handover');
+    t.equal(await p2.stop(), 0);
+
+    const vm = l.work.file('vmac.yaml', vigilConfig({ priority: 150, interval: '50ms', vrid: 62, extra: '    vmac: true' }));
+    const p3 = startDirect(a.ns, vm);
+    l.procs.push(p3);
+    await coldStartOnce(p3, vm);
+    const p4 = startDirect(a.ns, vm);
+    l.procs.push(p4);
+    await p4.waitLine(/"vigil running/, 20_000);
+    t.ok(p4.lines.some((x) => /no warm start: instance VI_1 has a VMAC/.test(x)), 'a VMAC: says why not');
+    t.equal(await p4.stop(), 0);
+  });
+});
