@@ -8,7 +8,8 @@ import type { AgentConfig } from '../config/types.ts';
 import type { Logger } from './log.ts';
 import { configLine, toEngineSpec } from './spec.ts';
 import { Engine } from './engine.ts';
-import { AdoptedEngine, type EngineProcess } from './supervisor.ts';
+import { bindStatus, closeStatus } from './status-server.ts';
+import { AdoptedEngine, type EngineProcess } from './engine-process-handle.ts';
 import { enableRealtime } from '../net/realtime.ts';
 import { K, shim } from '../net/shim.ts';
 
@@ -42,6 +43,9 @@ export async function warmStart(o: WarmStartOptions): Promise<EngineProcess | un
   const engine = new Engine({ log });
   engine.startJournal();
   try {
+    // The engine proper binds the status socket before any VIP moves, so that a port taken
+    // refuses the start: this engine tries it first, for the same reason.
+    if (config.status.listen) closeStatus(bindStatus(config.status.listen.host, config.status.listen.port));
     await engine.start(toEngineSpec(config));
   } catch (err) {
     // The engine proper meets the same and says so, on the cold path.
@@ -78,7 +82,7 @@ export async function warmStart(o: WarmStartOptions): Promise<EngineProcess | un
   const h = await engine.handOver(configLine(config));
   child.stdin.on('error', () => {});   // an engine that dies mid-write: the supervisor sees its exit
   child.stdin.write(JSON.stringify({ handover: h }) + '\n');
-  log.debug('warm start: instances handed over to the engine', { pid: child.pid, journal: h.journal.length });
+  log.info('warm start: instances handed over to the engine', { pid: child.pid, journal: h.journal.length });
   return child;
 }
 
