@@ -13,6 +13,7 @@ import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { table, targetsTable, type Target } from './table.ts';
 
@@ -123,6 +124,26 @@ function runChild(file: string): Promise<Outcome> {
   });
 }
 
+// The kernel's preemption model, which bounds every jitter figure: with `none` (or `voluntary`)
+// a SCHED_FIFO engine woken while another task is in the kernel on its CPU waits until that task
+// leaves it or yields, however high its own priority. From /sys/kernel/debug/sched/preempt when
+// readable (PREEMPT_DYNAMIC kernels), else the boot command line's preempt=, else the build's.
+function preemption(): string {
+  try {
+    const cur = /\((\w+)\)/.exec(readFileSync('/sys/kernel/debug/sched/preempt', 'utf8'))?.[1];
+    if (cur) return `${cur} (debugfs)`;
+  } catch { /* not mounted, or not ours to read */ }
+  const cmd = /(?:^|\s)preempt=(\w+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1];
+  let config = '';
+  try { config = gunzipSync(readFileSync('/proc/config.gz')).toString('latin1'); } catch { /* no config.gz */ }
+  const dynamic = /^CONFIG_PREEMPT_DYNAMIC=y$/m.test(config) ? ', PREEMPT_DYNAMIC' : '';
+  if (cmd) return `${cmd} (preempt= on the command line${dynamic})`;
+  const built = /^CONFIG_PREEMPT_RT=y$/m.test(config) ? 'rt' : /^CONFIG_PREEMPT=y$/m.test(config) ? 'full'
+    : /^CONFIG_PREEMPT_VOLUNTARY=y$/m.test(config) ? 'voluntary' : /^CONFIG_PREEMPT_NONE=y$/m.test(config) ? 'none' : 'unknown';
+  return `${built} (the kernel's build${dynamic}${dynamic ? ', no preempt= on the command line' : ''})`;
+}
+const PREEMPTION = preemption();
+
 async function main(): Promise<number> {
   const t0 = process.hrtime.bigint();
   const modules = discover();
@@ -135,7 +156,7 @@ async function main(): Promise<number> {
     }
   }
   console.log(`vigil bench: ${modules.length ? modules.join(', ') : 'no modules'} — ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, ` +
-    `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, kernel ${os.release()} preemption ${PREEMPTION}`);
   for (const f of modules) {
     console.log(`\n=== ${f} ===`);
     const o = await runChild(f);
@@ -165,7 +186,7 @@ async function main(): Promise<number> {
     when: new Date().toISOString(),
     seconds,
     env: { node: process.version, v8: process.versions.v8, cpu: os.cpus()[0]?.model, cpus: os.cpus().length,
-      platform: `${process.platform}-${process.arch}`, loadavg: os.loadavg() },
+      platform: `${process.platform}-${process.arch}`, loadavg: os.loadavg(), kernel: os.release(), preemption: PREEMPTION },
     modules: Object.fromEntries(outcomes.map((o) => [o.module.replace(/\.ts$/, ''),
       o.status === 'ok' ? { status: o.status, seconds: o.seconds, result: o.result } : { status: o.status, seconds: o.seconds, reason: o.reason }])),
     targetsMet: targets.every((t) => t.met),

@@ -120,14 +120,7 @@ export class Engine {
   // ---- life cycle ------------------------------------------------------------------------------
 
   async start(spec: EngineSpec): Promise<void> {
-    this.setChecks(spec.checks ?? []);
-    this.nl = new Netlink();
-    this.timerFd = shim().timerCreate();
-    shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
-    this.monitor = new NetlinkMonitor();
-    this.monitor.on('link', (e) => this.onLink(e));
-    this.monitor.on('address', (e) => this.onAddress(e));
-    this.monitor.on('overrun', () => { if (this.held) this.held.push(() => void this.resync()); else void this.resync(); });
+    this.open(spec);
     try {
       for (const s of spec.instances) await this.add(s, groupIndex(spec, s.name));
     } catch (err) {
@@ -138,6 +131,18 @@ export class Engine {
     for (const r of this.byName.values()) this.core.start(r.slot, now);
     this.trimAt = now + TRIM_AFTER_US;
     this.pump();
+  }
+
+  // What a start and a takeover both begin with: the checks, netlink, the one timer, the events.
+  private open(spec: EngineSpec): void {
+    this.setChecks(spec.checks ?? []);
+    this.nl = new Netlink();
+    this.timerFd = shim().timerCreate();
+    shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
+    this.monitor = new NetlinkMonitor();
+    this.monitor.on('link', (e) => this.onLink(e));
+    this.monitor.on('address', (e) => this.onAddress(e));
+    this.monitor.on('overrun', () => { if (this.held) this.held.push(() => void this.resync()); else void this.resync(); });
   }
 
   // Graceful stop: masters send priority 0, every VIP is removed, sockets closed.
@@ -406,19 +411,12 @@ export class Engine {
    */
   async prepareAdopt(spec: EngineSpec): Promise<void> {
     this.held = [];
-    this.setChecks(spec.checks ?? []);
-    this.nl = new Netlink();
-    this.timerFd = shim().timerCreate();
-    shim().pollStart(this.timerFd, K('UV_READABLE'), this.onTimer);
-    this.monitor = new NetlinkMonitor();
-    this.monitor.on('link', (e) => this.onLink(e));
-    this.monitor.on('address', (e) => this.onAddress(e));
-    this.monitor.on('overrun', () => { if (this.held) this.held.push(() => void this.resync()); else void this.resync(); });
+    this.open(spec);
     for (const s of spec.instances) {
       if (s.vmac) throw new HandoverError(`instance ${s.name} has a VMAC: no handover`);
       const ifindex = ifIndex(s.interface);
       const sock = await this.socketFor(s, s.interface, false);
-      const link = await this.nl.getLink(ifindex);
+      const link = await this.nl!.getLink(ifindex);
       const r = new Running(s, -1, ifindex, sock);
       r.group = groupIndex(spec, s.name);
       r.ifname = s.interface;

@@ -118,17 +118,20 @@ export const run: Command = {
     // waits on its stdin for the config, and exits quietly at EOF if the config is refused.
     // bin/vigil may have started it already, beside this process (see there): then the config
     // comes first, and the supervisor (netlink, the shim) after, as the engine waits for it.
-    // With a record of the config this program last accepted, the engine starts on it, and this
-    // process holds its own work (the parser's load, the parse) until the engine has started: two
-    // Nodes working at once slow the engine's start by ~35 ms here (bin/vigil holds the same way).
+    // With a record of the config this program last accepted but no warm start (a VMAC), the
+    // engine starts on the record, and this process holds its own work (the parser's load, the
+    // parse) until the engine has started: two Nodes working at once slow the engine's start by
+    // ~35 ms here.
     const launched = process.env.VIGIL_ENGINE_PID !== undefined;
     const record = launched ? undefined : acceptedConfig(file);
     // Without bin/vigil (the single executable) and with a record, a warm start: this process
     // runs an engine first, then hands over to the engine proper (host/agent/warm-start.ts). A
-    // stop asked for meanwhile is carried out once the supervisor runs.
-    let log: Logger | undefined, warm: EngineProcess | undefined, stopAsked: NodeJS.Signals | undefined;
+    // stop or a reload asked for meanwhile is carried out once the supervisor runs (SIGHUP's
+    // default action would end this process, and a warm start's engine with it).
+    let log: Logger | undefined, warm: EngineProcess | undefined, stopAsked: NodeJS.Signals | undefined, hupAsked = false;
     const askStop = (sig: NodeJS.Signals) => { stopAsked ??= sig; };
-    process.on('SIGTERM', askStop); process.on('SIGINT', askStop);
+    const askHup = () => { hupAsked = true; };
+    process.on('SIGTERM', askStop); process.on('SIGINT', askStop); process.on('SIGHUP', askHup);
     if (record) {
       const ws = await import('../agent/warm-start.ts');
       const why = ws.warmStartable(record);
@@ -154,7 +157,7 @@ export const run: Command = {
     const { adoptEngine, Supervisor, supervisorRealtime } = await import('../agent/supervisor.ts');
     const first = warm ?? spawned ?? adoptEngine() ?? (await import('../agent/spawn.ts')).spawnEngine(command, args);
     if (!config) {
-      process.off('SIGTERM', askStop); process.off('SIGINT', askStop);
+      process.off('SIGTERM', askStop); process.off('SIGINT', askStop); process.off('SIGHUP', askHup);
       await endEngine(first);
       throw refused;
     }
@@ -197,9 +200,10 @@ export const run: Command = {
       remember(t, next);
     };
     process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
-    process.off('SIGTERM', askStop); process.off('SIGINT', askStop);
+    process.off('SIGTERM', askStop); process.off('SIGINT', askStop); process.off('SIGHUP', askHup);
     sup.start();
     if (stopAsked) forward(stopAsked)();
+    else if (hupAsked) onHup();
     remember(text, config);
     process.getBuiltinModule('node:module').flushCompileCache?.();   // see runEngine
     const code = await sup.finished;
@@ -393,7 +397,10 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
   };
   try {
     if (config.status.listen) statusSocket = bindStatus(config.status.listen.host, config.status.listen.port);
-    if (handover) {
+    // A warm start's engine takes over only on the record its supervisor's engine ran (which
+    // the handover checks); without one here it has said no (releaseSupervisor(false) above),
+    // and the supervisor stops it.
+    if (handover && startedOn !== undefined) {
       await engine.prepareAdopt(toEngineSpec(config));
       // Served before the handover, not after: the supervisor's engine runs the instances
       // meanwhile, and this engine's first adverts need not wait for it.

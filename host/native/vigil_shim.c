@@ -704,31 +704,76 @@ static char **arg_strings(napi_env env, napi_value arr)
 }
 
 /*
- * spawnHook(argv, envp) -> [pid, stderrFd]: a notify hook, started with posix_spawnp, whose
- * clone shares the engine's memory (CLONE_VM | CLONE_VFORK) until the exec. libuv forks: the
- * engine's page tables copied, 5-19 ms measured here with the main thread blocked, an advert
- * late at every transition that runs a hook. The hook gets its own process group (the timeout
- * kills all it started), default signal dispositions and an empty mask (Node ignores SIGPIPE
- * and blocks others; libuv resets them as well), stdin and stdout on /dev/null, and stderr on
- * a pipe whose read end (non-blocking, close-on-exec) is returned; no other descriptor. Its
- * exit: pidfdOpen(pid).
+ * posix_spawnp(argv[0]) with the file actions `fa` and default signal dispositions and an empty
+ * mask (Node ignores SIGPIPE and blocks others; libuv resets them for its children as well),
+ * plus `flags` (POSIX_SPAWN_SETPGROUP: a process group of its own). The clone shares this
+ * process's memory (CLONE_VM | CLONE_VFORK) until the exec: libuv forks, the engine's page
+ * tables copied, 5-19 ms measured here with the main thread blocked. 0 or an errno.
+ */
+static int spawn_default_signals(pid_t *pid, char **av, char **ev, posix_spawn_file_actions_t *fa, short flags)
+{
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (flags & POSIX_SPAWN_SETPGROUP)
+		posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	int rc = posix_spawnp(pid, av[0], fa, &at, av, ev);
+	posix_spawnattr_destroy(&at);
+	return rc;
+}
+
+/* argv and envp of a spawn op, as NULL-terminated arrays (free_strings both); 0 when an
+ * exception is pending. */
+static int spawn_args(napi_env env, napi_value *argv, const char *op, char ***av, char ***ev)
+{
+	*av = arg_strings(env, argv[0]);
+	if (!*av)
+		return 0;
+	*ev = arg_strings(env, argv[1]);
+	if (!*ev) {
+		free_strings(*av);
+		return 0;
+	}
+	if (!(*av)[0]) {
+		free_strings(*av);
+		free_strings(*ev);
+		char msg[64];
+		snprintf(msg, sizeof(msg), "%s needs argv[0]", op);
+		throw_range(env, msg);
+		return 0;
+	}
+	return 1;
+}
+
+/* An array of int32s, for a spawn op's result. */
+static napi_value int_array(napi_env env, const int32_t *v, uint32_t n)
+{
+	napi_value out, x;
+	CHECK(napi_create_array_with_length(env, n, &out));
+	for (uint32_t i = 0; i < n; i++) {
+		CHECK(napi_create_int32(env, v[i], &x));
+		CHECK(napi_set_element(env, out, i, x));
+	}
+	return out;
+}
+
+/*
+ * spawnHook(argv, envp) -> [pid, stderrFd]: a notify hook, started with posix_spawnp (see
+ * spawn_default_signals). The hook gets its own process group (the timeout kills all it
+ * started), stdin and stdout on /dev/null, and stderr on a pipe whose read end (non-blocking,
+ * close-on-exec) is returned; no other descriptor. Its exit: pidfdOpen(pid).
  */
 static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 {
 	ARGS(2);
-	char **av = arg_strings(env, argv[0]);
-	if (!av)
+	char **av, **ev;
+	if (!spawn_args(env, argv, "spawnHook", &av, &ev))
 		return NULL;
-	char **ev = arg_strings(env, argv[1]);
-	if (!ev) {
-		free_strings(av);
-		return NULL;
-	}
-	if (!av[0]) {
-		free_strings(av);
-		free_strings(ev);
-		return throw_range(env, "spawnHook needs argv[0]");
-	}
 	int err_pipe[2];
 	if (pipe2(err_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int e = errno;
@@ -737,10 +782,6 @@ static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 		return throw_errno(env, "pipe2", e);
 	}
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
-	sigfillset(&all);
-	sigemptyset(&none);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -748,15 +789,9 @@ static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 	/* Nothing else of the engine's: bin/vigil's pipes, inherited without close-on-exec, would
 	 * otherwise reach every hook (and a hung one would hold them). glibc 2.34. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, av[0], &fa, &at, av, ev);
+	int rc = spawn_default_signals(&pid, av, ev, &fa, POSIX_SPAWN_SETPGROUP);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
 	free_strings(av);
 	free_strings(ev);
 	close(err_pipe[1]);
@@ -764,40 +799,25 @@ static napi_value op_spawn_hook(napi_env env, napi_callback_info info)
 		close(err_pipe[0]);
 		return throw_errno(env, "posix_spawn", rc);
 	}
-	napi_value out, v;
-	CHECK(napi_create_array_with_length(env, 2, &out));
-	CHECK(napi_create_int32(env, pid, &v));
-	CHECK(napi_set_element(env, out, 0, v));
-	CHECK(napi_create_int32(env, err_pipe[0], &v));
-	CHECK(napi_set_element(env, out, 1, v));
-	return out;
+	int32_t out[2] = { pid, err_pipe[0] };
+	return int_array(env, out, 2);
 }
 
 /*
  * spawnChild(argv, envp) -> [pid, stdinFd, fd3Fd]: another process of this program (the
  * engine, started by a supervisor that already runs an engine of its own: a warm start), by
- * posix_spawnp for the reason spawnHook gives, the caller's main thread being on a real-time
+ * posix_spawnp (see spawn_default_signals), the caller's main thread being on a real-time
  * schedule by then. The child's stdin is a pipe whose write end is returned (close-on-exec,
  * blocking), its fd 3 a pipe whose read end is returned (close-on-exec, non-blocking);
- * stdout and stderr are the caller's; nothing else. Default signal dispositions and an empty
- * mask, as libuv gives its children; the caller's process group. Its exit: pidfdOpen(pid).
+ * stdout and stderr are the caller's; nothing else. The caller's process group. Its exit:
+ * pidfdOpen(pid).
  */
 static napi_value op_spawn_child(napi_env env, napi_callback_info info)
 {
 	ARGS(2);
-	char **av = arg_strings(env, argv[0]);
-	if (!av)
+	char **av, **ev;
+	if (!spawn_args(env, argv, "spawnChild", &av, &ev))
 		return NULL;
-	char **ev = arg_strings(env, argv[1]);
-	if (!ev) {
-		free_strings(av);
-		return NULL;
-	}
-	if (!av[0]) {
-		free_strings(av);
-		free_strings(ev);
-		return throw_range(env, "spawnChild needs argv[0]");
-	}
 	int in_pipe[2], out_pipe[2];
 	if (pipe2(in_pipe, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -816,10 +836,6 @@ static napi_value op_spawn_child(napi_env env, napi_callback_info info)
 	/* The child's end of fd 3 blocks, as a pipe libuv hands a child does. */
 	fcntl(out_pipe[1], F_SETFL, fcntl(out_pipe[1], F_GETFL) & ~O_NONBLOCK);
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
-	sigfillset(&all);
-	sigemptyset(&none);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 3);
@@ -828,14 +844,9 @@ static napi_value op_spawn_child(napi_env env, napi_callback_info info)
 	posix_spawn_file_actions_adddup2(&fa, 1, 1);
 	posix_spawn_file_actions_adddup2(&fa, 2, 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, av[0], &fa, &at, av, ev);
+	int rc = spawn_default_signals(&pid, av, ev, &fa, 0);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
 	free_strings(av);
 	free_strings(ev);
 	close(in_pipe[0]);
@@ -845,15 +856,8 @@ static napi_value op_spawn_child(napi_env env, napi_callback_info info)
 		close(out_pipe[0]);
 		return throw_errno(env, "posix_spawn", rc);
 	}
-	napi_value out, v;
-	CHECK(napi_create_array_with_length(env, 3, &out));
-	CHECK(napi_create_int32(env, pid, &v));
-	CHECK(napi_set_element(env, out, 0, v));
-	CHECK(napi_create_int32(env, in_pipe[1], &v));
-	CHECK(napi_set_element(env, out, 1, v));
-	CHECK(napi_create_int32(env, out_pipe[0], &v));
-	CHECK(napi_set_element(env, out, 2, v));
-	return out;
+	int32_t out[3] = { pid, in_pipe[1], out_pipe[0] };
+	return int_array(env, out, 3);
 }
 
 /* read(fd, buf) -> bytes read, 0 at EOF, -1 when nothing is there yet (EAGAIN). */
