@@ -102,13 +102,18 @@ function ready(child: AdoptedEngine, fd: number): Promise<string | undefined> {
       resolve(why);
     };
     const onExit = (code: number | null, signal: string | null) => finish(`exited (${signal ?? `status ${code}`}) before the handover`);
-    const timer = setTimeout(() => finish(`was not ready for the handover within ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
+    let timer = setTimeout(() => finish(`was not ready for the handover within ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
     child.once('exit', onExit);
     const buf = new Uint8Array(64);
     s.pollStart(fd, K('UV_READABLE'), () => {
       const n = s.read(fd, buf);
-      if (n > 0) finish(undefined);
-      else if (n === 0) finish('closed its ready pipe without a word');
+      if (n > 0) { finish(undefined); return; }
+      if (n !== 0) return;
+      // EOF: an engine that died closes the pipe as it goes, usually just before its exit is
+      // reported; that says more, if it comes.
+      s.pollStop(fd);
+      clearTimeout(timer);
+      timer = setTimeout(() => finish('closed its ready pipe without a word'), 200);
     });
   });
 }

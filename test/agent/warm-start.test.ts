@@ -4,12 +4,14 @@
 // engine proper. On the wire: no advert missed and none doubled across the handover, a master
 // stays master with its VIP, a backup stays silent and still takes over when its master goes;
 // the supervisor's engine is gone and the engine proper answers /status with the transition the
-// first one made. VIGIL_WARM_START=0 and a VMAC start cold.
+// first one made; an engine proper that dies before the handover leaves the supervisor's engine to
+// stop as any does (priority 0) and a cold start to follow. VIGIL_WARM_START=0 and a VMAC start
+// cold.
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skipReason, NODE } from '../net/netns.ts';
+import { skipReason, nsExec, NODE } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
 import { agentStatus, holders, lab, Proc, until, vigilConfig } from '../helpers/agents.ts';
 import { have } from '../helpers/tools.ts';
@@ -131,6 +133,93 @@ t.test('warm start', { skip }, async (t) => {
     t.equal(await warm.stop(), 0, 'SIGTERM: exit 0');
     t.same(problems(warm), [], 'no warning or error logged');
     await master.stop();
+  });
+
+  t.test('two instances, IPv4 and IPv6, in a sync group with a tracked interface: handed over whole', async (t) => {
+    const [llA] = await l.topo.linkLocals();
+    nsExec(a.ns, 'ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1');
+    nsExec(a.ns, 'ip', 'link', 'set', 'up0', 'up');
+    nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
+    t.teardown(() => { try { nsExec(a.ns, 'ip', 'link', 'del', 'up0'); } catch { /* gone with the namespace */ } });
+    const file = l.work.file('group.yaml', `instances:
+  - name: VI_4
+    interface: eth0
+    vrid: 51
+    priority: 150
+    advertInterval: 10ms
+    virtualAddresses: [192.0.2.100/24]
+    track: { interfaces: [{ name: up0, weight: 0 }] }
+  - name: VI_6
+    interface: eth0
+    vrid: 52
+    priority: 150
+    advertInterval: 10ms
+    virtualAddresses: ["2001:db8::100/64"]
+syncGroups: [{ name: G1, instances: [VI_4, VI_6] }]
+status: { listen: 127.0.0.1:9110 }
+`);
+    const cold = startDirect(a.ns, file);
+    l.procs.push(cold);
+    await until(() => cold.lines.filter((x) => /"to":"master"/.test(x)).length === 2, 20_000, 'both instances master (cold)');
+    await coldStartOnce(cold, file);
+
+    const cap = await Capture.start(b.ns, 'eth0', 'ip proto 112 or ip6 proto 112');
+    t.teardown(() => cap.dispose());
+    const warm = startDirect(a.ns, file);
+    l.procs.push(warm);
+    await warm.waitLine(/instances handed over to the engine/, 20_000);
+    await warm.waitLine(/took the instances over/, 5000);
+    await new Promise((r) => setTimeout(r, 800));
+    const st = agentStatus(a.ns);
+    t.same(st.instances.map((i: { name: string; state: string }) => [i.name, i.state]), [['VI_4', 'master'], ['VI_6', 'master']], 'both master after the handover');
+    t.same([holders(l.ns, VIP), holders(l.ns, '2001:db8::100')], [[a.ns], [a.ns]], 'both VIPs in place');
+
+    // The tracked interface, after the handover: VI_4 faults (weight 0), VI_6 with the group.
+    nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'down');
+    await warm.waitLine(/"instance":"VI_6","from":"master","to":"fault","reason":"sync_group"/, 3000);
+    t.same([holders(l.ns, VIP), holders(l.ns, '2001:db8::100')], [[], []], 'the group faulted: no VIP');
+    nsExec(a.ns, 'ip', 'link', 'set', 'up1', 'up');
+    await until(() => holders(l.ns, VIP).length === 1 && holders(l.ns, '2001:db8::100').length === 1, 3000, 'the group back');
+    t.pass('the tracked interface drove the engine proper, group and all');
+    t.equal(await warm.stop(), 0, 'SIGTERM: exit 0');
+    await cap.stop();
+
+    // Each instance's adverts from the start until the fault: none missed, none doubled.
+    const rows = cap.fields('frame.time_epoch', 'ip.src', 'ipv6.src', 'vrrp.virt_rtr_id', 'vrrp.prio');
+    const faultAt = Date.parse(JSON.parse(warm.lines.find((x) => /"to":"fault"/.test(x))!).time) / 1000;
+    for (const [vrid, src] of [['51', a.v4], ['52', llA]] as const) {
+      const at = rows.filter((r) => r[3] === vrid && (r[1] === src || r[2] === src) && r[4] === '150').map((r) => Number(r[0])).filter((x) => x < faultAt - 0.05);
+      const gaps = at.slice(1).map((x, k) => (x - at[k]!) * 1000);
+      t.ok(at.length > 50, `VRID ${vrid}: ${at.length} adverts before the fault`);
+      t.ok(Math.max(...gaps) < 19 && Math.min(...gaps) > 2, `VRID ${vrid} from ${src}: none missed or doubled (gaps ${Math.min(...gaps).toFixed(2)}-${Math.max(...gaps).toFixed(2)} ms)`);
+    }
+    t.same(problems(warm).filter((x) => !/Network is unreachable/.test(x)), [], 'no warning or error logged');
+  });
+
+  t.test('the engine proper dies before the handover: the supervisor\'s engine stops as any does, a cold one follows', async (t) => {
+    const file = l.work.file('dies.yaml', vigilConfig({ priority: 200, interval: '10ms', vrid: 53 }));
+    const cold = startDirect(a.ns, file);
+    l.procs.push(cold);
+    await coldStartOnce(cold, file);
+    // Fault injection from outside the program: a preload that ends the warm start's engine
+    // (and no other process) before it can say it is ready.
+    const dies = l.work.file('dies.mjs', "if (process.argv[2] === 'engine' && process.env.VIGIL_HANDOVER === '1') process.exit(3);\n");
+    const cap = await Capture.start(b.ns, 'eth0', 'vrrp');
+    t.teardown(() => cap.dispose());
+    const p = startDirect(a.ns, file, { NODE_OPTIONS: `--import=${dies}` });
+    l.procs.push(p);
+    await p.waitLine(/warm start: the engine exited \(status 3\) before the handover; stopping the supervisor's engine and starting it cold/, 20_000);
+    await p.waitLine(/vigil running/, 20_000);
+    await until(() => holders(l.ns, VIP).join() === a.ns, 5000, 'the cold engine to hold the VIP');
+    const st = agentStatus(a.ns);
+    t.equal(st.instances[0].state, 'master', 'the cold engine is master');
+    t.not(st.pid, p.child.pid, 'and is not the supervisor');
+    t.equal(await p.stop(), 0, 'SIGTERM: exit 0');
+    await cap.stop();
+    const prios = adverts(cap, a.v4).map(([, q]) => q);
+    const zero = prios.indexOf(0);
+    t.ok(zero > 0 && prios.slice(zero + 1).some((q) => q === 200), 'the supervisor\'s engine said priority 0 before the cold one spoke');
+    t.same(holders(l.ns, VIP), [], 'no VIP left');
   });
 
   t.test('VIGIL_WARM_START=0 and a VMAC start cold', async (t) => {
