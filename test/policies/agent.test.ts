@@ -152,6 +152,15 @@ t.test('hot swap under load: within a round, no missed advert; broken ones refus
   const ms1 = (check(a.ns, 'swap').policy as { lastSwapMs: number }).lastSwapMs;
   t.comment(`swap by hand: ${ms1} ms from the file change to the new policy answering (check interval 50 ms)`);
   t.match(check(a.ns, 'swap').policy, { loads: 2, refused: 0, kills: {} }, 'one swap, nothing refused or killed');
+  // Within one round: the first round to start after the swap is the new policy's. With rise and
+  // fall 1, that round's verdict is the check going down; rounds start every 50 ms and end within
+  // their 40 ms timeout, so it comes at most one interval and one timeout after the swap, plus
+  // the report's way to the engine and the log, for which a loaded CI box is given 60 ms (a
+  // verdict two rounds late would need a policy still answering the old way). Seen: 7-38 ms.
+  // (The lines come through a pipe: waited for, as the status may be read before them.)
+  const logAt = async (re: RegExp) => Date.parse(JSON.parse(await pa.waitLine(re, 3000)).time);
+  const swappedAt = await logAt(/"msg":"policy web: swapped to/), downAt = await logAt(/"msg":"check swap: down/);
+  t.ok(downAt - swappedAt <= 50 + 40 + 60, `the new policy's verdict ${downAt - swappedAt} ms after the swap: within one round`);
   marks.push(['policy load ok', Date.now()]);
 
   // 2. vigil policy load: validated first, then installed; the CLI waits for the agent.
