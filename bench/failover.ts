@@ -130,6 +130,7 @@ interface BreakdownRun {
   configuredMs: number;    // the engine's first log line after its config and real-time setup
   engineStartedMs: number; // its init -> master transition
   advertMs: number;        // the advert on the wire
+  handedOverMs: number;    // a warm start: when the supervisor's engine handed over (NaN: a cold start)
 }
 export interface FailoverResult {
   module: 'failover';
@@ -504,6 +505,7 @@ async function execSeries(ctx: Ctx, kinds: Kind[]): Promise<{ series: ExecSeries
       configuredMs: logT(/real-time scheduling|"msg":"VI_1: init ->/),
       engineStartedMs: logT(/"msg":"VI_1: init ->/),
       advertMs: r.ms,
+      handedOverMs: logT(/"msg":"warm start: instances handed over/),
     });
   }
   const series = [...res].map(([label, e]) => ({ label, kind: e.kind, runs: e.ms, median: median(e.ms), max: max(e.ms), min: Math.min(...e.ms), rssMB: median(e.rss) }));
@@ -707,7 +709,9 @@ export function format(r: FailoverResult): string {
     out.push(`  where vigil's start goes (probe run ${i + 1}; ms since spawn, a little slower than unprobed): ` +
       b.processes.map((p) => `[${p.role} process: starts ${f(p.startMs)}, Node bootstrapped ${f(p.bootstrapMs)}, first host module ${f(p.firstModuleMs)}, ` +
         `last of ${p.modules} modules (${p.tsModules} .ts) ${f(p.lastModuleMs)}${p.heavy.length ? `; loaded ${[...new Set(p.heavy)].join(' ')}` : ''}]`).join(' -> ') +
-      ` -> config + SCHED_FIFO ${f(b.configuredMs)} -> engine started (init -> master) ${f(b.engineStartedMs)} -> advert on the wire ${f(b.advertMs)}`);
+      (Number.isNaN(b.handedOverMs)
+        ? ` -> config + SCHED_FIFO ${f(b.configuredMs)} -> engine started (init -> master) ${f(b.engineStartedMs)} -> advert on the wire ${f(b.advertMs)}`
+        : `; a warm start: the run process's own engine started (init -> master) ${f(b.engineStartedMs)} -> advert on the wire ${f(b.advertMs)} -> handed over to the engine process ${f(b.handedOverMs)}`));
   }
   if (r.breakdown.some((b) => b.processes.some((p) => p.heavy.length))) {
     out.push('  (amaro = type stripping, skipped with a warm compile cache or shipped JS; undici, http2 and tls come with `import ... from \'node:http\'`; log stamps have 1 ms resolution)');
