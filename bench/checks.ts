@@ -6,7 +6,7 @@
 // with a fixed response, not node:http, which costs more per request than the checker does).
 // Then advert jitter on the wire (a capture on the bridge): a vigil master at 10 ms adverts,
 // idle, and while its checker runs 1,000 HTTP checks/s (100 checks every 100 ms), side by side.
-import { spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -86,10 +86,24 @@ function checkerPid(pid: number): number {
 interface Jitter {
   label: string; adverts: number; p50: number; p99: number; p999: number; max: number; checksUp: number;
   checksPerSecond: number; checkerPct: number; checkerPer10k: number; enginePct: number;
+  floorP999: number;   // bench/floor's C loop in the same window (NaN: no C compiler)
 }
 
 // One master at 10 ms adverts for JITTER_MS; with a backend, 100 HTTP checks every 100 ms.
-async function jitter(w: { dir: string }, lan: Lan, wire: Wire, label: string, backend: string | null): Promise<Jitter> {
+// bench/floor's C timer loop (SCHED_FIFO, memory locked, 10 ms deadlines), compiled once: run
+// beside the engine through each jitter window, it says what this machine gave any real-time
+// task in that window. At priority 49, one below the engine, so it never delays an advert.
+function floorLoop(dir: string): string | undefined {
+  const exe = join(dir, 'timer-loop');
+  try {
+    execFileSync('cc', ['-O2', '-o', exe, join(ROOT, 'bench', 'floor', 'timer-loop.c')], { stdio: 'ignore' });
+    return exe;
+  } catch {
+    return undefined;
+  }
+}
+
+async function jitter(w: { dir: string }, lan: Lan, wire: Wire, label: string, backend: string | null, loop?: string): Promise<Jitter> {
   const [a] = lan.hosts;
   const lines = ['instances:', '  - { name: VI_1, interface: eth0, vrid: 51, priority: 150, advertInterval: 10ms, virtualAddresses: [192.0.2.100/24] }', 'status: false'];
   if (backend) {
@@ -108,8 +122,12 @@ async function jitter(w: { dir: string }, lan: Lan, wire: Wire, label: string, b
     const engine = kids.find((k) => cmdline(k).includes('engine'));
     const cpu = () => ({ checker: checker ? cpuMs(checker) : null, engine: engine ? cpuMs(engine) : null });
     const c0 = cpu(), t0 = wall();
+    const floor = loop ? new Promise<number>((resolve) => {
+      execFile(loop, [String(JITTER_MS / 10), '49'], { encoding: 'utf8' }, (err, out) => resolve(err ? NaN : Number(/p99\.9=([\d.]+)/.exec(out)?.[1] ?? NaN)));
+    }) : Promise.resolve(NaN);
     await sleep(JITTER_MS);
     const c1 = cpu(), t1 = wall();
+    const floorP999 = await floor;
     const adv = wire.from(a.v4, t0, t1);
     const gaps: number[] = [];
     for (let i = 1; i < adv.length; i++) gaps.push(adv[i].t - adv[i - 1].t - 10);
@@ -119,6 +137,7 @@ async function jitter(w: { dir: string }, lan: Lan, wire: Wire, label: string, b
       label, adverts: adv.length, p50: quantile(gaps, 0.5), p99: quantile(gaps, 0.99), p999: quantile(gaps, 0.999), max: max(gaps), checksUp,
       checksPerSecond, checkerPct, checkerPer10k: checksPerSecond ? (checkerPct * 10_000) / checksPerSecond : 0,
       enginePct: c0.engine && c1.engine ? ticksPct(c0.engine, c1.engine, t1 - t0) : NaN,
+      floorP999,
     };
   } finally {
     p.kill('SIGTERM');
@@ -144,8 +163,9 @@ export async function run() {
       out.push(await series(w, a.ns, backend, 'tcp', 100, 10));
     }
     const wire = await Wire.start(lan.br);
-    const idle = await jitter(w, lan, wire, 'idle', null);
-    const load = await jitter(w, lan, wire, '1,000 HTTP checks/s in vigil checker', c.v4);
+    const loop = floorLoop(w.dir);
+    const idle = await jitter(w, lan, wire, 'idle', null, loop);
+    const load = await jitter(w, lan, wire, '1,000 HTTP checks/s in vigil checker', c.v4, loop);
     await wire.stop();
     const h10k = out[1];
     const targets: Target[] = [
@@ -169,10 +189,11 @@ export function format(res: Awaited<ReturnType<typeof run>>): string {
     `\n(CPU: utime + stime of all the checker's threads over ${WINDOW_MS / 1000} s; load average ${res.loadavg.map((l) => l.toFixed(2)).join(' -> ')} on ${res.cores} cores)` +
     '\n\nadvert jitter on the wire (gap between adverts minus 10 ms, ms), vigil master at 10 ms adverts, ' +
     `${JITTER_MS / 1000} s each:\n` +
-    table(['load', 'checks up', 'adverts', 'p50', 'p99', 'p99.9', 'max', 'engine CPU %', 'checker CPU %', 'checker CPU % per 10k/s'],
+    table(['load', 'checks up', 'adverts', 'p50', 'p99', 'p99.9', 'max', 'C loop p99.9', 'engine CPU %', 'checker CPU %', 'checker CPU % per 10k/s'],
       res.jitter.map((j) => [j.label, String(j.checksUp), String(j.adverts), j.p50.toFixed(3), j.p99.toFixed(3), j.p999.toFixed(3), j.max.toFixed(3),
-        f(j.enginePct), j.checksPerSecond ? f(j.checkerPct) : '-', j.checksPerSecond ? f(j.checkerPer10k) : '-']),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']);
+        f(j.floorP999, 3), f(j.enginePct), j.checksPerSecond ? f(j.checkerPct) : '-', j.checksPerSecond ? f(j.checkerPer10k) : '-']),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']) +
+    '\n(C loop p99.9: bench/floor\'s SCHED_FIFO timer loop, at 49 beside the engine through the same window: how late this machine woke any real-time task then)';
 }
 
 if (import.meta.main) {
