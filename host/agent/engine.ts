@@ -367,7 +367,7 @@ export class Engine {
     if (!this.journal || this.stopping) throw new HandoverError('this engine was not started for a handover');
     // What is queued to its sockets is this engine's to handle; what comes after, the next's.
     for (const e of this.sockets.values()) {
-      for (let p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length); p; p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length)) this.onPacket(e, p);
+      e.sock.readQueued(this.core.inBuf, 0, this.core.inBuf.length, (p) => this.onPacket(e, p));
     }
     this.stopping = true;
     if (this.timerFd >= 0) { shim().close(this.timerFd); this.timerFd = -1; }
@@ -448,9 +448,7 @@ export class Engine {
     this.adopted = [];
     for (const e of this.sockets.values()) {
       const cut = h.cutoff[e.key];
-      for (let p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length); p; p = e.sock.recv(this.core.inBuf, 0, this.core.inBuf.length)) {
-        if (after(cut, p.stampSec, p.stampNsec)) this.onPacket(e, p);
-      }
+      e.sock.readQueued(this.core.inBuf, 0, this.core.inBuf.length, (p) => { if (after(cut, p.stampSec, p.stampNsec)) this.onPacket(e, p); });
       this.listen(e);
     }
     for (const r of this.byName.values()) {

@@ -10,7 +10,7 @@
 // the engine's loop. The engine runs SCHED_FIFO with SCHED_RESET_ON_FORK (host/net/realtime.ts):
 // a hook runs as ordinary work.
 import type { Logger } from './log.ts';
-import { K, shim, watchExit } from '../net/shim.ts';
+import { envp, K, shim, watchExit } from '../net/shim.ts';
 
 export interface NotifyEvent {
   instance: string;
@@ -29,12 +29,11 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
     VIGIL_INSTANCE: e.instance, VIGIL_STATE: e.state, VIGIL_PREVIOUS_STATE: e.previous,
     VIGIL_PRIORITY: String(e.priority), VIGIL_REASON: e.reason,
   };
-  const envp = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const meta = { instance: e.instance, state: e.state };
   return new Promise((resolve) => {
     let pid: number, errFd: number;
     try {
-      [pid, errFd] = s.spawnHook([script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], envp);
+      [pid, errFd] = s.spawnHook([script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], envp(env));
     } catch (err) {
       log.warn(`notify hook ${script} could not start: ${(err as Error).message}`, { instance: e.instance });
       resolve(null);

@@ -122,6 +122,11 @@ function dlopenAsset(): unknown {
 }
 
 /** The kernel constant `name`; a missing one is a programming error, not a runtime state. */
+/** An environment as spawnHook and spawnChild take it: `NAME=value` strings, unset ones left out. */
+export function envp(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+}
+
 export function K(name: string): number {
   const v = shim().constants[name];
   if (v === undefined) throw new Error(`vigil_shim exports no constant ${name}`);

@@ -213,10 +213,12 @@ export class VrrpSocket {
    * object and `buf` are reused: the callback must finish with them before returning.
    */
   listen(buf: Uint8Array, off: number, len: number, onPacket: (p: ReceivedPacket) => void): void {
-    const drain = () => {
-      for (let p = this.recv(buf, off, len); p; p = this.recv(buf, off, len)) onPacket(p);
-    };
-    shim().pollStart(this.rx, K('UV_READABLE'), drain);
+    shim().pollStart(this.rx, K('UV_READABLE'), () => this.readQueued(buf, off, len, onPacket));
+  }
+
+  /** Every datagram queued now, each to onPacket (as listen does on each readiness). */
+  readQueued(buf: Uint8Array, off: number, len: number, onPacket: (p: ReceivedPacket) => void): void {
+    for (let p = this.recv(buf, off, len); p; p = this.recv(buf, off, len)) onPacket(p);
   }
 
   unlisten(): void {
