@@ -10,14 +10,24 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all deps core host native policies test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
+.PHONY: all system-deps deps core host native policies test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
 
 all: deps core host native policies
 
+# The Debian packages of packaging/debian-packages.txt for what this make is for: installed when
+# missing and root, named in one line otherwise. `make` needs the build ones, `make test` and
+# `make demo` theirs too; USES=... overrides.
+USES ?= build $(filter demo test bench,$(MAKECMDGOALS))
+system-deps:
+	@bash packaging/system-deps.sh $(USES)
+
 # npm ci only when the lock file changed; the stamp records the last good install.
 deps: $(STAMP)
-$(STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+# npm warns EBADENGINE for each package that wants a newer Node than the system's: expected, as
+# vigil runs on the Node 26 that node_modules brings. Those lines are counted, not shown.
+$(STAMP): package.json package-lock.json | system-deps
+	@set -o pipefail; npm ci --no-audit --no-fund 2>&1 | awk '/EBADENGINE/ { if (/package:/) n++; next } { print } \
+	  END { if (n) printf "npm: %d packages want a newer Node than the system'"'"'s %s: expected, vigil runs on node_modules'"'"' Node 26\n", n, "'"$$(node --version 2>/dev/null)"'" }'
 	@test "$$($(NODE) --version | cut -d. -f1)" = "v26" || { echo "node_modules/.bin/node is not Node 26"; exit 1; }
 	@touch $@
 
@@ -41,7 +51,7 @@ host: $(STAMP)
 SHIM := host/native/build/Release/vigil_shim.node
 native: $(SHIM)
 $(SHIM): host/native/vigil_shim.c host/native/binding.gyp $(STAMP)
-	cd host/native && $(NODE) $(BIN)/node-gyp rebuild --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"
+	cd host/native && $(NODE) $(BIN)/node-gyp rebuild --silent --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"
 
 # The shim under AddressSanitizer: built apart from the Release addon (node-gyp's build stays
 # untouched), loaded by every Node process of the net tests through VIGIL_SHIM, with the ASan
@@ -62,7 +72,7 @@ asan: $(ASAN_SHIM)
 test-net: native
 	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/net/*.test.ts'
 
-test: all
+test: system-deps all
 	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/**/*.test.ts'
 
 fuzz: core
@@ -71,12 +81,12 @@ fuzz: core
 fuzz-replay: core
 	$(MAKE) -C fuzz replay
 
-bench: all
+bench: system-deps all
 	$(NODE) bench/run.ts
 
 # Three vigil agents in network namespaces, their failovers timed (demo/README.md). Needs root:
 # sudo make demo.
-demo: all
+demo: system-deps all
 	@bash demo/demo.sh
 
 # dist/vigil: one executable (a Node 26 single executable application) with the host, yaml,
