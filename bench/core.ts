@@ -39,7 +39,7 @@ interface AdvertSpec {
   vrid: number;
   priority: number;
   addrs: string[];
-  adverInt: number;             // v3 centiseconds, v2 seconds
+  advertInt: number;             // v3 centiseconds, v2 seconds
   src: string;
   dst: string;
   authType?: number;
@@ -67,8 +67,8 @@ function buildAdvert(s: AdvertSpec): Uint8Array {
   }
   const v = hlen;
   p[v] = (s.version << 4) | 1; p[v + 1] = s.vrid; p[v + 2] = s.priority; p[v + 3] = s.addrs.length;
-  if (s.version === 2) { p[v + 4] = s.authType ?? 0; p[v + 5] = s.adverInt; }
-  else { p[v + 4] = (s.adverInt >> 8) & 0x0f; p[v + 5] = s.adverInt & 0xff; }
+  if (s.version === 2) { p[v + 4] = s.authType ?? 0; p[v + 5] = s.advertInt; }
+  else { p[v + 4] = (s.advertInt >> 8) & 0x0f; p[v + 5] = s.advertInt & 0xff; }
   s.addrs.forEach((a, i) => p.set(parseAddress(a, tmp).subarray(0, alen), v + 8 + i * alen));
   if (s.version === 2 && s.password !== undefined) {
     p.set(Buffer.from(s.password, 'latin1').subarray(0, 8), v + 8 + s.addrs.length * alen);
@@ -111,15 +111,15 @@ const VIPS4 = ['192.0.2.100', '192.0.2.101'];
 const VIPS6 = ['2001:db8::100', '2001:db8::101'];
 
 export const PACKETS: Record<string, AdvertSpec> = {
-  'v3 IPv4, 2 VIPs': { family: 4, version: 3, vrid: VRID, priority: 150, addrs: VIPS4, adverInt: 100, src: '192.0.2.2', dst: '224.0.0.18' },
-  'v3 IPv6, 2 VIPs': { family: 6, version: 3, vrid: VRID, priority: 150, addrs: VIPS6, adverInt: 100, src: 'fe80::2', dst: 'ff02::12' },
-  'v2 PASS, 2 VIPs': { family: 4, version: 2, vrid: VRID, priority: 150, addrs: VIPS4, adverInt: 1, authType: 1, password: 'secret', src: '192.0.2.2', dst: '224.0.0.18' },
+  'v3 IPv4, 2 VIPs': { family: 4, version: 3, vrid: VRID, priority: 150, addrs: VIPS4, advertInt: 100, src: '192.0.2.2', dst: '224.0.0.18' },
+  'v3 IPv6, 2 VIPs': { family: 6, version: 3, vrid: VRID, priority: 150, addrs: VIPS6, advertInt: 100, src: 'fe80::2', dst: 'ff02::12' },
+  'v2 PASS, 2 VIPs': { family: 4, version: 2, vrid: VRID, priority: 150, addrs: VIPS4, advertInt: 1, authType: 1, password: 'secret', src: '192.0.2.2', dst: '224.0.0.18' },
 };
 
 // ---- self-check: the plain decoder and the core agree -------------------------------------------
 
 const FIELDS = ['drop', 'family', 'ttl', 'ipProto', 'version', 'type', 'vrid', 'priority', 'count',
-  'authType', 'adverInt', 'checksum', 'checksumOk', 'vrrpOff', 'vrrpLen', 'addrOff', 'authOff', 'src', 'dst'] as const;
+  'authType', 'advertInt', 'checksum', 'checksumOk', 'vrrpOff', 'vrrpLen', 'addrOff', 'authOff', 'src', 'dst'] as const;
 type Field = (typeof FIELDS)[number];
 type Snapshot = Record<Field, number | string>;
 
@@ -135,7 +135,7 @@ function coreSnapshot(core: Core): Snapshot {
   return {
     drop: u8('INFO_DROP'), family: u8('INFO_FAMILY'), ttl: u8('INFO_TTL'), ipProto: u8('INFO_IP_PROTO'),
     version: u8('INFO_VERSION'), type: u8('INFO_TYPE'), vrid: u8('INFO_VRID'), priority: u8('INFO_PRIORITY'),
-    count: u8('INFO_COUNT'), authType: u8('INFO_AUTH_TYPE'), adverInt: u16('INFO_ADVER_INT'),
+    count: u8('INFO_COUNT'), authType: u8('INFO_AUTH_TYPE'), advertInt: u16('INFO_ADVER_INT'),
     checksum: u16('INFO_CHECKSUM'), checksumOk: u8('INFO_CHECKSUM_OK'), vrrpOff: u16('INFO_VRRP_OFF'),
     vrrpLen: u16('INFO_VRRP_LEN'), addrOff: u16('INFO_ADDR_OFF'), authOff: u16('INFO_AUTH_OFF'),
     src: hex('INFO_SRC'), dst: hex('INFO_DST'),
@@ -145,7 +145,7 @@ function coreSnapshot(core: Core): Snapshot {
 function plainSnapshot(r: PlainInfo): Snapshot {
   return {
     drop: r.drop, family: r.family, ttl: r.ttl, ipProto: r.ipProto, version: r.version, type: r.type,
-    vrid: r.vrid, priority: r.priority, count: r.count, authType: r.authType, adverInt: r.adverInt,
+    vrid: r.vrid, priority: r.priority, count: r.count, authType: r.authType, advertInt: r.advertInt,
     checksum: r.checksum, checksumOk: r.checksumOk, vrrpOff: r.vrrpOff, vrrpLen: r.vrrpLen & 0xffff,
     addrOff: r.addrOff, authOff: r.authOff,
     src: Buffer.from(r.src).toString('hex'), dst: Buffer.from(r.dst).toString('hex'),
@@ -189,10 +189,10 @@ function corpus(): Vector[] {
   const v: Vector[] = [];
   const base: Record<string, AdvertSpec> = {
     ...PACKETS,
-    'v2 no auth, 1 VIP': { family: 4, version: 2, vrid: 1, priority: 100, addrs: ['192.0.2.10'], adverInt: 1, src: '192.0.2.1', dst: '224.0.0.18' },
-    'v3 IPv4, 20 VIPs': { family: 4, version: 3, vrid: 200, priority: 254, addrs: Array.from({ length: 20 }, (_, i) => `10.0.0.${i + 1}`), adverInt: 4095, src: '10.0.0.254', dst: '224.0.0.18' },
-    'v3 IPv6, 1 VIP, prio 0': { family: 6, version: 3, vrid: 255, priority: 0, addrs: ['fe80::1'], adverInt: 1, src: 'fe80::1234:5678:9abc:def0', dst: 'ff02::12' },
-    'v3 IPv4 unicast': { family: 4, version: 3, vrid: 7, priority: 100, addrs: ['198.51.100.1'], adverInt: 50, src: '198.51.100.2', dst: '198.51.100.3' },
+    'v2 no auth, 1 VIP': { family: 4, version: 2, vrid: 1, priority: 100, addrs: ['192.0.2.10'], advertInt: 1, src: '192.0.2.1', dst: '224.0.0.18' },
+    'v3 IPv4, 20 VIPs': { family: 4, version: 3, vrid: 200, priority: 254, addrs: Array.from({ length: 20 }, (_, i) => `10.0.0.${i + 1}`), advertInt: 4095, src: '10.0.0.254', dst: '224.0.0.18' },
+    'v3 IPv6, 1 VIP, prio 0': { family: 6, version: 3, vrid: 255, priority: 0, addrs: ['fe80::1'], advertInt: 1, src: 'fe80::1234:5678:9abc:def0', dst: 'ff02::12' },
+    'v3 IPv4 unicast': { family: 4, version: 3, vrid: 7, priority: 100, addrs: ['198.51.100.1'], advertInt: 50, src: '198.51.100.2', dst: '198.51.100.3' },
   };
   const add = (name: string, p: Uint8Array, expect?: string, len?: number) => v.push({ name, bytes: p, expect, len });
   for (const [name, spec] of Object.entries(base)) {
@@ -267,7 +267,7 @@ function corpus(): Vector[] {
     }
   }
   // v2 over IPv6
-  const v2v6 = buildAdvert({ family: 6, version: 2, vrid: 1, priority: 100, addrs: ['2001:db8::1'], adverInt: 1, src: 'fe80::1', dst: 'ff02::12' });
+  const v2v6 = buildAdvert({ family: 6, version: 2, vrid: 1, priority: 100, addrs: ['2001:db8::1'], advertInt: 1, src: 'fe80::1', dst: 'ff02::12' });
   add('v2 over IPv6', v2v6, 'family');
   // Captures and RFC vectors, when the test tree has them.
   const golden = fileURLToPath(new URL('../test/golden/', import.meta.url));
@@ -288,10 +288,10 @@ function corpus(): Vector[] {
 
 // Addresses whose pseudo-header makes the core's u32 sum wrap (see coreLosesPseudoCarry).
 function carryVectors(core: Core): Vector[] {
-  const spec: AdvertSpec = { family: 4, version: 3, vrid: 9, priority: 100, addrs: ['31.255.255.1'], adverInt: 100, src: '31.255.255.200', dst: '224.0.0.18' };
-  const spec6: AdvertSpec = { family: 6, version: 3, vrid: 9, priority: 100, addrs: ['2001:db8::1'], adverInt: 100, src: 'fe80::ffff:ffff:27d:ffa0', dst: 'ff02::12' };
+  const spec: AdvertSpec = { family: 4, version: 3, vrid: 9, priority: 100, addrs: ['31.255.255.1'], advertInt: 100, src: '31.255.255.200', dst: '224.0.0.18' };
+  const spec6: AdvertSpec = { family: 6, version: 3, vrid: 9, priority: 100, addrs: ['2001:db8::1'], advertInt: 100, src: 'fe80::ffff:ffff:27d:ffa0', dst: 'ff02::12' };
   const byCore = (s: AdvertSpec) => core.encode({ version: 3, family: s.family, vrid: s.vrid, priority: s.priority,
-    adverInterval: s.adverInt, addresses: s.addrs, source: s.src, destination: s.dst, ipHeader: true, ttl: 255 });
+    advertInterval: s.advertInt, addresses: s.addrs, source: s.src, destination: s.dst, ipHeader: true, ttl: 255 });
   return [
     { name: 'v3 IPv4 31.255.255.200 -> 224.0.0.18, RFC 1071 checksum', bytes: buildAdvert(spec) },
     { name: 'v3 IPv4 31.255.255.200 -> 224.0.0.18, checksum by core encode()', bytes: byCore(spec) },
@@ -702,9 +702,9 @@ export async function run(): Promise<Result> {
   // 3. Decode + validate + FSM step: a backup (v3, VRID 51, priority 100) hearing a master at 150.
   // Also an IPv6 twin (the bare message an IPv6 raw socket delivers) and the host wrappers.
   const slot = core.addInstance({ ifindex: IFINDEX, vrid: VRID, version: 3, family: 4, priority: 100,
-    adverIntervalCs: 100, preempt: true, primary: '192.0.2.1', vips: VIPS4 });
+    advertIntervalCs: 100, preempt: true, primary: '192.0.2.1', vips: VIPS4 });
   const slot6 = core.addInstance({ ifindex: IFINDEX, vrid: VRID, version: 3, family: 6, priority: 100,
-    adverIntervalCs: 100, preempt: true, primary: 'fe80::1', vips: VIPS6 });
+    advertIntervalCs: 100, preempt: true, primary: 'fe80::1', vips: VIPS6 });
   clock.now = 1e6;
   core.start(slot, clock.now);
   core.start(slot6, clock.now);

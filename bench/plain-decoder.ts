@@ -43,7 +43,7 @@ export class PlainInfo {
   authType = 0;
   family = 0;
   ttl = 0;
-  adverInt = 0;
+  advertInt = 0;
   checksum = 0;
   checksumOk = 0;
   drop = 0;
@@ -68,7 +68,7 @@ export class PlainInfo {
   // What decodeVrrp clears: everything but the carrier (family, TTL, protocol, addresses).
   clearFields(): void {
     this.version = 0; this.type = 0; this.vrid = 0; this.priority = 0; this.count = 0;
-    this.authType = 0; this.adverInt = 0; this.checksum = 0; this.checksumOk = 0; this.drop = 0;
+    this.authType = 0; this.advertInt = 0; this.checksum = 0; this.checksumOk = 0; this.drop = 0;
     this.vrrpOff = 0; this.vrrpLen = 0; this.addrOff = 0; this.authOff = 0;
   }
 }
@@ -185,9 +185,9 @@ export function decodeVrrp(b: Uint8Array, off: number, len: number, r: PlainInfo
   r.addrOff = off + HEADER_LEN;
   if (version === 2) {
     r.authType = b[off + 4];
-    r.adverInt = b[off + 5];
+    r.advertInt = b[off + 5];
   } else if (version === 3) {
-    r.adverInt = ((b[off + 4] << 8) | b[off + 5]) & 0x0fff;
+    r.advertInt = ((b[off + 4] << 8) | b[off + 5]) & 0x0fff;
   }
   // Checksum first, so the result reports its validity whatever else is wrong.
   const alen = family === 6 ? 16 : 4;

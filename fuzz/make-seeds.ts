@@ -60,14 +60,14 @@ if (existsSync(GOLDEN)) {
 const v4 = { source: '192.0.2.1', destination: '224.0.0.18', ipHeader: true } as const;
 const v6 = { source: 'fe80::1', destination: 'ff02::12', ipHeader: true } as const;
 const valid: Record<string, Uint8Array> = {
-  'v3-ipv4': core.encode({ version: 3, family: 4, vrid: 51, priority: 150, adverInterval: 100, addresses: ['192.0.2.100'], ...v4 }),
-  'v3-ipv4-2vips': core.encode({ version: 3, family: 4, vrid: 1, priority: 255, adverInterval: 4095, addresses: ['192.0.2.100', '198.51.100.7'], ...v4 }),
-  'v3-ipv4-unicast': core.encode({ version: 3, family: 4, vrid: 55, priority: 150, adverInterval: 100, addresses: ['192.0.2.100'], source: '192.0.2.1', destination: '192.0.2.2', ipHeader: true }),
-  'v3-ipv4-prio0': core.encode({ version: 3, family: 4, vrid: 51, priority: 0, adverInterval: 100, addresses: ['192.0.2.100'], ...v4 }),
-  'v3-ipv6': core.encode({ version: 3, family: 6, vrid: 51, priority: 200, adverInterval: 50, addresses: ['fe80::100', '2001:db8::100'], ...v6 }),
-  'v3-ipv6-20vips': core.encode({ version: 3, family: 6, vrid: 255, priority: 100, adverInterval: 1, addresses: Array.from({ length: 20 }, (_, i) => `2001:db8::${i + 1}`), ...v6 }),
-  'v2-noauth': core.encode({ version: 2, family: 4, vrid: 10, priority: 100, adverInterval: 1, addresses: ['192.0.2.10', '192.0.2.11'], ...v4 }),
-  'v2-pass': core.encode({ version: 2, family: 4, vrid: 10, priority: 100, adverInterval: 1, addresses: ['192.0.2.10'], authType: 1, authData: 'vigil123', ...v4 }),
+  'v3-ipv4': core.encode({ version: 3, family: 4, vrid: 51, priority: 150, advertInterval: 100, addresses: ['192.0.2.100'], ...v4 }),
+  'v3-ipv4-2vips': core.encode({ version: 3, family: 4, vrid: 1, priority: 255, advertInterval: 4095, addresses: ['192.0.2.100', '198.51.100.7'], ...v4 }),
+  'v3-ipv4-unicast': core.encode({ version: 3, family: 4, vrid: 55, priority: 150, advertInterval: 100, addresses: ['192.0.2.100'], source: '192.0.2.1', destination: '192.0.2.2', ipHeader: true }),
+  'v3-ipv4-prio0': core.encode({ version: 3, family: 4, vrid: 51, priority: 0, advertInterval: 100, addresses: ['192.0.2.100'], ...v4 }),
+  'v3-ipv6': core.encode({ version: 3, family: 6, vrid: 51, priority: 200, advertInterval: 50, addresses: ['fe80::100', '2001:db8::100'], ...v6 }),
+  'v3-ipv6-20vips': core.encode({ version: 3, family: 6, vrid: 255, priority: 100, advertInterval: 1, addresses: Array.from({ length: 20 }, (_, i) => `2001:db8::${i + 1}`), ...v6 }),
+  'v2-noauth': core.encode({ version: 2, family: 4, vrid: 10, priority: 100, advertInterval: 1, addresses: ['192.0.2.10', '192.0.2.11'], ...v4 }),
+  'v2-pass': core.encode({ version: 2, family: 4, vrid: 10, priority: 100, advertInterval: 1, addresses: ['192.0.2.10'], authType: 1, authData: 'vigil123', ...v4 }),
 };
 for (const [name, bytes] of Object.entries(valid)) decode.set(`gen-${name}`, bytes);
 
@@ -105,9 +105,9 @@ decode.set('gen-ip-version-5', mutate(base, (c) => { c[0] = 0x55; }, false));
 }
 // Bare messages for decodeBare: [family, ttl] then the VRRP message, whose v3 checksum covers a
 // zero source and destination (what the target passes when decodeIp found no IP header).
-decode.set('gen-bare-v3-ipv6', concat([6, 255], core.encode({ version: 3, family: 6, vrid: 51, priority: 200, adverInterval: 50, addresses: ['fe80::100'], source: '::', destination: '::' })));
-decode.set('gen-bare-v3-ipv4', concat([4, 255], core.encode({ version: 3, family: 4, vrid: 51, priority: 150, adverInterval: 100, addresses: ['192.0.2.100'], source: '0.0.0.0', destination: '0.0.0.0' })));
-decode.set('gen-bare-v2-pass', concat([4, 255], core.encode({ version: 2, family: 4, vrid: 10, priority: 100, adverInterval: 1, addresses: ['192.0.2.10'], authType: 1, authData: 'vigil123', source: '0.0.0.0', destination: '0.0.0.0' })));
+decode.set('gen-bare-v3-ipv6', concat([6, 255], core.encode({ version: 3, family: 6, vrid: 51, priority: 200, advertInterval: 50, addresses: ['fe80::100'], source: '::', destination: '::' })));
+decode.set('gen-bare-v3-ipv4', concat([4, 255], core.encode({ version: 3, family: 4, vrid: 51, priority: 150, advertInterval: 100, addresses: ['192.0.2.100'], source: '0.0.0.0', destination: '0.0.0.0' })));
+decode.set('gen-bare-v2-pass', concat([4, 255], core.encode({ version: 2, family: 4, vrid: 10, priority: 100, advertInterval: 1, addresses: ['192.0.2.10'], authType: 1, authData: 'vigil123', source: '0.0.0.0', destination: '0.0.0.0' })));
 decode.set('gen-empty', new Uint8Array(0));
 
 writeSeeds('fuzz_decode', decode);

@@ -256,7 +256,7 @@ export class Engine {
   private coreConfig(s: InstanceSpec, ifindex: number, group: number, source?: string) {
     return {
       ifindex, vrid: s.vrid, version: s.version, family: s.family, priority: s.priority,
-      adverIntervalCs: s.advertIntervalCs, preempt: s.preempt, preemptDelayCs: Math.round(s.preemptDelayUs / 1e4),
+      advertIntervalCs: s.advertIntervalCs, preempt: s.preempt, preemptDelayCs: Math.round(s.preemptDelayUs / 1e4),
       acceptMode: s.acceptMode, auth: s.auth.type === 'pass' ? s.auth : undefined, primary: source ?? this.bySlotName(s.name)?.sock.sock.source ?? '0.0.0.0',
       vips: s.virtualAddresses.map((v) => v.address), peers: s.unicastPeers ?? [], group,
     };

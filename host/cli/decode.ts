@@ -17,7 +17,7 @@ Input, one of:
   -             read hex from stdin: one packet per line, or \`tcpdump -x\` output
   --pcap FILE   every IP packet of a pcap or pcapng capture (Ethernet, Linux cooked, raw IP)
 
-Output: one JSON object per packet: version, type, vrid, priority, count, adverInterval
+Output: one JSON object per packet: version, type, vrid, priority, count, advertInterval
 (centiseconds for v3, seconds for v2), auth (v2), addresses, source, destination, ttl,
 checksum, checksumValid, valid, and drop (the reason) when not valid.
 
@@ -68,8 +68,8 @@ export function toJson(d: DecodedPacket): Record<string, unknown> {
     vrid: d.vrid,
     priority: d.priority,
     count: d.count,
-    adverInterval: d.adverInterval,
-    adverIntervalUnit: d.adverIntervalUnit,
+    advertInterval: d.advertInterval,
+    advertIntervalUnit: d.advertIntervalUnit,
   };
   if (d.version === 2) o.auth = { type: d.authType, ...(d.authData !== undefined ? { data: d.authData } : {}) };
   Object.assign(o, {

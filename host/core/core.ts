@@ -20,11 +20,11 @@ export interface RawCore {
   decodeIp(len: number): number;
   decodeBare(len: number, family: number, ttl: number): number;
   encode(version: number, family: number, vrid: number, priority: number, count: number,
-    adverInt: number, authType: number, ipHeader: number, ttl: number): number;
+    advertInt: number, authType: number, ipHeader: number, ttl: number): number;
   garp(): number; na(router: number): number;
   instanceAlloc(): number; instanceFree(slot: number, now: number): void;
   instanceConfigure(slot: number, ifindex: number, vrid: number, version: number, family: number,
-    priority: number, adverIntervalCs: number, preempt: number, preemptDelayCs: number,
+    priority: number, advertIntervalCs: number, preempt: number, preemptDelayCs: number,
     acceptMode: number, authType: number): number;
   instanceSetAddresses(slot: number, kind: number, count: number): number;
   instanceSetGroup(slot: number, group: number): number;
@@ -88,8 +88,8 @@ export interface DecodedPacket {
   vrid: number;
   priority: number;
   count: number;
-  adverInterval: number;          // v3: centiseconds, v2: seconds
-  adverIntervalUnit: 'centiseconds' | 'seconds';
+  advertInterval: number;          // v3: centiseconds, v2: seconds
+  advertIntervalUnit: 'centiseconds' | 'seconds';
   authType?: number;              // v2
   authData?: string;              // v2 type 1: the password as carried (NULs stripped)
   checksum: number;
@@ -104,7 +104,7 @@ export interface InstanceConfig {
   version: 2 | 3;
   family: Family;
   priority: number;
-  adverIntervalCs: number;        // v2: whole seconds x 100
+  advertIntervalCs: number;        // v2: whole seconds x 100
   preempt: boolean;
   preemptDelayCs?: number;
   acceptMode?: boolean;
@@ -219,8 +219,8 @@ export class Core {
       vrid: u8(L.INFO_VRID),
       priority: u8(L.INFO_PRIORITY),
       count,
-      adverInterval: u16(L.INFO_ADVER_INT),
-      adverIntervalUnit: version === 2 ? 'seconds' : 'centiseconds',
+      advertInterval: u16(L.INFO_ADVER_INT),
+      advertIntervalUnit: version === 2 ? 'seconds' : 'centiseconds',
       checksum: u16(L.INFO_CHECKSUM),
       checksumValid: u8(L.INFO_CHECKSUM_OK) === 1,
       addresses,
@@ -240,7 +240,7 @@ export class Core {
 
   // Encodes an advert (with an IP header when ipHeader) and returns a copy of the bytes.
   encode(p: {
-    version: 2 | 3; family: Family; vrid: number; priority: number; adverInterval: number;
+    version: 2 | 3; family: Family; vrid: number; priority: number; advertInterval: number;
     addresses: string[]; source: string; destination: string; authType?: number; authData?: string;
     ipHeader?: boolean; ttl?: number;
   }): Uint8Array {
@@ -251,7 +251,7 @@ export class Core {
     const alen = p.family === 6 ? 16 : 4;
     const tmp = new Uint8Array(16);
     p.addresses.forEach((a, i) => { parseAddress(a, tmp); this.cfg.set(tmp.subarray(0, alen), 48 + i * alen); });
-    const n = this.raw.encode(p.version, p.family, p.vrid, p.priority, p.addresses.length, p.adverInterval,
+    const n = this.raw.encode(p.version, p.family, p.vrid, p.priority, p.addresses.length, p.advertInterval,
       p.authType ?? 0, p.ipHeader ? 1 : 0, p.ttl ?? 255);
     if (n < 0) throw new CoreConfigError('encode', 'encode: arguments out of range');
     return this.out.slice(0, n);
@@ -294,7 +294,7 @@ export class Core {
   configure(slot: number, c: InstanceConfig): void {
     const authType = c.auth?.type === 'pass' ? 1 : 0;
     this.check(this.raw.instanceConfigure(slot, c.ifindex, c.vrid, c.version, c.family, c.priority,
-      c.adverIntervalCs, c.preempt ? 1 : 0, c.preemptDelayCs ?? 0, c.acceptMode ? 1 : 0, authType), `instance VRID ${c.vrid}`);
+      c.advertIntervalCs, c.preempt ? 1 : 0, c.preemptDelayCs ?? 0, c.acceptMode ? 1 : 0, authType), `instance VRID ${c.vrid}`);
     this.setAddresses(slot, this.L.ADDR_PRIMARY, [c.primary]);
     this.setAddresses(slot, this.L.ADDR_VIPS, c.vips);
     this.setAddresses(slot, this.L.ADDR_PEERS, c.peers ?? []);

@@ -10,9 +10,9 @@ import { after, HANDOVER_LINE, HandoverError, parseHandover, recordInputs, repla
 import { rng } from '../helpers/lan.ts';
 
 const MS = 1000;
-const V4: InstanceConfig = { ifindex: 1, vrid: 51, version: 3, family: 4, priority: 100, adverIntervalCs: 1,
+const V4: InstanceConfig = { ifindex: 1, vrid: 51, version: 3, family: 4, priority: 100, advertIntervalCs: 1,
   preempt: true, primary: '192.0.2.1', vips: ['192.0.2.100'] };
-const V6: InstanceConfig = { ifindex: 1, vrid: 52, version: 3, family: 6, priority: 150, adverIntervalCs: 2,
+const V6: InstanceConfig = { ifindex: 1, vrid: 52, version: 3, family: 6, priority: 150, advertIntervalCs: 2,
   preempt: true, primary: 'fe80::1', vips: ['2001:db8::100'] };
 const CFGS = [V4, V6];
 
@@ -80,12 +80,12 @@ function nextEvent(r: () => number, c: Core, now: number): Event {
   const x = r();
   if (x < 0.35) {
     return { kind: 'ip', now: at, bytes: peer.encode({ version: 3, family: 4, vrid: pick([51, 51, 51, 99]),
-      priority: pick([0, 50, 100, 150, 255]), adverInterval: 1, addresses: ['192.0.2.100'],
+      priority: pick([0, 50, 100, 150, 255]), advertInterval: 1, addresses: ['192.0.2.100'],
       source: pick(['192.0.2.2', '192.0.2.0']), destination: '224.0.0.18', ipHeader: true }) };
   }
   if (x < 0.65) {
     return { kind: 'vrrp', now: at, src: addr16(pick(['fe80::2', 'fe80::0:1'])), ttl: pick([255, 255, 255, 64]),
-      bytes: peer.encode({ version: 3, family: 6, vrid: 52, priority: pick([0, 100, 150, 200]), adverInterval: 2,
+      bytes: peer.encode({ version: 3, family: 6, vrid: 52, priority: pick([0, 100, 150, 200]), advertInterval: 2,
         addresses: ['2001:db8::100'], source: 'fe80::2', destination: 'ff02::12' }) };
   }
   if (x < 0.8) return { kind: 'track', now: at, slot: pick([0, 1]), index: pick([0, 1]), weight: pick([0, -60, 60]), failing: r() < 0.5 };

@@ -28,10 +28,10 @@ t.test('decode: hex arguments, one JSON line each', async (t) => {
   const r = run(['decode', v3, v2]);
   t.equal(r.code, 0);
   const [a, b] = lines(r.out);
-  t.match(a, { valid: true, version: 3, vrid: 53, priority: 150, count: 2, adverInterval: 50, adverIntervalUnit: 'centiseconds',
+  t.match(a, { valid: true, version: 3, vrid: 53, priority: 150, count: 2, advertInterval: 50, advertIntervalUnit: 'centiseconds',
     addresses: ['192.0.2.100', '192.0.2.101'], source: '192.0.2.1', ttl: 255, checksumValid: true });
   t.notOk('drop' in a);
-  t.match(b, { valid: true, version: 2, adverInterval: 1, adverIntervalUnit: 'seconds', auth: { type: 1, data: 's3cret' } });
+  t.match(b, { valid: true, version: 2, advertInterval: 1, advertIntervalUnit: 'seconds', auth: { type: 1, data: 's3cret' } });
 });
 
 t.test('decode: an invalid packet exits 1 with its reason', async (t) => {

@@ -22,7 +22,7 @@ t.test('RFC-derived vectors decode valid with their fields', async (t) => {
     t.ok(d.checksumValid, `${v.name}: checksum`);
     t.equal(d.version, v.name.startsWith('rfc3768') ? 2 : 3, `${v.name}: version`);
     if (v.name.includes('prio0')) t.equal(d.priority, 0);
-    if (v.name.includes('maxint')) t.equal(d.adverInterval, 4095);
+    if (v.name.includes('maxint')) t.equal(d.advertInterval, 4095);
     if (v.name.includes('auth-pass')) t.equal(d.authType, 1);
   }
 });
@@ -32,10 +32,10 @@ const captures = readdirSync(golden).filter((f) => f.endsWith('.hex'));
 t.test('keepalived 2.2.7 captures decode valid', async (t) => {
   t.ok(captures.length >= 5, 'golden captures present');
   const expect: Record<string, Partial<ReturnType<Core['decodeIp']>>> = {
-    'v2-noauth.hex': { version: 2, vrid: 51, priority: 150, count: 2, authType: 0, adverInterval: 1 },
+    'v2-noauth.hex': { version: 2, vrid: 51, priority: 150, count: 2, authType: 0, advertInterval: 1 },
     'v2-pass.hex': { version: 2, vrid: 52, authType: 1, authData: 's3cret' },
     'v2-prio0.hex': { version: 2, priority: 0 },
-    'v3-ipv4.hex': { version: 3, vrid: 53, count: 2, adverInterval: 50, family: 4 },
+    'v3-ipv4.hex': { version: 3, vrid: 53, count: 2, advertInterval: 50, family: 4 },
     'v3-ipv6.hex': { version: 3, vrid: 54, family: 6, source: 'fe80::1', destination: 'ff02::12', addresses: ['2001:db8::100'] },
     'v3-ipv4-unicast.hex': { version: 3, vrid: 55, destination: '192.0.2.2' },
   };
@@ -56,7 +56,7 @@ t.test('re-encoding a keepalived advert gives the same VRRP bytes', async (t) =>
     const d = core.decodeIp(pkt);
     const again = core.encode({
       version: d.version as 2 | 3, family: d.family, vrid: d.vrid, priority: d.priority,
-      adverInterval: d.adverInterval, addresses: d.addresses, source: d.source, destination: d.destination,
+      advertInterval: d.advertInterval, addresses: d.addresses, source: d.source, destination: d.destination,
       authType: d.authType, authData: d.authData,
     });
     const ihl = d.family === 6 ? 40 : (pkt[0] & 0xf) * 4;
@@ -77,11 +77,11 @@ t.test('tshark decodes every advert and frame the core encodes, with no warnings
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const mk = (p: Parameters<Core['encode']>[0]) => core.encode({ ...p, ipHeader: true });
   const adverts = [
-    mk({ version: 3, family: 4, vrid: 1, priority: 100, adverInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18' }),
-    mk({ version: 3, family: 4, vrid: 255, priority: 255, adverInterval: 4095, addresses: ['192.0.2.10', '198.51.100.1', '203.0.113.9'], source: '192.0.2.1', destination: '192.0.2.2' }),
-    mk({ version: 3, family: 6, vrid: 7, priority: 0, adverInterval: 100, addresses: ['2001:db8::1', '2001:db8::2'], source: 'fe80::1', destination: 'ff02::12' }),
-    mk({ version: 2, family: 4, vrid: 9, priority: 200, adverInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18' }),
-    mk({ version: 2, family: 4, vrid: 9, priority: 200, adverInterval: 3, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', authType: 1, authData: 'secret12' }),
+    mk({ version: 3, family: 4, vrid: 1, priority: 100, advertInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18' }),
+    mk({ version: 3, family: 4, vrid: 255, priority: 255, advertInterval: 4095, addresses: ['192.0.2.10', '198.51.100.1', '203.0.113.9'], source: '192.0.2.1', destination: '192.0.2.2' }),
+    mk({ version: 3, family: 6, vrid: 7, priority: 0, advertInterval: 100, addresses: ['2001:db8::1', '2001:db8::2'], source: 'fe80::1', destination: 'ff02::12' }),
+    mk({ version: 2, family: 4, vrid: 9, priority: 200, advertInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18' }),
+    mk({ version: 2, family: 4, vrid: 9, priority: 200, advertInterval: 3, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', authType: 1, authData: 'secret12' }),
   ];
   writeFileSync(join(dir, 'adverts.pcap'), writePcap(adverts));
   const mac = Uint8Array.of(0, 0, 0x5e, 0, 1, 51);
@@ -105,8 +105,8 @@ t.test('tshark decodes every advert and frame the core encodes, with no warnings
 
 // One packet per drop reason, each built by damaging a valid one.
 t.test('every form drop has a named reason', async (t) => {
-  const base = () => core.encode({ version: 3, family: 4, vrid: 1, priority: 100, adverInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', ipHeader: true });
-  const v2 = () => core.encode({ version: 2, family: 4, vrid: 1, priority: 100, adverInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', ipHeader: true });
+  const base = () => core.encode({ version: 3, family: 4, vrid: 1, priority: 100, advertInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', ipHeader: true });
+  const v2 = () => core.encode({ version: 2, family: 4, vrid: 1, priority: 100, advertInterval: 1, addresses: ['192.0.2.10'], source: '192.0.2.1', destination: '224.0.0.18', ipHeader: true });
   // Fix the IPv4 header checksum after editing the header, so only the intended check fails.
   const fixIp = (p: Uint8Array) => {
     p[10] = 0; p[11] = 0;
@@ -141,7 +141,7 @@ t.test('every form drop has a named reason', async (t) => {
   ];
   for (const [reason, pkt] of cases) t.equal(core.decodeIp(pkt).drop, reason, reason);
   // v2 over IPv6: build a v3 IPv6 packet and relabel it.
-  const six = core.encode({ version: 3, family: 6, vrid: 1, priority: 100, adverInterval: 1, addresses: ['2001:db8::1'], source: 'fe80::1', destination: 'ff02::12', ipHeader: true });
+  const six = core.encode({ version: 3, family: 6, vrid: 1, priority: 100, advertInterval: 1, addresses: ['2001:db8::1'], source: 'fe80::1', destination: 'ff02::12', ipHeader: true });
   six[40] = 0x21;
   t.equal(core.decodeIp(six).drop, 'family');
   t.equal(core.decodeIp(new Uint8Array(0)).drop, 'truncated', 'empty input');

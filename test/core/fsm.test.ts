@@ -14,11 +14,11 @@ function refusal(fn: () => unknown): string {
 }
 
 t.test('RFC 5798 §6.1 timers: Master_Down_Interval and Skew_Time', async (t) => {
-  const b = new Bench({ priority: 100, adverIntervalCs: 1 });
+  const b = new Bench({ priority: 100, advertIntervalCs: 1 });
   // 3 x 10 ms + (256 - 100) x 10 ms / 256 = 36.09375 ms
   t.equal(b.core.masterDownIntervalUs(b.slot), 36093.75);
   t.equal(b.core.skewTimeUs(b.slot), 6093.75);
-  const v2 = new Bench({ version: 2, priority: 200, adverIntervalCs: 100 });
+  const v2 = new Bench({ version: 2, priority: 200, advertIntervalCs: 100 });
   // v2: 3 x 1 s + (256 - 200) / 256 s
   t.equal(v2.core.masterDownIntervalUs(v2.slot), 3e6 + (56 / 256) * 1e6);
 });
@@ -59,9 +59,9 @@ t.test('Backup: adverts at >= local priority reset Master_Down_Timer', async (t)
 });
 
 t.test('Backup: v3 learns the master\'s advert interval', async (t) => {
-  const b = new Bench({ priority: 100, adverIntervalCs: 1 });
+  const b = new Bench({ priority: 100, advertIntervalCs: 1 });
   b.start();
-  b.receive({ source: '192.0.2.2', priority: 150, adverInterval: 100 });
+  b.receive({ source: '192.0.2.2', priority: 150, advertInterval: 100 });
   t.equal(b.core.masterAdverIntervalCs(b.slot), 100);
   // 3 x 1 s + 156/256 s
   t.equal(b.core.masterDownIntervalUs(b.slot), 3e6 + 609375);
@@ -120,7 +120,7 @@ t.test('Backup: Shutdown -> Initialize without an advert', async (t) => {
 });
 
 t.test('Master: Adver_Timer sends every interval, keeping cadence', async (t) => {
-  const b = new Bench({ priority: 255, adverIntervalCs: 1 });
+  const b = new Bench({ priority: 255, advertIntervalCs: 1 });
   b.start();
   const sends: number[] = [];
   for (let i = 0; i < 10; i++) {
@@ -198,7 +198,7 @@ t.test('Receive checks that need the configuration', async (t) => {
   t.equal(b.receive({ source: '192.0.2.2', priority: 150, ifindex: 9 }).drop, 'vrid_unknown', 'same VRID, other interface');
   t.equal(b.receive({ source: '192.0.2.1', priority: 150 }).drop, 'own_packet');
   t.equal(b.receive({ source: '192.0.2.2', priority: 150, ttl: 254 }).drop, 'ttl');
-  t.equal(b.receive({ source: '192.0.2.2', priority: 150, version: 2, adverInterval: 1 }).drop, 'version_mismatch');
+  t.equal(b.receive({ source: '192.0.2.2', priority: 150, version: 2, advertInterval: 1 }).drop, 'version_mismatch');
   t.equal(b.receive({ source: '192.0.2.2', priority: 150, vips: ['192.0.2.99'] }).drop, 'none', 'address mismatch is logged, not dropped');
   t.equal(b.core.counter(b.slot, 'addressMismatch'), 1);
   // The TTL is checked once the instance is known (a unicast one may accept less): counted on it.
@@ -221,23 +221,23 @@ t.test('TTL / hop limit: 255 on the link; less only from a unicast instance\'s o
 });
 
 t.test('v2: auth and interval checks of RFC 3768 §7.1', async (t) => {
-  const b = new Bench({ version: 2, adverIntervalCs: 100, auth: { type: 'pass', password: 's3cret' } });
+  const b = new Bench({ version: 2, advertIntervalCs: 100, auth: { type: 'pass', password: 's3cret' } });
   b.start();
-  const ok = { source: '192.0.2.2', priority: 150, version: 2 as const, adverInterval: 1, authType: 1, authData: 's3cret' };
+  const ok = { source: '192.0.2.2', priority: 150, version: 2 as const, advertInterval: 1, authType: 1, authData: 's3cret' };
   t.equal(b.receive(ok).drop, 'none');
   t.equal(b.receive({ ...ok, authData: 'wrong' }).drop, 'auth_fail');
   t.equal(b.receive({ ...ok, authType: 0, authData: undefined }).drop, 'auth_mismatch');
   t.equal(b.receive({ ...ok, authType: 2 }).drop, 'auth_ah');
-  t.equal(b.receive({ ...ok, adverInterval: 2 }).drop, 'interval_mismatch');
+  t.equal(b.receive({ ...ok, advertInterval: 2 }).drop, 'interval_mismatch');
   t.same(b.core.drops(b.slot), { auth_fail: 1, auth_mismatch: 1, interval_mismatch: 1 });
   // Its own adverts carry the password.
-  const master = new Bench({ version: 2, adverIntervalCs: 100, priority: 255, auth: { type: 'pass', password: 's3cret' } });
+  const master = new Bench({ version: 2, advertIntervalCs: 100, priority: 255, auth: { type: 'pass', password: 's3cret' } });
   const send = master.start().find((a) => a.kind === 'send');
   if (send?.kind !== 'send') throw new Error('no advert');
   const d = master.core.decodeBare(send.bytes, 4, 255, '192.0.2.1', '224.0.0.18');
   t.equal(d.valid, true);
   t.equal(d.authData, 's3cret');
-  t.equal(d.adverInterval, 1);
+  t.equal(d.advertInterval, 1);
 });
 
 t.test('Tracking: weights change the effective priority; weight 0 faults', async (t) => {
@@ -303,7 +303,7 @@ t.test('Reconfigure while running: identity is refused, priority applies', async
   t.equal(b.core.effectivePriority(b.slot), 120);
   t.equal(b.state, 'backup', 'a reload does not blip the state');
   t.equal(refusal(() => b.core.addInstance({ ...b.cfg, vrid: 0 })), 'vrid');
-  t.equal(refusal(() => b.core.addInstance({ ...b.cfg, version: 2, adverIntervalCs: 150 })), 'interval');
+  t.equal(refusal(() => b.core.addInstance({ ...b.cfg, version: 2, advertIntervalCs: 150 })), 'interval');
   t.equal(refusal(() => b.core.addInstance({ ...b.cfg, version: 2, family: 6 })), 'family');
   t.equal(refusal(() => b.core.addInstance({ ...b.cfg, vips: [] })), 'count');
 });

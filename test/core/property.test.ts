@@ -17,17 +17,17 @@ const v6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatAddr
 const advert = fc.oneof(
   fc.record({
     version: fc.constant(3 as const), family: fc.constant(4 as const), vrid: fc.integer({ min: 1, max: 255 }),
-    priority: fc.nat(255), adverInterval: fc.integer({ min: 1, max: 4095 }),
+    priority: fc.nat(255), advertInterval: fc.integer({ min: 1, max: 4095 }),
     addresses: fc.array(v4, { minLength: 1, maxLength: 20 }), source: v4, destination: v4,
   }),
   fc.record({
     version: fc.constant(3 as const), family: fc.constant(6 as const), vrid: fc.integer({ min: 1, max: 255 }),
-    priority: fc.nat(255), adverInterval: fc.integer({ min: 1, max: 4095 }),
+    priority: fc.nat(255), advertInterval: fc.integer({ min: 1, max: 4095 }),
     addresses: fc.array(v6, { minLength: 1, maxLength: 20 }), source: v6, destination: v6,
   }),
   fc.record({
     version: fc.constant(2 as const), family: fc.constant(4 as const), vrid: fc.integer({ min: 1, max: 255 }),
-    priority: fc.nat(255), adverInterval: fc.integer({ min: 1, max: 255 }),
+    priority: fc.nat(255), advertInterval: fc.integer({ min: 1, max: 255 }),
     addresses: fc.array(v4, { minLength: 1, maxLength: 20 }), source: v4, destination: v4,
     authType: fc.constantFrom(0, 1),
     authData: fc.stringMatching(/^[a-zA-Z0-9]{1,8}$/),
@@ -40,7 +40,7 @@ t.test('decode(encode(x)) = x', async (t) => {
     const pkt = core.encode({ ...a, authData, ipHeader: true });
     const d = core.decodeIp(pkt);
     const ok = d.valid && d.version === a.version && d.family === a.family && d.vrid === a.vrid &&
-      d.priority === a.priority && d.adverInterval === a.adverInterval && d.source === a.source &&
+      d.priority === a.priority && d.advertInterval === a.advertInterval && d.source === a.source &&
       d.destination === a.destination && JSON.stringify(d.addresses) === JSON.stringify(a.addresses) &&
       (a.version === 3 || (d.authType === a.authType && d.authData === authData));
     if (!ok) throw new Error(`mismatch: ${JSON.stringify({ a, d })}`);
@@ -83,7 +83,7 @@ t.test('checksums agree with an independent implementation', async (t) => {
   for (let k = 0; k < 2000; k++) {
     const hi = 0xffffffff - 0xe0000012 - k;   // source + 224.0.0.18 just under 2^32
     const source = [hi >>> 24, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255].join('.');
-    const pkt = core.encode({ version: 3, family: 4, vrid: 1, priority: 100, adverInterval: 1, addresses: ['192.0.2.1'],
+    const pkt = core.encode({ version: 3, family: 4, vrid: 1, priority: 100, advertInterval: 1, addresses: ['192.0.2.1'],
       source, destination: '224.0.0.18', ipHeader: true });
     const { carried, want } = expectedChecksum(pkt, 4, 3);
     if (carried !== want) bad++;
@@ -140,7 +140,7 @@ t.test('random event sequences keep the FSM invariants', async (t) => {
   );
   fc.assert(fc.property(fc.array(event, { maxLength: 60 }), fc.integer({ min: 1, max: 255 }), fc.boolean(), (events, priority, preempt) => {
     const c = new Core();
-    const slot = c.addInstance({ ifindex: 1, vrid: 51, version: 3, family: 4, priority, adverIntervalCs: 1, preempt, primary: '192.0.2.1', vips: ['192.0.2.100'] });
+    const slot = c.addInstance({ ifindex: 1, vrid: 51, version: 3, family: 4, priority, advertIntervalCs: 1, preempt, primary: '192.0.2.1', vips: ['192.0.2.100'] });
     let now = 0;
     c.start(slot, now);
     const src = new Uint8Array(16), dst = Uint8Array.of(224, 0, 0, 18, ...new Array(12).fill(0));
@@ -149,7 +149,7 @@ t.test('random event sequences keep the FSM invariants', async (t) => {
         now += e.dt;
         c.handleTimeout(now, undefined);
         c.takeActions();
-        const bytes = c.encode({ version: 3, family: 4, vrid: 51, priority: e.prio, adverInterval: 1, addresses: ['192.0.2.100'], source: `192.0.2.${e.src}`, destination: '224.0.0.18' });
+        const bytes = c.encode({ version: 3, family: 4, vrid: 51, priority: e.prio, advertInterval: 1, addresses: ['192.0.2.100'], source: `192.0.2.${e.src}`, destination: '224.0.0.18' });
         src.set([192, 0, 2, e.src]);
         c.handleVrrp(now, 1, 4, 255, src, dst, bytes);
       } else if (e.k === 'tick') {

@@ -158,7 +158,7 @@ t.test('IPv6 and v2 LANs elect too', async (t) => {
   six.runFor(200 * MS);
   t.same(six.masters().map((r) => r.name), ['fe80::5']);
   const two = new Lan(200, 100, 0, 10);
-  for (let i = 1; i <= 5; i++) two.add({ address: `192.0.2.${i}`, priority: 100 + i, version: 2, adverIntervalCs: 100, auth: { type: 'pass', password: 'pw' } });
+  for (let i = 1; i <= 5; i++) two.add({ address: `192.0.2.${i}`, priority: 100 + i, version: 2, advertIntervalCs: 100, auth: { type: 'pass', password: 'pw' } });
   two.startAll();
   two.runFor(10_000 * MS);
   t.same(two.masters().map((r) => r.name), ['192.0.2.5']);

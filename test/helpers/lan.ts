@@ -12,7 +12,7 @@ export interface RouterOptions {
   family?: Family;
   version?: 2 | 3;
   vrid?: number;
-  adverIntervalCs?: number;
+  advertIntervalCs?: number;
   preempt?: boolean;
   preemptDelayCs?: number;
   vips?: string[];
@@ -55,7 +55,7 @@ export function configOf(o: RouterOptions, family: Family): InstanceConfig {
     version,
     family,
     priority: o.priority,
-    adverIntervalCs: o.adverIntervalCs ?? (version === 2 ? 100 : 1),
+    advertIntervalCs: o.advertIntervalCs ?? (version === 2 ? 100 : 1),
     preempt: o.preempt ?? true,
     preemptDelayCs: o.preemptDelayCs ?? 0,
     primary: o.address,

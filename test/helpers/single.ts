@@ -14,7 +14,7 @@ export class Bench {
   constructor(over: Partial<InstanceConfig> = {}) {
     const family = over.family ?? 4;
     this.cfg = {
-      ifindex: 1, vrid: 51, version: 3, family, priority: 100, adverIntervalCs: 1, preempt: true,
+      ifindex: 1, vrid: 51, version: 3, family, priority: 100, advertIntervalCs: 1, preempt: true,
       primary: family === 6 ? 'fe80::1' : '192.0.2.1',
       vips: [family === 6 ? '2001:db8::100' : '192.0.2.100'],
       ...over,
@@ -59,7 +59,7 @@ export interface PeerAdvert {
   vrid?: number;
   version?: 2 | 3;
   family?: Family;
-  adverInterval?: number;      // v3 centiseconds, v2 seconds
+  advertInterval?: number;      // v3 centiseconds, v2 seconds
   vips?: string[];
   authType?: number;
   authData?: string;
@@ -71,7 +71,7 @@ export interface PeerAdvert {
 export function advert(core: Core, p: PeerAdvert & { family: Family; vrid: number; version: 2 | 3 }): Uint8Array {
   return core.encode({
     version: p.version, family: p.family, vrid: p.vrid, priority: p.priority,
-    adverInterval: p.adverInterval ?? (p.version === 2 ? 1 : 1),
+    advertInterval: p.advertInterval ?? (p.version === 2 ? 1 : 1),
     addresses: p.vips ?? [p.family === 6 ? '2001:db8::100' : '192.0.2.100'],
     source: p.source, destination: p.destination ?? (p.family === 6 ? 'ff02::12' : '224.0.0.18'),
     authType: p.authType, authData: p.authData,
