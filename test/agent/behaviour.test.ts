@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, chmodSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { agentStatus, startVigil, holders, until, vigilConfig, lab, Workdir, VIGIL } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 
 const skip = skipReason();
 const VIP = '192.0.2.100';
@@ -143,7 +143,7 @@ t.test('notify hooks run with the state in argv and env', { skip }, async (t) =>
   ]);
 });
 
-t.test('every advert vigil sends decodes clean in tshark', { skip: skip ?? (have('tshark') ? undefined : 'tshark not installed') }, async (t) => {
+t.test('every advert vigil sends decodes clean in tshark', { skip: skip ?? needTools('tcpdump', 'tshark') }, async (t) => {
   const p = await pair(t, 'vagbw-', { priority: 150, interval: '10ms', auth: undefined }, { priority: 100, interval: '10ms' });
   const pcap = `${p.work.dir}/wire.pcap`;
   const cap = spawn('ip', ['netns', 'exec', p.hb.ns, 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112 or arp'], { stdio: 'ignore' });

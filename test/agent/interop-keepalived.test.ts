@@ -4,9 +4,9 @@
 import t from 'tap';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { holders, until, lab } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 
-const skip = skipReason() ?? (have('keepalived') ? undefined : 'keepalived not installed (apt-get install keepalived)');
+const skip = skipReason() ?? needTools('keepalived');
 
 interface Scenario {
   name: string; version: 2 | 3; family: 4 | 6; unicast?: boolean; interval: string; kaInterval: string; vrid: number;

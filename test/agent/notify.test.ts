@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
 import { agentStatus, holders, until, lab, vigilConfig } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 
 const skip = skipReason();
 const VIP = '192.0.2.100';
@@ -64,7 +64,7 @@ python3 -c 'import os; print(" ".join(sorted(f for f in os.listdir("/proc/self/f
   await until(() => holders([a.ns], VIP).length === 1, 2000, 'the VIP back');
 });
 
-t.test('a hook that hangs is killed, with what it started, after notify.timeout; the adverts go on meanwhile', { skip: skip ?? (have('tshark') ? undefined : 'tshark not installed') }, async (t) => {
+t.test('a hook that hangs is killed, with what it started, after notify.timeout; the adverts go on meanwhile', { skip: skip ?? needTools('tcpdump', 'tshark', 'pgrep') }, async (t) => {
   const l = lab(t, 'vnth-');
   const [a, b] = l.hosts;
   const out = `${l.work.dir}/hang.out`;

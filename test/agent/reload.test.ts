@@ -16,9 +16,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { skipReason } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
 import { agentStatus, holders, until, lab, type Proc } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 
-const skip = skipReason() ?? (have('tshark') && have('tcpdump') ? undefined : 'tshark and tcpdump needed');
+const skip = skipReason() ?? needTools('tcpdump', 'tshark');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL_MS = 50;
 const BOUND_MS = 2 * INTERVAL_MS;

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { skipReason, nsExec, NODE } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
 import { agentStatus, holders, lab, Proc, until, vigilConfig } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 import { recordPath } from '../../host/agent/accepted.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'host', 'cli', 'main.ts');
 const VIP = '192.0.2.100';
-const skip = skipReason() ?? (have('tcpdump') && have('tshark') ? undefined : 'tcpdump and tshark are needed (apt-get install tcpdump tshark)');
+const skip = skipReason() ?? needTools('tcpdump', 'tshark');
 t.setTimeout(180_000);
 
 // `vigil run` as the single executable runs it: the supervisor's Node is the first process, no

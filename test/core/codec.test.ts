@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Core } from '../../host/core/core.ts';
 import { writePcap, readPcap } from '../../host/pcap.ts';
-import { have } from '../helpers/tools.ts';
+import { needTools } from '../helpers/tools.ts';
 
 const golden = new URL('../golden/', import.meta.url);
 const core = new Core();
@@ -72,7 +72,7 @@ t.test('pcap and pcapng captures read back', async (t) => {
   }
 });
 
-t.test('tshark decodes every advert and frame the core encodes, with no warnings', { skip: have('tshark') ? false : 'tshark not installed (apt-get install tshark)' }, async (t) => {
+t.test('tshark decodes every advert and frame the core encodes, with no warnings', { skip: needTools('tshark') ?? false }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-codec-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const mk = (p: Parameters<Core['encode']>[0]) => core.encode({ ...p, ipHeader: true });

@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpat
 import { join } from 'node:path';
 import { skipReason, nsExec, type Host } from '../net/netns.ts';
 import { holders, until, lab, Proc, vigilConfig, VIGIL } from '../helpers/agents.ts';
-import { have } from '../helpers/tools.ts';
+import { have, needTools } from '../helpers/tools.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist', 'vigil');
@@ -40,8 +40,8 @@ function inputsNewerThan(mtime: number): string | undefined {
 function prepare(): string | undefined {
   const reason = skipReason();
   if (reason) return reason;
-  if (!have('unshare')) return 'unshare (util-linux) is not installed';
-  if (!have('tcpdump')) return 'tcpdump is not installed (apt-get install tcpdump)';
+  const tools = needTools('unshare', 'tcpdump');
+  if (tools) return tools;
   const stale = existsSync(DIST) ? inputsNewerThan(statSync(DIST).mtimeMs) : 'it is missing';
   if (stale) {
     t.comment(`building dist/vigil (${stale === 'it is missing' ? stale : `${stale} is newer`})`);
@@ -196,7 +196,7 @@ t.test('dist/vigil without Node', { skip }, async (t) => {
       [], 'no other warning or error logged');
   });
 
-  t.test('against keepalived: failover, kill -9 of the VRRP child recovered, SIGTERM leaves nothing', { skip: have('keepalived') ? false : 'keepalived not installed' }, async (t) => {
+  t.test('against keepalived: failover, kill -9 of the VRRP child recovered, SIGTERM leaves nothing', { skip: needTools('keepalived') ?? false }, async (t) => {
     const cfg = l.work.file('k.yaml', vigilConfig({ priority: 150, interval: '50ms', vrid: 71 }));
     const ka = l.keepalived(b, 'ka', `global_defs {
   router_id ka

@@ -2,6 +2,7 @@
 // JS-loaded core, and (when wasm2c, clang and libFuzzer are installed) both libFuzzer targets
 // over their whole corpus via `make -C fuzz replay`.
 import t from 'tap';
+import { needTools } from '../helpers/tools.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,8 +51,8 @@ t.test('fuzz_decode corpus through the JS-loaded core', async (t) => {
 
 // The libFuzzer binaries: only where the toolchain is installed (.ci/run installs it).
 function toolchainMissing(): string | undefined {
-  const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-  for (const cmd of ['make', 'wasm2c', 'clang']) if (!has(cmd)) return `${cmd} is not installed (apt-get install wabt clang libclang-rt-14-dev)`;
+  const tools = needTools('make', 'wasm2c', 'clang');
+  if (tools) return tools;
   const lib = spawnSync('clang', ['-print-file-name=libclang_rt.fuzzer-x86_64.a'], { encoding: 'utf8' }).stdout.trim();
   const res = spawnSync('clang', ['-print-resource-dir'], { encoding: 'utf8' }).stdout.trim();
   if (!existsSync(lib) && !existsSync(join(res, 'lib', 'linux', 'libclang_rt.fuzzer-x86_64.a'))) {

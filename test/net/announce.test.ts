@@ -3,9 +3,10 @@
 import t from 'tap';
 import { Capture } from './capture.ts';
 import { Topology, nsExec, skipReason } from './netns.ts';
+import { needTools } from '../helpers/tools.ts';
 import { garp, hex, unsolicitedNa } from './frames.ts';
 
-const reason = skipReason();
+const reason = skipReason() ?? needTools('tcpdump', 'tshark');
 if (reason) t.plan(0, reason);
 else {
   const topo = Topology.create('vnet-ann-', ['a', 'b']);

@@ -8,10 +8,11 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { Capture } from '../net/capture.ts';
+import { needTools } from '../helpers/tools.ts';
 import { VIGIL, holders, lab, until, type Proc } from '../helpers/agents.ts';
 import { startBackend } from '../checks/helpers.ts';
 
-const skip = skipReason();
+const skip = skipReason() ?? needTools('tcpdump', 'chrt');
 const VIP = '192.0.2.100';
 const FIXTURES = new URL('../../policies/build/test/', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
