@@ -37,7 +37,8 @@
  * 1..255 and equal to priority + failing track weights (clamped), Master / Backup have a
  * finite deadline, Init / Fault none, and pollTimeout() lies after now: a deadline at or
  * before now once handleTimeout(now) returned 0 is a timer that will never fire on time
- * (the host would spin). Tracks with weight 0 must put an instance (and its sync group) in
+ * (the host would spin); after a received advert, once the timers due were fired. Tracks
+ * with weight 0 must put an instance (and its sync group) in
  * Fault, and Fault must have such a cause. Any violation or wasm trap aborts. */
 #include <math.h>
 #include "common.h"
@@ -569,6 +570,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       default: fire_timers(); break;
     }
     drain();
+    /* A master's answer to a received advert is owed to its advert timer, due at once (never
+     * sent from the packet path: a backlog read at once must not burst); the host's timer,
+     * armed for pollTimeout() after every event, fires it. */
+    if ((op & 15) >= 2 && (op & 15) <= 4) fire_timers();
     check_instances();
   }
   return 0;

@@ -2,7 +2,7 @@
 // tracked failures and sync groups. Events come in through the handle* functions; everything
 // the host must do leaves through the action queue. Every state change goes through
 // changeState, which runs the exit and entry actions, keeps the counters and reports why.
-import { Instance, NEVER } from "./instance";
+import { Instance, NEVER, ANSWER_ADVERT, ANSWER_ANNOUNCE } from "./instance";
 import { MAX_INSTANCES, MAX_PEERS, infoBuf, INFO_VRID, INFO_PRIORITY, INFO_COUNT, INFO_AUTH_TYPE,
   INFO_ADVER_INT, INFO_VERSION, INFO_FAMILY, INFO_TTL, INFO_SRC, INFO_ADDR_OFF, INFO_AUTH_OFF } from "./layout";
 import {
@@ -95,6 +95,7 @@ export function changeState(inst: Instance, slot: i32, to: u8, why: u8, now: f64
   inst.adverTimer = NEVER;
   inst.masterDownTimer = NEVER;
   inst.preemptAfter = NEVER;
+  inst.answerDue = 0;
   if (to == STATE_MASTER) {
     // RFC 5798 §6.4.1: send an ADVERTISEMENT, announce, set Adver_Timer.
     inst.counters[CTR_BECAME_MASTER] += 1;
@@ -319,22 +320,36 @@ function backupReceives(inst: Instance, slot: i32, priority: u32, adverInt: u32,
 function masterReceives(inst: Instance, slot: i32, priority: u32, adverInt: u32, now: f64): void {
   const local = inst.effectivePriority();
   if (priority == 0) {
-    sendAdvert(inst, slot, local);
-    inst.adverTimer = now + inst.adverIntervalUs();
+    oweAnswer(inst, ANSWER_ADVERT, now);
     return;
   }
-  if (priority > local ||
-      (priority == local && compare(infoBuf + INFO_SRC, inst.primaryPtr(), inst.addrLen()) > 0)) {
+  const cmp = compare(infoBuf + INFO_SRC, inst.primaryPtr(), inst.addrLen());
+  if (priority > local || (priority == local && cmp > 0)) {
     learnMaster(inst, priority, adverInt);
     changeState(inst, slot, STATE_BACKUP, WHY_HIGHER_PRIORITY, now, true);
-  } else if (priority < local) {
-    // RFC 5798 says discard. But a lower-priority master means a backup that stepped up for a
-    // moment (late timers, a lost advert) and announced the VIP: its gratuitous ARP / NA moved
-    // the neighbours to it. Answer at once and announce again so they come back (keepalived:
-    // an advert on a lower-priority advert, and garp_lower_prio_repeat).
+    // Deposed: one advert at our own priority. After a partition heals, the winner's advert may
+    // reach us before ours reached it; it then never hears of a second master and never
+    // announces again, and neighbours stay on our MAC. Our lower-priority advert makes the
+    // winner (vigil, or keepalived: it answers a lower-priority advert too) re-announce.
     sendAdvert(inst, slot, local);
-    pushSimple(ACTION_ANNOUNCE, slot);
+  } else {
+    // RFC 5798 says discard. But a lower-priority master (or an equal one with the lower
+    // address) means a backup that stepped up for a moment (late timers, a lost advert, a
+    // partition) and announced the VIP: its gratuitous ARP / NA moved the neighbours to it.
+    // Answer and announce again so they come back (keepalived: an advert on a lower-priority
+    // advert, and garp_lower_prio_repeat).
+    oweAnswer(inst, ANSWER_ADVERT | ANSWER_ANNOUNCE, now);
   }
+}
+
+// An answer is owed: the advert timer is brought forward to now, or to one advert interval
+// after the last answer, and handleTimeout sends it. However many adverts are queued (a master
+// resumed by SIGCONT reads seconds of them at once), at most one answer per interval.
+function oweAnswer(inst: Instance, what: u8, now: f64): void {
+  inst.answerDue |= what;
+  let due = inst.lastAnswerUs + inst.adverIntervalUs();
+  if (due < now) due = now;
+  if (due < inst.adverTimer) inst.adverTimer = due;
 }
 
 // Fires every timer due at `now`. Returns 1 when the action queue filled up first: the host
@@ -346,6 +361,11 @@ export function handleTimeout(now: f64): i32 {
     if (inst.state == STATE_MASTER && now >= inst.adverTimer) {
       if (!roomForStep()) return 1;
       sendAdvert(inst, s, inst.effectivePriority());
+      if (inst.answerDue != 0) {
+        if (inst.answerDue & ANSWER_ANNOUNCE) pushSimple(ACTION_ANNOUNCE, s);
+        inst.lastAnswerUs = now;
+        inst.answerDue = 0;
+      }
       // Keep the cadence: the next advert is one interval after the last deadline, unless the
       // host was so late that we would send a burst to catch up.
       let next = inst.adverTimer + inst.adverIntervalUs();

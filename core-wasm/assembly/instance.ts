@@ -4,6 +4,8 @@ import { MAX_VIPS, MAX_PEERS, MAX_TRACKS } from "./layout";
 import { STATE_INIT, CTR_COUNT, DROP_COUNT } from "./codes";
 
 export const NEVER: f64 = Infinity;
+export const ANSWER_ADVERT: u8 = 1;    // send an advert now (RFC 5798 §6.4.3, priority 0)
+export const ANSWER_ANNOUNCE: u8 = 2;  // and announce the VIPs again (a second master was seen)
 
 export class Instance {
   used: bool = false;
@@ -38,6 +40,11 @@ export class Instance {
   preemptAfter: f64 = NEVER;    // when a lower-priority master may be overridden (preempt delay)
   masterAddr: StaticArray<u8> = new StaticArray<u8>(16);
   masterPriority: u32 = 0;
+  // A Master's answer to a lower-priority (or priority 0) advert, owed and sent by the advert
+  // timer, never by the packet path: queued packets carry their arrival times, so a backlog
+  // read at once (after SIGCONT) would otherwise pass any limit. ANSWER_* bits.
+  answerDue: u8 = 0;
+  lastAnswerUs: f64 = -Infinity; // when the last answer went out (one per advert interval)
   // Counters
   counters: StaticArray<f64> = new StaticArray<f64>(CTR_COUNT);
   drops: StaticArray<u32> = new StaticArray<u32>(DROP_COUNT);
@@ -62,6 +69,7 @@ export class Instance {
     this.state = STATE_INIT; this.masterAdverIntervalCs = 100;
     this.adverTimer = NEVER; this.masterDownTimer = NEVER; this.preemptAfter = NEVER;
     this.masterPriority = 0;
+    this.answerDue = 0; this.lastAnswerUs = -Infinity;
     for (let i = 0; i < CTR_COUNT; i++) this.counters[i] = 0;
     for (let i = 0; i < DROP_COUNT; i++) this.drops[i] = 0;
     this.upUs = 0; this.downUs = 0; this.failures = 0; this.repairs = 0; this.sinceUs = 0;

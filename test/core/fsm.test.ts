@@ -1,7 +1,8 @@
 // Every transition of RFC 5798 §6.4 (and the v2 / Fault / tracking / sync-group additions),
 // driven through the real core.wasm on a virtual clock.
 import t from 'tap';
-import { Bench, MS, kinds } from '../helpers/single.ts';
+import { Bench, MS, kinds, advert } from '../helpers/single.ts';
+import { parseAddress } from '../../host/core/addr.ts';
 import { CoreConfigError } from '../../host/errors.ts';
 
 // The core's reason for refusing a configuration call, or 'accepted'.
@@ -143,7 +144,10 @@ t.test('Master: priority 0 from another -> advert at once', async (t) => {
   b.start();
   b.advance(3 * MS);
   const r = b.receive({ source: '192.0.2.2', priority: 0 });
-  t.same(kinds(r.actions), ['send']);
+  // The packet path owes it; the advert timer, due at once, sends it (never a burst: see below).
+  t.same(kinds(r.actions), [], 'owed, not sent from the packet path');
+  t.equal(b.core.pollTimeout(), 3 * MS, 'Adver_Timer brought forward to now');
+  t.same(kinds(b.advance(0)), ['send']);
   t.same(b.advance(9 * MS), [], 'Adver_Timer was reset');
   t.same(kinds(b.advance(4 * MS)), ['send']);
 });
@@ -153,19 +157,62 @@ t.test('Master: higher priority -> Backup', async (t) => {
   b.start(); b.advance(40 * MS);
   t.equal(b.state, 'master');
   const r = b.receive({ source: '192.0.2.2', priority: 200 });
-  t.same(kinds(r.actions), ['vipsDel', 'master->backup:higher_priority']);
+  // Then one advert at its own priority: the winner may not have heard of a second master (its
+  // advert crossed ours after a partition), and this makes it announce again.
+  t.same(kinds(r.actions), ['vipsDel', 'master->backup:higher_priority', 'send']);
+  const sent = r.actions[2];
+  t.equal(sent.kind === 'send' && sent.priority, 150, 'at its own priority');
+  const later = [];
+  for (let i = 0; i < 10; i++) { later.push(...b.advance(10 * MS)); b.receive({ source: '192.0.2.2', priority: 200 }); }
+  t.same(later, [], 'then silent, as a backup is');
 });
 
 t.test('Master: equal priority, tie to the higher primary address', async (t) => {
   const b = new Bench({ priority: 150, primary: '192.0.2.5' });
   b.start(); b.advance(40 * MS);
-  t.same(b.receive({ source: '192.0.2.4', priority: 150 }).actions, [], 'lower address: discarded');
+  // Lower address (or lower priority): stays master, answers and announces again, so
+  // neighbours that followed a brief second master come back (keepalived does the same).
+  t.same(b.receive({ source: '192.0.2.4', priority: 150 }).actions, [], 'lower address: owed, not sent from the packet path');
+  t.same(kinds(b.advance(0)), ['send', 'announce'], 'lower address: re-asserted by the advert timer');
   t.equal(b.state, 'master');
-  // Lower priority: stays master, answers at once and announces again, so neighbours that
-  // followed a brief second master come back (keepalived does the same).
-  t.same(kinds(b.receive({ source: '192.0.2.3', priority: 120 }).actions), ['send', 'announce'], 'lower priority: re-asserted');
+  b.advance(20 * MS);
+  t.same(b.receive({ source: '192.0.2.3', priority: 120 }).actions, []);
+  t.same(kinds(b.advance(0)), ['send', 'announce'], 'lower priority: re-asserted');
   t.equal(b.state, 'master');
-  t.same(kinds(b.receive({ source: '192.0.2.6', priority: 150 }).actions), ['vipsDel', 'master->backup:higher_priority']);
+  t.same(kinds(b.receive({ source: '192.0.2.6', priority: 150 }).actions), ['vipsDel', 'master->backup:higher_priority', 'send']);
+});
+
+t.test('Master: at most one answer per advert interval, however many adverts are queued', async (t) => {
+  // A master resumed by SIGCONT reads 2 s of a lower-priority master's adverts at once, each
+  // with its own (old) arrival time: it answers once per interval, not 200 times.
+  const b = new Bench({ priority: 150 });
+  b.start(); b.advance(40 * MS);
+  const t0 = b.now;
+  b.now = t0 + 2000 * MS;
+  const bytes = advert(b.core, { source: '192.0.2.3', priority: 120, family: 4, vrid: 51, version: 3 });
+  let inPacketPath = 0;
+  for (let i = 0; i < 200; i++) {
+    // Each with its kernel arrival time, 10 ms apart, all read now.
+    t.equal(b.core.handleVrrp(t0 + i * 10 * MS, 1, 4, 255, parseAddress('192.0.2.3'), parseAddress('224.0.0.18'), bytes), 'none');
+    inPacketPath += b.take().length;
+  }
+  t.equal(inPacketPath, 0, 'nothing sent from the packet path');
+  const a = b.advance(0);
+  t.same(kinds(a), ['send', 'announce'], 'one answer for the whole backlog');
+  // More lower-priority adverts within the interval: the answer waits for the interval.
+  b.advance(2 * MS);
+  b.receive({ source: '192.0.2.3', priority: 120 });
+  t.same(kinds(b.advance(7 * MS)), [], 'no second answer within the interval');
+  const next = b.advance(1 * MS);
+  t.same(kinds(next), ['send', 'announce'], 'the next one an interval after the first');
+  t.equal(b.now - (t0 + 2000 * MS), 10 * MS);
+  // Over 100 ms of adverts every 1 ms: at most 11 answers (one per 10 ms interval).
+  let answers = 0;
+  for (let i = 0; i < 100; i++) {
+    b.receive({ source: '192.0.2.3', priority: 120 });
+    answers += kinds(b.advance(1 * MS)).filter((k) => k === 'announce').length;
+  }
+  t.ok(answers <= 11 && answers >= 9, `${answers} answers in 100 ms`);
 });
 
 t.test('IPv6: tie compares 128-bit addresses; multicast to ff02::12', async (t) => {
@@ -177,7 +224,7 @@ t.test('IPv6: tie compares 128-bit addresses; multicast to ff02::12', async (t) 
   const send = b.advance(10 * MS).find((x) => x.kind === 'send');
   t.equal(send?.kind === 'send' && send.destination, 'ff02::12');
   t.same(b.receive({ source: 'fe80::4', priority: 150 }).actions, []);
-  t.same(kinds(b.receive({ source: 'fe80::1:0', priority: 150 }).actions), ['vipsDel', 'master->backup:higher_priority']);
+  t.same(kinds(b.receive({ source: 'fe80::1:0', priority: 150 }).actions), ['vipsDel', 'master->backup:higher_priority', 'send']);
 });
 
 t.test('Unicast: one advert per peer, checksummed for each destination', async (t) => {
@@ -248,7 +295,7 @@ t.test('Tracking: weights change the effective priority; weight 0 faults', async
   t.equal(b.core.effectivePriority(b.slot), 90);
   const send = b.advance(10 * MS).find((a) => a.kind === 'send');
   t.equal(send?.kind === 'send' && send.priority, 90, 'adverts carry the effective priority');
-  t.same(kinds(b.receive({ source: '192.0.2.2', priority: 100 }).actions), ['vipsDel', 'master->backup:higher_priority']);
+  t.same(kinds(b.receive({ source: '192.0.2.2', priority: 100 }).actions), ['vipsDel', 'master->backup:higher_priority', 'send']);
   b.track(0, -60, false);
   t.equal(b.core.effectivePriority(b.slot), 150);
   // Clamped to 1..254: tracking never resigns nor makes an owner.
