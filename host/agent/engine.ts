@@ -3,14 +3,14 @@
 // every protocol decision. One OS timer (the core's earliest deadline), readiness callbacks
 // from libuv for the sockets, nothing else.
 import { Core, type ActionHandler } from '../core/core.ts';
-import { parseAddress, type Family } from '../core/addr.ts';
+import { isLinkLocal6, parseAddress, type Family } from '../core/addr.ts';
 import { REASON_TEXT, type StateName, type ReasonName, COUNTERS } from '../core/codes.ts';
 import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
 import { Netlink, NetlinkMonitor, addressRequest, type AddrEvent, type LinkEvent, type PreparedRequest } from '../net/netlink.ts';
 import { Announcer } from '../net/announce.ts';
 import { createVmac, type Vmac } from '../net/vmac.ts';
 import { shim, K } from '../net/shim.ts';
-import { parseMac, sockaddrIn, sockaddrIn6, isLinkLocal6 } from '../net/addr.ts';
+import { parseMac, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.ts';
 import type { Logger } from './log.ts';
 import { runNotify } from './notify.ts';
 import type { CheckSpec, EngineSpec, InstanceSpec } from './spec.ts';

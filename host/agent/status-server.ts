@@ -8,8 +8,8 @@ const { createServer } = createRequire(import.meta.url)('node:http') as typeof i
 import type { Engine } from './engine.ts';
 import { STATES, DROP_REASONS } from '../core/codes.ts';
 import { K, shim } from '../net/shim.ts';
-import { familyOf, sockaddrIp } from '../net/addr.ts';
-import { formatHostPort } from '../core/addr.ts';
+import { sockaddrIp } from '../net/sockaddr.ts';
+import { familyOf, formatHostPort } from '../core/addr.ts';
 import { NetSysError, type OsError } from '../net/errors.ts';
 
 export type Status = ReturnType<Engine['status']>;

@@ -2,7 +2,7 @@
 // socket for every icmp check of the process, readiness through libuv). IPv4 only for now.
 // Replies are matched by identifier (this process's) and sequence number (one per probe).
 import { shim, K } from '../net/shim.ts';
-import { sockaddrIn } from '../net/addr.ts';
+import { sockaddrIn } from '../net/sockaddr.ts';
 import type { CheckSpec } from '../config/types.ts';
 
 let fd = -1;

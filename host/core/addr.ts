@@ -1,10 +1,19 @@
-// IP addresses as the core sees them: 16-byte slots, IPv4 in the first four bytes.
+// vigil's one address module: the text forms, one Family, one familyOf, one parse and one format.
+// The core sees addresses as 16-byte slots, IPv4 in the first four bytes; the kernel's structs
+// (host/net/sockaddr.ts) take 4 or 16 bytes (addressBytes). Pure: the core and the engine load it.
 //
 // Builtins, where a module needs one, through process.getBuiltinModule, not an ES import, which
 // reads every export of the builtin, lazy getters included (node:fs's promises and the like):
 // ~3 MB of the engine's RSS.
 
+import { VigilError } from '../errors.ts';
+
 export type Family = 4 | 6;
+
+// Text that is not an IPv4 or IPv6 address where one was required.
+export class AddressError extends VigilError {
+  constructor(text: string) { super('VIGIL_EADDRESS', `not an IP address: ${JSON.stringify(text)}`); }
+}
 
 // Hand-written, not node:net's isIPv4 / isIPv6: those are regular expressions, IPv6's built of
 // dozens of alternatives, and compiling it at first use took ~13 ms here, on the way of every
@@ -56,10 +65,12 @@ export function isIPv6(s: string): boolean {
   return head >= 0 && tail >= 0 && head + tail <= 7;
 }
 
+/** 4, 6, or 0 when the text is not an address (a test, never a throw: parseAddress throws). */
 export function familyOf(text: string): Family | 0 {
   return isIPv4(text) ? 4 : isIPv6(text) ? 6 : 0;
 }
 
+/** The address into a 16-byte slot at `at` (IPv4 in its first four bytes, the rest zero). */
 export function parseAddress(text: string, into: Uint8Array = new Uint8Array(16), at = 0): Uint8Array {
   into.fill(0, at, at + 16);
   if (isIPv4(text)) {
@@ -67,7 +78,7 @@ export function parseAddress(text: string, into: Uint8Array = new Uint8Array(16)
     for (let i = 0; i < 4; i++) into[at + i] = Number(parts[i]);
     return into;
   }
-  if (!isIPv6(text)) throw new TypeError(`not an IP address: ${JSON.stringify(text)}`);
+  if (!isIPv6(text)) throw new AddressError(text);
   let s = text;
   const pct = s.indexOf('%');
   if (pct >= 0) s = s.slice(0, pct);
@@ -90,6 +101,13 @@ export function parseAddress(text: string, into: Uint8Array = new Uint8Array(16)
   return into;
 }
 
+/** inet_pton: 4 or 16 bytes, as the kernel's structs hold it. */
+export function addressBytes(text: string): Uint8Array {
+  const b = parseAddress(text);
+  return isIPv4(text) ? b.subarray(0, 4) : b;
+}
+
+/** inet_ntop, RFC 5952 for IPv6: the family's bytes at `at`. */
 export function formatAddress(bytes: Uint8Array, family: Family, at = 0): string {
   if (family === 4) return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
   const g: number[] = [];
@@ -106,6 +124,10 @@ export function formatAddress(bytes: Uint8Array, family: Family, at = 0): string
   const hex = g.map((x) => x.toString(16));
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+export function isLinkLocal6(b: Uint8Array, at = 0): boolean {
+  return b.length - at >= 16 && b[at] === 0xfe && (b[at + 1]! & 0xc0) === 0x80;
 }
 
 /** host:port, an IPv6 host in brackets ([::1]:9110). */

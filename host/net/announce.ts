@@ -2,7 +2,7 @@
 // header included) come from the core, or any caller: this module only puts bytes out of an
 // interface through AF_PACKET, in a burst (count, interval) and then as a periodic refresh,
 // because switches throttle bursts and caches go stale after recovery.
-import { sockaddrLl } from './addr.ts';
+import { sockaddrLl } from './sockaddr.ts';
 import { mapOsError } from './errors.ts';
 import { K, shim } from './shim.ts';
 import { ifIndex } from './vrrp-socket.ts';

@@ -3,7 +3,8 @@
 // Numbers are from <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_addr.h>, <linux/if_link.h>.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { EventEmitter } = process.getBuiltinModule('node:events');
-import { formatIp, formatMac, hostLittleEndian as LE, parseIp, sockaddrNl, familyOf, type Family } from './addr.ts';
+import { formatMac, hostLittleEndian as LE, sockaddrNl } from './sockaddr.ts';
+import { addressBytes, formatAddress, type Family } from '../core/addr.ts';
 import {
   AddressExistsError,
   AddressNotFoundError,
@@ -196,7 +197,7 @@ export function parseAddr(data: Uint8Array): AddrInfo | undefined {
     family,
     index: dv.getUint32(4, LE),
     prefixlen: data[1]!,
-    address: formatIp(addr, 0, family),
+    address: formatAddress(addr, family),
     flags,
     scope: data[3]!,
     label: str(a.get(IFA.LABEL)),
@@ -489,13 +490,13 @@ export function addressRequest(op: 'add' | 'delete', a: AddressSpec): PreparedRe
 }
 
 function addrMessage(type: number, a: AddressSpec): NlBuilder {
-  const family = familyOf(a.address);
+  const bytes = addressBytes(a.address);   // throws AddressError on text that is no address
+  const family: Family = bytes.length === 4 ? 4 : 6;
   const flags = type === RTM.NEWADDR ? NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL : NLM_F.ACK;
   const b = new NlBuilder(type, flags);
   const ifaFlags = family === 6 && a.nodad ? IFA_F.NODAD : 0;
   const scope = family === 6 && a.address.toLowerCase().startsWith('fe80') ? 253 : 0;
   b.u8(AF(family)).u8(a.prefixlen).u8(ifaFlags).u8(scope).u32(a.index);
-  const bytes = parseIp(a.address);
   b.attr(IFA.LOCAL, bytes).attr(IFA.ADDRESS, bytes);
   if (ifaFlags) b.attrU32(IFA.FLAGS, ifaFlags);
   if (a.label && family === 4) b.attrStr(IFA.LABEL, a.label);

@@ -7,7 +7,8 @@
 // does. All or nothing: a failure part way removes the link and restores the parent.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
-import { formatMac, type Family } from './addr.ts';
+import { formatMac } from './sockaddr.ts';
+import type { Family } from '../core/addr.ts';
 import { NetError, NetPermissionError, NoSourceAddressError } from './errors.ts';
 import { Netlink, type MACVLAN_MODE } from './netlink.ts';
 

@@ -6,8 +6,9 @@
 // Two sockets, as keepalived does: an IPv4 raw socket bound to a source address only
 // receives datagrams addressed to that address (never the group), so the sender is bound
 // and receives nothing (a "ret #0" filter), and the receiver is bound to the device only.
-import { familyOf, formatIp, hostLittleEndian, isLinkLocal6, parseIp, sockaddrIn, sockaddrIn6, type Family } from './addr.ts';
-import { NoSourceAddressError, mapOsError } from './errors.ts';
+import { hostLittleEndian, sockaddrIn, sockaddrIn6 } from './sockaddr.ts';
+import { addressBytes, familyOf, formatAddress, isLinkLocal6, type Family } from '../core/addr.ts';
+import { NoSourceAddressError, mapOsError, mapSendError } from './errors.ts';
 import { Netlink } from './netlink.ts';
 import { K, shim } from './shim.ts';
 
@@ -77,10 +78,10 @@ export class ReceivedPacket {
   }
   /** the source as text (allocates: for logs and tests, not the hot path) */
   get src(): string {
-    return formatIp(this.srcBytes, 0, this.family);
+    return formatAddress(this.srcBytes, this.family);
   }
   get dstText(): string {
-    return formatIp(this.dst, 0, this.family);
+    return formatAddress(this.dst, this.family);
   }
 }
 
@@ -152,7 +153,7 @@ export class VrrpSocket {
           s.setsockoptInt(tx, IP6, K('IPV6_CHECKSUM'), 6);
           s.setsockoptInt(rx, IP6, K('IPV6_CHECKSUM'), 6);
         }
-        s.bind(tx, sockaddrIn6(source, isLinkLocal6(parseIp(source)) ? ifindex : 0));
+        s.bind(tx, sockaddrIn6(source, isLinkLocal6(addressBytes(source)) ? ifindex : 0));
         s.setsockoptInt(rx, IP6, K('IPV6_RECVHOPLIMIT'), 1);
         s.setsockoptInt(rx, IP6, K('IPV6_RECVPKTINFO'), 1);
         s.setsockoptInt(rx, IP6, K('IPV6_MULTICAST_ALL'), 0);
@@ -168,7 +169,7 @@ export class VrrpSocket {
   /** The prebuilt sockaddr of a unicast peer (build once per peer, not per packet). */
   peer(ip: string): Uint8Array {
     if (familyOf(ip) !== this.family) throw new TypeError(`peer ${ip} is not IPv${this.family}`);
-    return this.family === 4 ? sockaddrIn(ip) : sockaddrIn6(ip, isLinkLocal6(parseIp(ip)) ? this.ifindex : 0);
+    return this.family === 4 ? sockaddrIn(ip) : sockaddrIn6(ip, isLinkLocal6(addressBytes(ip)) ? this.ifindex : 0);
   }
 
   /**
@@ -179,7 +180,7 @@ export class VrrpSocket {
     try {
       return shim().sendTo(this.tx, buf, off, len, to);
     } catch (e) {
-      throw mapOsError(e, `sending VRRP on ${this.ifname}`, 'CAP_NET_RAW', this.ifname);
+      throw mapSendError(e, `sending VRRP on ${this.ifname}`, this.ifname);
     }
   }
 
@@ -262,8 +263,8 @@ export async function sourceAddress(ifname: string, family: Family): Promise<str
 /** struct ip_mreqn: group, local address, ifindex. */
 function mreqn(group: string, local: string, ifindex: number): Uint8Array {
   const b = new Uint8Array(12);
-  b.set(parseIp(group), 0);
-  b.set(parseIp(local), 4);
+  b.set(addressBytes(group), 0);
+  b.set(addressBytes(local), 4);
   new DataView(b.buffer).setInt32(8, ifindex, hostLittleEndian);
   return b;
 }
@@ -271,7 +272,7 @@ function mreqn(group: string, local: string, ifindex: number): Uint8Array {
 /** struct ipv6_mreq: group, ifindex. */
 function mreq6(group: string, ifindex: number): Uint8Array {
   const b = new Uint8Array(20);
-  b.set(parseIp(group), 0);
+  b.set(addressBytes(group), 0);
   new DataView(b.buffer).setUint32(16, ifindex, hostLittleEndian);
   return b;
 }

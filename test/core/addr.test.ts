@@ -4,7 +4,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import net from 'node:net';
-import { familyOf, isIPv4, isIPv6, parseAddress } from '../../host/core/addr.ts';
+import { addressBytes, familyOf, formatAddress, isIPv4, isIPv6, isLinkLocal6, parseAddress } from '../../host/core/addr.ts';
 
 const CASES = [
   '', '0.0.0.0', '255.255.255.255', '256.0.0.1', '192.0.2.1', '192.0.2.01', '01.2.3.4', '1.2.3', '1.2.3.4.5',
@@ -38,4 +38,20 @@ t.test('strings of address characters: as node:net', async (t) => {
   fc.assert(fc.property(fc.array(chars, { maxLength: 24 }).map((a) => a.join('')), (s) =>
     isIPv4(s) === net.isIPv4(s) && isIPv6(s) === net.isIPv6(s)), { numRuns: 50_000 });
   t.pass('50,000 strings');
+});
+
+// The one address module: parse and format round-trip, the 4/16-byte view the kernel's structs
+// take, and text that is no address refused with a code, never a bare TypeError.
+t.test('parse, format, the kernel view, and the refusal', async (t) => {
+  for (const [text, family] of [['192.0.2.1', 4], ['2001:db8::1', 6], ['fe80::1:2', 6], ['2001:db8::1:0:0:1', 6]] as const) {
+    t.equal(familyOf(text), family, text);
+    t.equal(formatAddress(parseAddress(text), family), text, `${text} round-trips`);
+    t.equal(addressBytes(text).length, family === 4 ? 4 : 16, `${text}: ${family === 4 ? 4 : 16} bytes for the kernel`);
+  }
+  const slot = parseAddress('192.0.2.1', new Uint8Array(32).fill(9), 16);
+  t.same([...slot.subarray(16)], [192, 0, 2, 1, ...Array(12).fill(0)], 'IPv4 in a 16-byte slot at an offset, zero after');
+  t.equal(isLinkLocal6(parseAddress('fe80::1')), true);
+  t.equal(isLinkLocal6(parseAddress('2001:db8::1')), false);
+  t.equal(familyOf('www.example'), 0, 'familyOf tests, never throws');
+  t.throws(() => parseAddress('192.0.2.300'), { code: 'VIGIL_EADDRESS', name: 'AddressError' });
 });

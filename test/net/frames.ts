@@ -1,6 +1,7 @@
 // Minimal frame builders for the net tests: in production the core builds these; the host
 // layer only moves bytes, so the tests build their own to prove exactly that.
-import { parseIp, parseMac } from '../../host/net/addr.ts';
+import { parseMac } from '../../host/net/sockaddr.ts';
+import { addressBytes as parseIp } from '../../host/core/addr.ts';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 

@@ -4,7 +4,7 @@
 // sanitizer is really loaded by letting it catch a deliberate overflow in a child process.
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { hostLittleEndian as LE, sockaddrIn } from '../../host/net/addr.ts';
+import { hostLittleEndian as LE, sockaddrIn } from '../../host/net/sockaddr.ts';
 import { K, shim, shimPath } from '../../host/net/shim.ts';
 import { enableRealtime } from '../../host/net/realtime.ts';
 import { NODE } from './netns.ts';

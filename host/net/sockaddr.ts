@@ -1,35 +1,13 @@
-// Addresses as bytes, and the sockaddr layouts the shim passes to the kernel verbatim.
-// Building sockaddrs here keeps C free of address families; they are built once per peer,
-// never per packet.
-// process.getBuiltinModule, not import: see host/core/addr.ts.
+// The sockaddr layouts the shim passes to the kernel verbatim, and MAC text. Building sockaddrs
+// here keeps C free of address families; they are built once per peer, never per packet.
+// Address text is host/core/addr.ts's, the one address module.
+// process.getBuiltinModule, not import: the engine loads this (see host/core/addr.ts).
 const { endianness } = process.getBuiltinModule('node:os');
 import { K } from './shim.ts';
-import { isIPv4, isIPv6, parseAddress, formatAddress } from '../core/addr.ts';
+import { addressBytes, familyOf, type Family } from '../core/addr.ts';
+import { NetError } from './errors.ts';
 
 const LE = endianness() === 'LE';
-
-export type Family = 4 | 6;
-
-export function familyOf(ip: string): Family {
-  if (isIPv4(ip)) return 4;
-  if (isIPv6(ip)) return 6;
-  throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
-}
-
-/** inet_pton: 4 or 16 bytes (the text forms are host/core/addr.ts's, shared with the core). */
-export function parseIp(ip: string): Uint8Array {
-  const b = parseAddress(ip);
-  return isIPv4(ip) ? b.subarray(0, 4) : b;
-}
-
-/** inet_ntop, RFC 5952 for IPv6. */
-export function formatIp(b: Uint8Array, off = 0, family: Family = b.length - off >= 16 ? 6 : 4): string {
-  return formatAddress(b, family, off);
-}
-
-export function isLinkLocal6(b: Uint8Array): boolean {
-  return b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
-}
 
 function header(len: number, family: number): { buf: Uint8Array; dv: DataView } {
   const buf = new Uint8Array(len);
@@ -42,7 +20,7 @@ function header(len: number, family: number): { buf: Uint8Array; dv: DataView } 
 export function sockaddrIn(ip: string | Uint8Array, port = 0): Uint8Array {
   const { buf, dv } = header(16, K('AF_INET'));
   dv.setUint16(2, port, false);   // sin_port is network order
-  buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 4);
+  buf.set(typeof ip === 'string' ? addressBytes(ip) : ip, 4);
   return buf;
 }
 
@@ -50,7 +28,7 @@ export function sockaddrIn(ip: string | Uint8Array, port = 0): Uint8Array {
 export function sockaddrIn6(ip: string | Uint8Array, scopeId = 0, port = 0): Uint8Array {
   const { buf, dv } = header(28, K('AF_INET6'));
   dv.setUint16(2, port, false);   // sin6_port is network order
-  buf.set(typeof ip === 'string' ? parseIp(ip) : ip, 8);
+  buf.set(typeof ip === 'string' ? addressBytes(ip) : ip, 8);
   dv.setUint32(24, scopeId, LE);
   return buf;
 }
@@ -86,7 +64,7 @@ export function sockaddrAddrOffset(family: Family): number {
 
 export function parseMac(mac: string): Uint8Array {
   const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-f]{1,2}$/i.test(p))) throw new TypeError(`not a MAC: ${mac}`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-f]{1,2}$/i.test(p))) throw new NetError(`not a MAC address: ${JSON.stringify(mac)}`, 'VIGIL_EMAC');
   return Uint8Array.from(parts, (p) => parseInt(p, 16));
 }
 
