@@ -21,18 +21,60 @@ export interface LoggerOptions {
    * advert, asks its shim instead.
    */
   isatty?: (fd: number) => boolean;
+  /**
+   * Every repeating line is limited to `burst` per `windowMs` (same level and text); what is
+   * held back is counted and said in one line when the window ends. Default 5 per 10 s: a
+   * firewall dropping every advert at 100 adverts/s gives 5 lines and a count, not 1,000.
+   */
+  rateLimit?: { burst: number; windowMs: number } | false;
 }
+
+interface Repeat { start: number; count: number; suppressed: number; level: Level; fields?: Fields }
+const MAX_KEYS = 1024;
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = opts.write ?? toStderr;
   const json = opts.json ?? !(opts.isatty ?? process.getBuiltinModule('node:tty').isatty)(2);
+  const limit = opts.rateLimit === false ? undefined : opts.rateLimit ?? { burst: 5, windowMs: 10_000 };
+  const repeats = new Map<string, Repeat>();
+  // A window ended: the count of what it held back, as one line of the same level.
+  const flush = (msg: string) => {
+    const r = repeats.get(msg);
+    repeats.delete(msg);
+    if (r && r.suppressed > 0) {
+      write1(r.level, `${msg} (repeated ${r.suppressed} more time${r.suppressed === 1 ? '' : 's'} in ${limit!.windowMs / 1000} s, not logged)`,
+        { ...r.fields, suppressed: r.suppressed });
+    }
+  };
   const emit = (level: Level, msg: string, f?: Fields) => {
     if (level === 'debug' && !opts.debug) return;
+    if (limit) {
+      const now = performance.now();
+      let r = repeats.get(msg);
+      if (r && now - r.start >= limit.windowMs) { flush(msg); r = undefined; }
+      if (!r) {
+        if (repeats.size >= MAX_KEYS) for (const k of [...repeats.keys()]) flush(k);
+        r = { start: now, count: 0, suppressed: 0, level };
+        repeats.set(msg, r);
+      }
+      if (++r.count > limit.burst) {
+        // The count is said when the window ends, even if the line never comes again.
+        if (r.suppressed++ === 0) {
+          const held = r;
+          setTimeout(() => { if (repeats.get(msg) === held) flush(msg); }, r.start + limit.windowMs - now).unref();
+        }
+        r.fields = f;
+        return;
+      }
+    }
+    write1(level, msg, f);
+  };
+  function write1(level: Level, msg: string, f?: Fields): void {
     const time = new Date().toISOString();
     if (json) { write(JSON.stringify({ time, level, msg, ...f })); return; }
     const extra = f ? Object.entries(f).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
     write(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? '  ' + extra : ''}`);
-  };
+  }
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),

@@ -41,6 +41,20 @@ export class NoSuchInterfaceError extends NetError {
   }
 }
 
+/**
+ * The kernel refused a send on a socket that is open, so not for want of a capability (that
+ * shows when the socket is opened): a firewall rule in the output path, most likely.
+ */
+export class SendRefusedError extends NetError {
+  readonly errno: string;
+  constructor(what: string, errno: string, options?: { cause?: unknown }) {
+    super(`${what}: the kernel refused the send (${errno}): a firewall rule? ` +
+      '(`nft list ruleset`, `iptables -S OUTPUT`)', 'VIGIL_ENET_SEND_REFUSED', options);
+    this.name = 'SendRefusedError';
+    this.errno = errno;
+  }
+}
+
 /** The interface has no address usable as the VRRP source (IPv4 primary / IPv6 link-local). */
 export class NoSourceAddressError extends NetError {
   constructor(ifname: string, family: 4 | 6) {
@@ -125,4 +139,11 @@ export function mapOsError(err: unknown, what: string, cap: Capability, ifname?:
       break;
   }
   return new NetSysError(what, e);
+}
+
+/** A send's error: EPERM / EACCES on an open socket is a refusal (a firewall), not a capability. */
+export function mapSendError(err: unknown, what: string, ifname?: string): Error {
+  const e = err as OsError;
+  if (e instanceof Error && (e.code === 'EPERM' || e.code === 'EACCES')) return new SendRefusedError(what, e.code, { cause: e });
+  return mapOsError(err, what, 'CAP_NET_RAW', ifname);
 }
