@@ -33,3 +33,11 @@ export class CoreConfigError extends VigilError {
 export class CoreLoadError extends VigilError {
   constructor(message: string, options?: { cause?: unknown }) { super('VIGIL_ECORE_LOAD', message, options); }
 }
+
+// A load-balancer scheduler table was asked for with bad input (host/lb/tables.ts). Codes:
+// VIGIL_ELB_SERVERS (count or lengths), VIGIL_ELB_SIZE (bucket count / Maglev size),
+// VIGIL_ELB_WEIGHT, VIGIL_ELB_KEY (not a u32, or two servers with one key), VIGIL_ELB_ADDRESS.
+export class LbTableError extends VigilError {
+  constructor(code: 'VIGIL_ELB_SERVERS' | 'VIGIL_ELB_SIZE' | 'VIGIL_ELB_WEIGHT' | 'VIGIL_ELB_KEY' | 'VIGIL_ELB_ADDRESS',
+    message: string) { super(code, message); }
+}

@@ -277,3 +277,17 @@ export function instanceAvailability(slot: i32, now: f64): f64 {
   const up = instanceUpTime(slot, now), down = instanceDownTime(slot, now);
   return up + down == 0 ? NaN : up / (up + down);
 }
+
+// ---- load balancer scheduler tables (lb-*.ts; memory contract in lb-layout.ts) ---------------
+import { lbKeys, lbWeights, lbOut } from "./lb-layout";
+import { wrrTable } from "./lb-wrr";
+import { bucketTable } from "./lb-buckets";
+import { maglevTable } from "./lb-maglev";
+export { LB_MAX_SERVERS, LB_WRR_CAP, LB_MAX_BUCKETS, LB_MAX_MAGLEV, LB_OUT_CAP, LB_E_SERVERS,
+  LB_E_SIZE } from "./lb-layout";
+export function bufLbKeys(): usize { return lbKeys; }
+export function bufLbWeights(): usize { return lbWeights; }
+export function bufLbOut(): usize { return lbOut; }
+export function lbWrr(n: i32): i32 { return wrrTable(n); }
+export function lbBuckets(n: i32, buckets: i32): i32 { return bucketTable(n, buckets); }
+export function lbMaglev(n: i32, size: i32): i32 { return maglevTable(n, size); }
