@@ -52,7 +52,8 @@ export const builtins: Plugin = {
 // `start`: what `vigil run` (the supervisor) and `vigil engine` both load first; `engine`: what
 // only the engine loads, after it. A module missing from these lists still works, in a chunk of
 // its own; paths are host/-relative, without .ts.
-const START_CHUNK = ['private-dir', 'net/errors', 'net/shim', 'net/sockaddr', 'net/netlink', 'net/vrrp-socket',
+const START_CHUNK = ['private-dir', 'net/errors', 'net/shim', 'net/sockaddr', 'net/netlink', 'net/netlink/codec', 'net/netlink/socket',
+  'net/netlink/links', 'net/netlink/addresses', 'net/netlink/monitor', 'net/vrrp-socket',
   'core/addr', 'agent/spec', 'agent/log', 'agent/accepted', 'agent/handover', 'cli/args', 'cli/run'];
 const ENGINE_CHUNK = ['agent/engine-process', 'agent/engine', 'agent/trim', 'agent/notify', 'agent/status-server', 'net/announce',
   'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
