@@ -10,9 +10,9 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all system-deps deps core host native policies test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
+.PHONY: all system-deps deps core host native policies ui test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
 
-all: deps core host native policies
+all: deps core host native policies ui
 
 # The Debian packages of packaging/debian-packages.txt for what this make is for: installed when
 # missing and root, named in one line otherwise. `make` needs the build ones, `make test` and
@@ -45,6 +45,12 @@ policies: $(STAMP)
 host: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
 	$(NODE) packaging/bundle.ts
+
+# The status page (GET / on the status listener): host/ui/ as one HTML file, build/ui/index.html.
+UI_PAGE := build/ui/index.html
+ui: $(UI_PAGE)
+$(UI_PAGE): $(wildcard host/ui/*.ts host/ui/*.css host/ui/*.html) $(STAMP)
+	$(NODE) host/ui/build.ts
 
 # Rebuilt only when its sources change: node-gyp rebuild removes build/Release first, and a
 # vigil started in that window would find no shim.

@@ -94,23 +94,41 @@ export function bindStatus(host: string, port: number): StatusSocket {
   return { fd: listeningSocket(host, port, where), where };
 }
 
-/** Serves /status and /metrics on a bound socket (bindStatus), which it then owns. */
-export async function serveStatus(engine: Engine, sock: StatusSocket): Promise<Server> {
+/** Serves /status, /metrics and the status page (/) on a bound socket (bindStatus), which it then owns. */
+export async function serveStatus(engine: Engine, sock: StatusSocket, opts: { target?: () => number | null } = {}): Promise<Server> {
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET' }).end(); return; }
     if (url === '/status') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(engine.status()) + '\n');
+      // availabilityTarget: status.target, the percent the page's downtime budget is for.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...engine.status(), availabilityTarget: opts.target?.() ?? null }) + '\n');
     } else if (url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(engine.status()));
+    } else if (url === '/' || url === '/index.html') {
+      const page = statusPage();
+      if (page) res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' }).end(page);
+      else res.writeHead(503, { 'content-type': 'text/plain' }).end('the status page is not built (make): /status and /metrics are\n');
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /status or /metrics\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /, /status or /metrics\n');
     }
   });
   return new Promise((resolve, reject) => {
     server.once('error', (err) => { server.close(); closeStatus(sock); reject(err); });
     server.listen({ fd: sock.fd }, () => { server.removeAllListeners('error'); resolve(server); });
   });
+}
+
+// The status page (host/ui/, one HTML file built by host/ui/build.ts; dist/vigil's asset
+// ui/index.html), read on its first request and kept: an engine nobody looks at never reads it.
+let page: Buffer | undefined;
+function statusPage(): Buffer | undefined {
+  if (page) return page;
+  try {
+    const sea = process.getBuiltinModule('node:sea');
+    page = sea.isSea() ? Buffer.from(sea.getRawAsset('ui/index.html'))
+      : process.getBuiltinModule('node:fs').readFileSync(new URL('../../build/ui/index.html', import.meta.url));
+  } catch { /* not built: a 503 says so, and a later request tries again */ }
+  return page;
 }
 
 /** For a socket never served. */

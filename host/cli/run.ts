@@ -387,8 +387,10 @@ async function runEngine(values: { config?: string; 'log-json'?: boolean; debug?
     if (!statusSocket) return;
     const { where } = statusSocket;
     try {
-      server = await serveStatus(engine, statusSocket);
-      log.info(`status on http://${where}/status and /metrics`);
+      server = await serveStatus(engine, statusSocket, { target: () => config.status.target ?? null });
+      log.info(`status on http://${where}/ (the status page), /status and /metrics`);
+      // Read-only, but the agent's whole state, to anyone who can reach it.
+      if (config.status.exposed) log.warn(`the status page and API on ${where} are reachable beyond this host, without authentication: set status.listen to a loopback address unless that is meant`);
     } catch (err) {
       // The engine runs: its VRRP job goes on without the status server.
       log.error(`status server on ${where} failed: ${(err as Error).message}`);

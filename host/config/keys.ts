@@ -25,7 +25,7 @@ const instance = {
 };
 
 const syncGroup = { name: null, instances: null };
-const status = { listen: null };
+const status = { listen: null, target: null };
 const realtime = { priority: null };   // or a bare true / false
 
 export const SHAPE = {

@@ -167,14 +167,28 @@ function statusFrom(listen: string): StatusSpec {
 function readStatus(ctx: Ctx, e: Entry): StatusSpec | undefined {
   const v = (ctx.deref(e.value) as { value?: unknown } | null)?.value;
   if (typeof v === 'boolean') return v ? statusFrom(DEFAULTS.statusListen) : { listen: null, exposed: false };
-  const f = map(ctx, e, 'status', '{ listen: 127.0.0.1:9110 }, or false');
-  const listenE = f?.get('listen');
-  if (!listenE) return undefined;
-  const text = string(ctx, listenE, 'host:port, e.g. 127.0.0.1:9110 or [::1]:9110');
-  if (text === undefined) return undefined;
-  const l = parseListen(text.trim());
-  if (typeof l === 'string') { ctx.report(at(listenE), `status.listen ${l}`); return undefined; }
-  return { listen: { host: l.host, port: l.port }, exposed: l.exposed };
+  const f = map(ctx, e, 'status', '{ listen: 127.0.0.1:9110, target: 99.99 }, or false');
+  if (!f) return undefined;
+  let spec = statusFrom(DEFAULTS.statusListen);
+  const listenE = f.get('listen');
+  if (listenE) {
+    const text = string(ctx, listenE, 'host:port, e.g. 127.0.0.1:9110 or [::1]:9110');
+    if (text === undefined) return undefined;
+    const l = parseListen(text.trim());
+    if (typeof l === 'string') { ctx.report(at(listenE), `status.listen ${l}`); return undefined; }
+    spec = { listen: { host: l.host, port: l.port }, exposed: l.exposed };
+  }
+  const targetE = f.get('target');
+  if (targetE) {
+    const n = (ctx.deref(targetE.value) as { value?: unknown } | null)?.value;
+    // 100 would be a budget of nothing; 99.99999 is 0.3 s a year.
+    if (typeof n !== 'number' || !(n >= 1 && n <= 99.99999)) {
+      ctx.report(at(targetE), `status.target must be an availability in percent, 1..99.99999 (e.g. 99.99), not ${describe(ctx, targetE.value)}`);
+      return undefined;
+    }
+    spec.target = n;
+  }
+  return spec;
 }
 
 // Across instances: names, (interface, VRID, family), virtual addresses.

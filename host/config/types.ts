@@ -129,6 +129,7 @@ export interface SyncGroupSpec {
 export interface StatusSpec {
   listen: { host: string; port: number } | null;   // host bare (IPv6 without brackets); null: `status: false`
   exposed: boolean;           // listens beyond loopback: allowed, but the CLI says so
+  target?: number;            // status.target: availability in percent (99.99) the status page budgets downtime for
 }
 
 export interface RealtimeSpec {
