@@ -13,6 +13,7 @@ const commands: Entry[] = [
   { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
   { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
   { name: 'policy', summary: 'validate a check policy, or hot-swap one into the running agent', load: async () => (await import('./policy.ts')).policy },
+  { name: 'import', summary: 'turn a keepalived.conf into vigil YAML, listing what does not map', load: async () => (await import('./import.ts')).importCommand },
   { name: 'decode', summary: 'decode VRRP packets (hex, stdin or a capture) to JSON', load: async () => (await import('./decode.ts')).decode },
   { name: 'avail', summary: 'availability calculator: MTTF/MTTR, percent, nines and allowed downtime', load: async () => (await import('./avail.ts')).avail },
 ];
