@@ -11,6 +11,7 @@ import { K, shim } from '../net/shim.ts';
 import { sockaddrIp } from '../net/sockaddr.ts';
 import { familyOf, formatHostPort } from '../core/addr.ts';
 import { NetSysError, type OsError } from '../net/errors.ts';
+import { lbStatusBase, readLbStatus } from '../lb/status-file.ts';
 
 export type Status = ReturnType<Engine['status']>;
 
@@ -56,12 +57,6 @@ export function metrics(s: Status): string {
   check('vigil_check_latency_seconds', 'gauge', 'Duration of the last round of the check.', (c) => (c.latencyMs === null ? null : c.latencyMs / 1000));
   check('vigil_check_rounds_total', 'counter', 'Rounds run by the current checker process.', (c) => c.rounds);
   check('vigil_check_failures_total', 'counter', 'Failed rounds in the current checker process.', (c) => c.failures);
-  // Pools: a real server is in its pool while its check is up (the load balancer's view).
-  const pools = Object.entries(s.pools);
-  family('vigil_pool_server_up', 'gauge', 'Real server in its pool: 1 while its check is up, 0 while down or not yet risen.');
-  for (const [pool, p] of pools) for (const m of p.servers) out.push(`vigil_pool_server_up${lbl({ pool, server: m.server, check: m.check })} ${m.up ? 1 : 0}`);
-  family('vigil_pool_servers_up', 'gauge', 'Real servers of the pool whose check is up.');
-  for (const [pool, p] of pools) out.push(`vigil_pool_servers_up${lbl({ pool })} ${p.serversUp}`);
   // Policies: one series per policy, from the first check that reports it.
   const policies = new Map<string, PolicyLike>();
   for (const c of s.checks) { const p = c.policy as PolicyLike | null; if (p?.name && !policies.has(p.name)) policies.set(p.name, p); }
@@ -96,14 +91,18 @@ export function bindStatus(host: string, port: number): StatusSocket {
 
 /** Serves /status, /metrics and the status page (/) on a bound socket (bindStatus), which it then owns. */
 export async function serveStatus(engine: Engine, sock: StatusSocket, opts: { target?: () => number | null } = {}): Promise<Server> {
+  const lbBase = lbStatusBase(Number(/(\d+)$/.exec(sock.where)?.[1] ?? 0));
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET' }).end(); return; }
     if (url === '/status') {
       // availabilityTarget: status.target, the percent the page's downtime budget is for.
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...engine.status(), availabilityTarget: opts.target?.() ?? null }) + '\n');
+      // virtualServers: `vigil lb`'s JSON as it wrote it (host/lb/status-file.ts), unparsed here.
+      const body = JSON.stringify({ ...engine.status(), availabilityTarget: opts.target?.() ?? null });
+      const lb = readLbStatus(lbBase, 'json');
+      res.writeHead(200, { 'content-type': 'application/json' }).end((lb ? `${body.slice(0, -1)},"virtualServers":${lb.trim()}}` : body) + '\n');
     } else if (url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(engine.status()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(engine.status()) + (readLbStatus(lbBase, 'prom') ?? ''));
     } else if (url === '/' || url === '/index.html') {
       const page = statusPage();
       if (page) res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' }).end(page);

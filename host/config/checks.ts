@@ -5,16 +5,17 @@ import type { Ctx, Entry, Fields, YNode } from './reader.ts';
 import { at, describe, durationIn, integer, itemMap, itemString, list, map, string, fmtUs, uniqueName } from './reader.ts';
 import { isMap, isScalar } from 'yaml';
 import { DEFAULTS, LIMITS, type CheckSpec, type CheckType } from './types.ts';
-import { formatHostPort } from '../core/addr.ts';
-import { nameProblem, parseAddr, parseAddrPort, parseDigest, parseServer } from './values.ts';
+import { parseAddr, parseAddrPort, parseDigest } from './values.ts';
 import { parseDuration } from '../duration.ts';
+import { LOCAL_KEYS, LOCAL_TYPES, readLocal, type LocalType } from './local-checks.ts';
 
-const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy'] as const;
+const TYPES = ['icmp', 'tcp', 'http', 'dns', 'policy', 'exec', 'process', 'file'] as const;
 const EXAMPLE = '{ name: web, type: http, target: "http://198.51.100.10:8080/health" }';
 const TARGET_EXAMPLE: Record<CheckType, string> = {
   icmp: '198.51.100.10', tcp: '198.51.100.10:25 (IPv6: [2001:db8::10]:25)',
   http: 'http://198.51.100.10:8080/health', dns: '198.51.100.53 or 198.51.100.53:5353',
   policy: '198.51.100.10 or 198.51.100.10:8080 (the address the policy\'s probes may reach)',
+  exec: '', process: '', file: '',
 };
 // Which check-level and expect keys belong to which type.
 const ONLY: Record<string, CheckType[]> = { method: ['http'], host: ['http', 'policy'], ca: ['http', 'policy'], query: ['dns'], qtype: ['dns'], policy: ['policy'], args: ['policy'] };
@@ -26,18 +27,17 @@ export function readChecks(ctx: Ctx, e: Entry): ReadCheck[] {
   const items = list(ctx, e, `checks, e.g. [${EXAMPLE}]`);
   const out: ReadCheck[] = [];
   const names = new Map<string, YNode>();
-  const members: Members = new Map();
   items?.forEach((item, i) => {
     if (i === LIMITS.checks) ctx.report(item, `${items.length} checks; vigil runs at most ${LIMITS.checks}`);
     const f = itemMap(ctx, item, 'check', `check ${i + 1}`, EXAMPLE);
     if (!f) return;
-    const c = readCheck(ctx, f, item, i, names, members);
+    const c = readCheck(ctx, f, item, i, names);
     if (c) out.push(c);
   });
   return out;
 }
 
-function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>, members: Members): ReadCheck | undefined {
+function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<string, YNode>): ReadCheck | undefined {
   let ok = true;
   const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
 
@@ -47,11 +47,11 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
 
   const tE = f.get('type');
   let type: CheckType | undefined;
-  if (!tE) bad(item, `${label} has no type: add "type: http" (icmp, tcp, http, dns or policy)`);
+  if (!tE) bad(item, `${label} has no type: add "type: http" (icmp, tcp, http, dns, policy, exec, process or file)`);
   else {
-    const t = string(ctx, tE, 'icmp, tcp, http, dns or policy');
+    const t = string(ctx, tE, 'icmp, tcp, http, dns, policy, exec, process or file');
     if (t === 'https') bad(at(tE), `${label}: write type: http with an https:// target`);
-    else if (t !== undefined && !(TYPES as readonly string[]).includes(t)) bad(at(tE), `${label}: type ${JSON.stringify(t)} is not a check type: write icmp, tcp, http, dns or policy`);
+    else if (t !== undefined && !(TYPES as readonly string[]).includes(t)) bad(at(tE), `${label}: type ${JSON.stringify(t)} is not a check type: write icmp, tcp, http, dns, policy, exec, process or file`);
     else if (t !== undefined) type = t as CheckType;
     else ok = false;
   }
@@ -61,7 +61,8 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   const intervalUs = ivE ? durationIn(ctx, ivE, ...LIMITS.checkIntervalUs, 1e3) : parseDuration(DEFAULTS.check.interval);
   const toE = f.get('timeout');
   const timeoutUs = toE ? durationIn(ctx, toE, ...LIMITS.checkTimeoutUs, 1e3) : parseDuration(DEFAULTS.check.timeout);
-  if (intervalUs !== undefined && timeoutUs !== undefined && timeoutUs >= intervalUs) {
+  // A command may run its whole interval (keepalived's script timeout is the interval by default).
+  if (intervalUs !== undefined && timeoutUs !== undefined && (type === 'exec' ? timeoutUs > intervalUs : timeoutUs >= intervalUs)) {
     bad(toE ? at(toE) : at(ivE!), `${label}: timeout ${fmtUs(timeoutUs)} must be shorter than interval ${fmtUs(intervalUs)}`
       + (toE ? '' : ` (the default timeout is ${DEFAULTS.check.timeout}: set a longer interval or a shorter timeout)`));
   }
@@ -81,8 +82,22 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     intervalUs: intervalUs ?? 0, timeoutUs: timeoutUs ?? 0, rise: rise ?? 0, fall: fall ?? 0,
     method: DEFAULTS.check.method, hostHeader: null, ca: null, query: null, qtype: DEFAULTS.check.qtype, policy: null, args: [],
     expect: { status: [...DEFAULTS.check.status], body: null, banner: null, address: [], digest: null },
-    pool: null,
+    exec: null, process: null, file: null,
   };
+
+  // exec, process and file: their own keys, and no target.
+  for (const [k, only] of Object.entries(LOCAL_KEYS)) {
+    const e = f.get(k);
+    if (e && type !== undefined && !(only as string[]).includes(type)) bad(e.key, `${label}: ${k} is for ${only.join(' and ')} checks, not ${type}: remove it`);
+  }
+  if (type !== undefined && (LOCAL_TYPES as readonly string[]).includes(type)) {
+    const tgE = f.get('target');
+    if (tgE) bad(tgE.key, `${label}: a ${type} check has no target: remove it`);
+    const l = readLocal(ctx, f, type as LocalType, label, item);
+    if (l) Object.assign(spec, l); else ok = false;
+    spec.target = l?.exec ? l.exec.command.join(' ') : l?.process ? (l.process.process ?? l.process.cmdline?.join(' ') ?? l.process.pidfile ?? '') : l?.file?.path ?? '';
+    return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: undefined } : undefined;
+  }
 
   // Target.
   const targetE = f.get('target');
@@ -198,61 +213,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
       }
     }
   }
-  // pool.
-  const poolE = f.get('pool');
-  if (poolE) {
-    const pool = readPool(ctx, poolE, label, spec, targetE !== undefined && spec.host !== '' ? type : undefined, members);
-    if (pool) spec.pool = pool; else ok = false;
-  }
   return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: pE ? at(pE) : undefined } : undefined;
-}
-
-// Pool members seen so far: "pool server" -> the check that holds it and where.
-type Members = Map<string, { check: string; at: YNode }>;
-const POOL_EXAMPLE = '{ name: web, server: "198.51.100.10:8080", weight: 1 }';
-
-// pool: { name, server, weight }. The server defaults to the target's ADDRESS:PORT (http: the
-// URL's host and port, 80 / 443 when it names none; dns and icmp: the address alone; policy:
-// ADDRESS or ADDRESS:PORT as written); `type` is undefined when the target did not read, and
-// then only what the pool itself says is checked. A real server is in a pool once.
-function readPool(ctx: Ctx, e: Entry, label: string, spec: CheckSpec, type: CheckType | undefined, members: Members) {
-  const pf = map(ctx, e, 'pool', POOL_EXAMPLE);
-  if (!pf) return undefined;
-  let ok = true;
-  const bad = (node: YNode, message: string) => { ctx.report(node, message); ok = false; };
-  const nE = pf.get('name');
-  let name: string | undefined;
-  if (!nE) bad(e.key, `${label}: pool has no name: add "name: web" (the pool the load balancer will fill)`);
-  else {
-    name = string(ctx, nE, 'a pool name such as web');
-    const why = name === undefined ? undefined : nameProblem('pool name', name);
-    if (why) { bad(at(nE), `${label}: ${why}`); name = undefined; } else if (name === undefined) ok = false;
-  }
-  const sE = pf.get('server');
-  let server: string | undefined;
-  if (sE) {
-    const text = string(ctx, sE, 'ADDRESS:PORT, e.g. 198.51.100.10:8080');
-    const s = text === undefined ? undefined : parseServer(text);
-    if (typeof s === 'object') bad(at(sE), `${label}: pool.server ${JSON.stringify(text)} ${s.problem}`);
-    else if (s === undefined) ok = false;
-    else server = s;
-  } else if (type !== undefined) {
-    const a = parseAddr(spec.host, 'refused');
-    if (typeof a === 'string') bad(e.key, `${label}: pool has no server and the target's host ${JSON.stringify(spec.host)} is not an IP address: add "server: ADDRESS:PORT"`);
-    else server = type === 'dns' || type === 'icmp' || spec.port === 0 ? a.address : formatHostPort(a.address, spec.port);
-  } else ok = false;
-  const wE = pf.get('weight');
-  const weight = wE ? integer(ctx, wE, ...LIMITS.poolWeight, (v) => `${label}: pool.weight ${v} is out of range ${LIMITS.poolWeight.join('..')} (IPVS's range; 0 drains the server)`) : DEFAULTS.check.poolWeight;
-  if (weight === undefined) ok = false;
-  if (!ok || name === undefined || server === undefined || weight === undefined) return undefined;
-  const key = `${name} ${server}`;
-  const first = members.get(key);
-  if (first) {
-    ctx.report(sE ? at(sE) : e.key, `${label}: server ${server} is already in pool ${name} (check ${first.check}, line ${ctx.pos(first.at).line}): a real server is in a pool once`);
-    return undefined;
-  }
-  members.set(key, { check: spec.name, at: sE ? at(sE) : e.key });
-  return { name, server, weight };
 }
 
 // args: a flat map of scalars, handed to the policy as strings, in the order written.

@@ -10,10 +10,12 @@ const trackInterface = { name: null, weight: null };
 const trackCheck = { name: null, weight: null };
 const track = { interfaces: [trackInterface] as const, checks: [trackCheck] as const };
 const expect = { status: null, body: null, digest: null, banner: null, address: null };
-const pool = { name: null, server: null, weight: null };
 const check = {
   name: null, type: null, target: null, interval: null, timeout: null, rise: null, fall: null,
-  method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect, pool,
+  method: null, host: null, ca: null, query: null, qtype: null, policy: null, args: null, expect,
+  command: null, shell: null, user: null, dynamic: null,                        // exec
+  process: null, cmdline: null, paramMatch: null, pidfile: null, min: null, max: null, delay: null, forkDelay: null,   // process
+  path: null,                                                                   // file
 };
 const policy = { name: null, file: null, memory: null, cpu: null };
 const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
@@ -24,6 +26,16 @@ const instance = {
   unicastPeers: null, unicastSource: null, auth, vmac: null, garp, track, notify,
 };
 
+const realServer = { address: null, port: null, weight: null, check: null, inhibitOnFailure: null };
+const persistence = { timeout: null, netmask: null };
+const lbNotify = { quorumUp: null, quorumDown: null };
+const virtualServer = {
+  name: null, address: null, port: null, fwmark: null, protocol: null, scheduler: null, forwarding: null,
+  interface: null, persistence, quorum: null, hysteresis: null, sorryServer: null, alpha: null,
+  flushOnFailure: null, notify: lbNotify, realServers: [realServer] as const,
+};
+const loadBalancer = { table: null, removeOnStop: null };
+
 const syncGroup = { name: null, instances: null };
 const status = { listen: null, target: null };
 const realtime = { priority: null };   // or a bare true / false
@@ -33,12 +45,14 @@ export const SHAPE = {
   checks: [check] as const,
   policies: [policy] as const,
   syncGroups: [syncGroup] as const,
+  virtualServers: [virtualServer] as const,
+  loadBalancer,
   status,
   realtime,
 };
 
 // The maps by name, for the parser's unknown-key check.
-export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, pool, notify, syncGroup, status, realtime };
+export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, notify, syncGroup, status, realtime, virtualServer, realServer, persistence, lbNotify, loadBalancer };
 export type MapKind = keyof typeof MAPS;
 
 // keepalived's keywords, for people bringing a keepalived.conf along: what vigil calls them.
@@ -53,7 +67,10 @@ const KEEPALIVED: Record<string, string> = {
   notify_master: 'notify', notify_backup: 'notify', notify_fault: 'notify', notify_stop: 'notify',
   vrrp_rt_priority: 'realtime', addresses: 'virtualAddresses', vips: 'virtualAddresses',
   peers: 'unicastPeers', advert: 'advertInterval', interval: 'advertInterval',
-  track_script: 'track', vrrp_script: 'checks', real_server: 'checks',
+  track_script: 'track', vrrp_script: 'checks', real_server: 'realServers', virtual_server: 'virtualServers',
+  lb_algo: 'scheduler', lvs_sched: 'scheduler', lb_kind: 'forwarding', lvs_method: 'forwarding',
+  persistence_timeout: 'persistence', persistence_granularity: 'netmask', sorry_server: 'sorryServer',
+  inhibit_on_failure: 'inhibitOnFailure', quorum_up: 'quorumUp', quorum_down: 'quorumDown',
 };
 
 // Keys with no counterpart, and what to write instead.
@@ -107,6 +124,7 @@ export function unknownKeyMessage(key: string, kind: MapKind): string {
 
 const ARTICLE: Record<MapKind, string> = {
   top: 'the file', instance: 'an instance', auth: 'auth', garp: 'garp', track: 'track',
-  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', pool: 'pool', notify: 'notify', syncGroup: 'a sync group',
-  status: 'status', realtime: 'realtime',
+  trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
+  status: 'status', realtime: 'realtime', virtualServer: 'a virtual server', realServer: 'a real server',
+  persistence: 'persistence', lbNotify: 'notify', loadBalancer: 'loadBalancer',
 };

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readInstance, type Draft } from './instance.ts';
 import { readChecks } from './checks.ts';
 import { readPolicies } from './policies.ts';
+import { readLoadBalancer, readVirtualServers } from './virtual-servers.ts';
 import { closest } from './keys.ts';
 import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, type Entry, type YNode } from './reader.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
@@ -86,6 +87,8 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     policies: [],
     status: statusFrom(DEFAULTS.statusListen),
     realtime: { enabled: true, priority: DEFAULTS.realtimePriority },
+    virtualServers: [],
+    loadBalancer: { table: DEFAULTS.lb.table, removeOnStop: true },
   };
   if (root == null || (!isMap(root) && describe(ctx, root) === 'empty')) {
     ctx.report(0, 'the file is empty: it needs an "instances:" list with at least one instance (see examples/vigil.yaml)');
@@ -138,6 +141,17 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     ctx.report(c.policyAt, `check ${c.spec.name} uses policy "${c.spec.policy}", which is not defined`
       + (guess ? ` (did you mean "${guess}"?)` : policyNames.length ? `: the policies are ${policyNames.join(', ')}` : ': add it to a top-level "policies:" list, e.g. [{ name: web-budget, file: builtin:http-budget }]'));
   }
+
+  // The load balancer: real servers follow checks; a DR service's ingress defaults to the
+  // interface of the instance holding its address.
+  const vsE = top.get('virtualServers');
+  if (vsE) {
+    const vipInterfaces = new Map<string, string>();
+    for (const d of drafts) if (d.iface !== undefined) for (const v of d.vips) vipInterfaces.set(v.addr.address, d.iface);
+    config.virtualServers = readVirtualServers(ctx, vsE, { checks: checkNames, brokenChecks: broken, vipInterfaces });
+  }
+  const lbE = top.get('loadBalancer');
+  if (lbE) config.loadBalancer = readLoadBalancer(ctx, lbE) ?? config.loadBalancer;
 
   const groupsE = top.get('syncGroups');
   if (groupsE) config.syncGroups = readSyncGroups(ctx, groupsE, drafts);

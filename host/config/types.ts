@@ -3,6 +3,8 @@
 // canonical text form (IPv6 compressed, RFC 5952), so two configs compare by value.
 // The runtime maps each InstanceSpec to the core's InstanceConfig (host/core/core.ts) itself.
 import type { Family } from '../core/addr.ts';
+import type { LoadBalancerSpec, VirtualServerSpec } from './lb-types.ts';
+export type * from './lb-types.ts';
 
 export interface Address {
   address: string;
@@ -27,7 +29,9 @@ export interface TrackCheck {
   weight: number;             // -254..254; 0 = the instance goes to FAULT while it fails
 }
 
-export type CheckType = 'icmp' | 'tcp' | 'http' | 'dns' | 'policy';
+export type CheckType = 'icmp' | 'tcp' | 'http' | 'dns' | 'policy' | 'exec' | 'process' | 'file';
+import type { ExecSpec, FileSpec, ProcessSpec } from './local-checks.ts';
+export type { ExecSpec, FileSpec, ProcessSpec } from './local-checks.ts';
 
 // One health check (top-level `checks:`). `target` is as written; the parsed parts follow.
 export interface CheckSpec {
@@ -59,15 +63,11 @@ export interface CheckSpec {
     // optional for the CheckSpecs that tests and benches write out by hand.
     digest?: BodyDigest | null;
   };
-  // A real server's membership in a load-balancer pool, following this check's state; shown in
-  // /status (pools) and /metrics. The parser always sets it (null: none); optional as digest is.
-  pool?: PoolMember | null;
-}
-
-export interface PoolMember {
-  name: string;               // the pool
-  server: string;             // ADDRESS or ADDRESS:PORT ([IPv6]:PORT), canonical; default: the check's target's
-  weight: number;             // 0..65535 (IPVS's range); 0 = drained
+  // exec, process, file (host/config/local-checks.ts); null for the other types. Optional as
+  // digest is, for the CheckSpecs tests write out by hand.
+  exec?: ExecSpec | null;
+  process?: ProcessSpec | null;
+  file?: FileSpec | null;
 }
 
 export interface BodyDigest {
@@ -145,6 +145,8 @@ export interface AgentConfig {
   policies: PolicySpec[];
   status: StatusSpec;
   realtime: RealtimeSpec;
+  virtualServers: VirtualServerSpec[];
+  loadBalancer: LoadBalancerSpec;
 }
 
 // Defaults, as a user would write them. schema/vigil.schema.json states the same; a test
@@ -163,7 +165,8 @@ export const DEFAULTS = {
   statusListen: '127.0.0.1:9110',
   realtimePriority: 50,
   policy: { memory: '16MiB', cpu: '50ms' },
-  check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53, poolWeight: 1 },
+  lb: { protocol: 'tcp' as const, scheduler: 'wlc' as const, forwarding: 'nat' as const, weight: 1, quorum: 1, hysteresis: 0, table: 'vigil', persistenceTimeout: '300s' },
+  check: { interval: '1s', timeout: '500ms', rise: 2, fall: 3, status: [200], method: 'GET', qtype: 'A' as const, dnsPort: 53 },
 };
 
 // Bounds. The per-instance counts are the core's table sizes (core-wasm/assembly/layout.ts).
@@ -184,6 +187,9 @@ export const LIMITS = {
   checkTimeoutUs: [1e3, 3600e6] as const,
   checkRiseFall: [1, 100] as const,
   poolWeight: [0, 65535] as const,              // IPVS's real server weight
+  virtualServers: 1024,
+  realServers: 10000,                           // per virtual server
+  persistenceUs: [1e6, 31 * 86400e6] as const,
   garpCount: [1, 100] as const,
   garpIntervalUs: [0, 10e6] as const,
   garpRefreshUs: [1e6, 86400e6] as const,       // or 0 = off

@@ -8,6 +8,8 @@ import { loadConfig, parseConfig } from '../../host/config/load.ts';
 import { ConfigError } from '../../host/config/errors.ts';
 import type { AgentConfig } from '../../host/config/types.ts';
 import { validate } from './jsonschema.ts';
+import { LOCAL_KEYS } from '../../host/config/local-checks.ts';
+const LOCAL_CHECK_KEYS = Object.keys(LOCAL_KEYS);
 import { problemsOf } from './util.ts';
 
 type S = Record<string, unknown>;
@@ -121,23 +123,41 @@ t.test('a file with every schema key is accepted by the parser and the schema', 
   const all = doc.checks[0] as S & { expect: S };
   const pick = (o: S, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
   const common = ['name', 'type', 'target', 'interval', 'timeout', 'rise', 'fall'];
-  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'policy', 'args', 'expect', 'pool'].sort(), 'the generated check has every key');
+  t.strictSame(Object.keys(all).sort(), [...common, 'method', 'host', 'ca', 'query', 'qtype', 'policy', 'args', 'expect',
+    ...LOCAL_CHECK_KEYS].sort(), 'the generated check has every key');
+  const local = common.filter((k) => k !== 'target');
   doc.checks = [
-    { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca', 'pool']), expect: pick(all.expect, ['status', 'body', 'digest']) },
+    { ...pick(all, common), target: 'https://198.51.100.10/health', ...pick(all, ['method', 'host', 'ca']), expect: pick(all.expect, ['status', 'body', 'digest']) },
     { ...pick(all, common), name: 'smtp', type: 'tcp', target: '198.51.100.10:25', expect: pick(all.expect, ['banner']) },
     { ...pick(all, common), name: 'ns', type: 'dns', target: '198.51.100.53', ...pick(all, ['query', 'qtype']), expect: pick(all.expect, ['address']) },
     { ...pick(all, common), name: 'budget', type: 'policy', target: '198.51.100.10:8080', ...pick(all, ['policy', 'args']) },
+    // exec, process (one of process, cmdline, pidfile each) and file: no target.
+    { ...pick(all, local), name: 'script', type: 'exec', ...pick(all, ['command', 'shell', 'user', 'dynamic']), command: ['/usr/bin/pidof', 'haproxy'] },
+    { ...pick(all, local), name: 'proc', type: 'process', ...pick(all, ['process', 'min', 'max', 'delay', 'forkDelay']) },
+    { ...pick(all, local), name: 'cmd', type: 'process', ...pick(all, ['cmdline', 'paramMatch']) },
+    { ...pick(all, local), name: 'pid', type: 'process', ...pick(all, ['pidfile']) },
+    { ...pick(all, local), name: 'weightfile', type: 'file', ...pick(all, ['path']) },
   ];
+  // A virtual server is address and port, or fwmark; interface is for dr: two of them hold every key.
+  const vs = (doc as unknown as { virtualServers: S[] }).virtualServers;
+  const allVs = vs[0] as S & { realServers: S[] };
+  allVs.realServers[0].check = (doc.checks[0] as S).name;
+  const { fwmark, interface: ifname, ...natVs } = allVs;
+  const { address: _a, port: _p, sorryServer: _s, ...markVs } = natVs;
+  vs.splice(0, 1, { ...natVs, forwarding: 'nat' }, { ...markVs, name: 'marked', fwmark, interface: ifname, forwarding: 'dr' });
   t.strictSame(validate(schema, doc), []);
   const c = parseConfig(stringify(doc), 'all-keys.yaml');
+  t.match(c.virtualServers, [{ address: '192.0.2.100', port: 80, persistence: { prefixLen: 24 } }, { fwmark: 1, forwarding: 'dr', interface: 'eth0' }]);
   t.equal(c.instances[0].version, 2);
   t.strictSame(c.instances[0].auth, { type: 'pass', password: 's3cret' });
   t.equal(c.instances[0].track.interfaces.length, 1);
-  t.ok(c.checks[0]!.pool?.name, 'the http check\'s pool is read');
   t.ok(c.checks[0]!.expect.digest, 'and its expected digest');
   t.strictSame(c.syncGroups.map((g) => g.instances), [['VI_1']]);
   t.equal(c.instances[0].notify.stop, '/etc/vigil/notify.sh');
-  t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns', 'policy']);
+  t.strictSame(c.checks.map((k) => k.type), ['http', 'tcp', 'dns', 'policy', 'exec', 'process', 'process', 'process', 'file']);
+  t.strictSame(c.checks[4].exec?.command, ['/usr/bin/pidof', 'haproxy']);
+  t.match(c.checks[5].process, { process: 'haproxy', min: 1, max: 1 });
+  t.equal(c.checks[8].file?.path, '/run/vigil/weight');
   t.strictSame(c.policies.map((p) => [p.name, p.file]), [['web-budget', 'builtin:http-budget']]);
   t.strictSame(c.checks[3].args, [['path', '/health'], ['status', '200'], ['budgetMs', '200']]);
   t.strictSame(c.instances[0].track.checks, [{ name: 'web', weight: 0 }]);
@@ -153,7 +173,7 @@ t.test('the schema\'s defaults are the parser\'s: spelling them out changes noth
 });
 
 t.test('every example validates in the parser and against the schema', async (t) => {
-  t.strictSame(examples, ['checks.yaml', 'unicast.yaml', 'v2-auth.yaml', 'vigil.yaml']);
+  t.strictSame(examples, ['checks.yaml', 'lb.yaml', 'unicast.yaml', 'v2-auth.yaml', 'vigil.yaml']);
   for (const name of examples) {
     const path = new URL(name, examplesDir).pathname;
     t.doesNotThrow(() => loadConfig(path), name);
