@@ -47,6 +47,7 @@ interface CheckStatus {
   since: string | null;       // when `up` last changed here
   policy: object | null;      // type policy: the policy's state as the checker reports it
   pool: { name: string; server: string; weight: number } | null;   // the real server this check puts in a pool
+  run: CheckReport['run'] | null;   // rise/fall progress as the checker last reported it (the status page shows it)
 }
 
 class Running {
@@ -720,7 +721,7 @@ export class Engine {
       const old = keep.get(c.name);
       this.checks.set(c.name, old ? { ...old, type: c.type, target: c.target, pool: c.pool ?? null } : {
         name: c.name, type: c.type, target: c.target, up: false, known: false, error: null, latencyMs: null,
-        transitions: 0, rounds: 0, failures: 0, since: null, policy: null, pool: c.pool ?? null,
+        transitions: 0, rounds: 0, failures: 0, since: null, policy: null, pool: c.pool ?? null, run: null,
       });
     }
   }
@@ -731,6 +732,7 @@ export class Engine {
     const c = this.checks.get(r.check);
     if (!c || this.stopping) return;
     c.error = r.error; c.latencyMs = r.latencyMs; c.rounds = r.rounds; c.failures = r.failures;
+    if (r.run) c.run = r.run;
     if (r.policy !== undefined) c.policy = r.policy;
     if (!r.settled) return;
     c.known = true;

@@ -13,7 +13,14 @@ export interface CheckReport {
   rounds: number;
   failures: number;
   policy?: PolicyReport | null; // type policy: the policy's load and sandbox state (host/policy/)
+  run?: RunReport;            // the way to the next flip, for the status page's rise/fall progress
 }
+
+/** Successes and failures in a row (state.ts's okRun, failRun), against the check's rise and fall. */
+export interface RunReport { ok: number; fail: number; rise: number; fall: number }
+
+const isRun = (v: unknown): v is RunReport => !!v && typeof v === 'object'
+  && ['ok', 'fail', 'rise', 'fall'].every((k) => Number.isInteger((v as Record<string, unknown>)[k]));
 
 export function parseReport(line: string): CheckReport | undefined {
   let o: unknown;
@@ -28,5 +35,6 @@ export function parseReport(line: string): CheckReport | undefined {
     rounds: typeof r.rounds === 'number' ? r.rounds : 0,
     failures: typeof r.failures === 'number' ? r.failures : 0,
     ...(r.policy && typeof r.policy === 'object' ? { policy: r.policy } : {}),
+    ...(isRun(r.run) ? { run: { ok: r.run.ok, fail: r.run.fail, rise: r.run.rise, fall: r.run.fall } } : {}),
   };
 }

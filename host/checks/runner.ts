@@ -237,6 +237,7 @@ export class Runner {
     return {
       check: c.spec.name, up: c.state.up, settled: c.state.settled, error: c.error, latencyMs: c.latencyMs,
       transitions: c.state.transitions, rounds: c.rounds, failures: c.failures,
+      run: { ok: c.state.okRun, fail: c.state.failRun, rise: c.spec.rise, fall: c.spec.fall },
     };
   }
 }

@@ -43,7 +43,7 @@ export function checksTable(body: HTMLTableSectionElement, ctx: { now(): number 
     text(x.prog, p ? p.text : `${c.rounds} rounds, ${c.failures} failed`);
     x.bar.style.width = p && p.of ? `${Math.min(100, (p.done / p.of) * 100)}%` : '0%';
     cls(x.bar, p && c.up ? 'down' : '');
-    const code = errorCode(c.error);
+    const code = c.error ? c.code ?? errorCode(c.error) : null;
     text(x.code, code ?? '');
     x.code.hidden = code === null;
     text(x.error, c.error ?? (c.state === 'up' ? '' : '–'));

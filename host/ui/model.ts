@@ -12,7 +12,8 @@ export interface Instance {
 export interface Check {
   name: string; type: string; target: string; state: string; up: boolean; error: string | null;
   latencyMs: number | null; rounds: number; failures: number; since: string | null; trackedBy: string[];
-  rise?: number; fall?: number; okRun?: number; failRun?: number;
+  code?: string | null;       // the checker's code for the error, when it gives one
+  run?: { ok: number; fail: number; rise: number; fall: number } | null;   // rise/fall progress
 }
 export interface RealServer {
   address: string; port: number | null; weight: number; effectiveWeight?: number; up: boolean; since: string | null;
@@ -99,9 +100,10 @@ export function errorCode(error: string | null): string | null {
 
 /** Rise/fall progress: toward up (successes of rise) while down, toward down while up. */
 export function progress(c: Check): { text: string; done: number; of: number } | null {
-  if (c.rise === undefined || c.fall === undefined || c.okRun === undefined || c.failRun === undefined) return null;
-  if (c.up) return { text: c.failRun ? `${c.failRun}/${c.fall} failed` : `ok (fall ${c.fall})`, done: c.failRun, of: c.fall };
-  return { text: c.okRun ? `${c.okRun}/${c.rise} passed` : `rise ${c.rise}`, done: c.okRun, of: c.rise };
+  const r = c.run;
+  if (!r) return null;
+  if (c.up) return { text: r.fail ? `${r.fail}/${r.fall} failed, down at ${r.fall}` : `passing, down after ${r.fall} failed`, done: r.fail, of: r.fall };
+  return { text: r.ok ? `${r.ok}/${r.rise} passed, up at ${r.rise}` : `failing, up after ${r.rise} passed`, done: r.ok, of: r.rise };
 }
 
 /** Bad states first, then the ones in between, then good: for "sort by state". */

@@ -48,8 +48,9 @@ t.test('error codes, progress, sorting, filtering', async (t) => {
   t.equal(errorCode(null), null);
   const c = { name: 'x', type: 'tcp', target: '', state: 'up', up: true, error: null, latencyMs: 1, rounds: 5, failures: 1, since: null, trackedBy: [] };
   t.equal(progress(c), null, 'no progress without rise/fall in /status');
-  t.same(progress({ ...c, rise: 2, fall: 3, okRun: 0, failRun: 1 }), { text: '1/3 failed', done: 1, of: 3 });
-  t.same(progress({ ...c, up: false, rise: 2, fall: 3, okRun: 1, failRun: 0 }), { text: '1/2 passed', done: 1, of: 2 });
+  t.same(progress({ ...c, run: { ok: 0, fail: 1, rise: 2, fall: 3 } }), { text: '1/3 failed, down at 3', done: 1, of: 3 });
+  t.same(progress({ ...c, up: false, run: { ok: 1, fail: 0, rise: 2, fall: 3 } }), { text: '1/2 passed, up at 2', done: 1, of: 2 });
+  t.same(progress({ ...c, up: false, run: { ok: 0, fail: 7, rise: 2, fall: 3 } }), { text: 'failing, up after 2 passed', done: 0, of: 2 });
   t.same(['master', 'fault', 'backup', 'init'].sort((a, b) => stateRank(a) - stateRank(b)), ['fault', 'init', 'backup', 'master']);
   t.ok(matches('web DOWN', 'web http down'));
   t.notOk(matches('web up', 'web http down'));

@@ -89,6 +89,7 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   const chk = await rows(browser, '#checks');
   t.same(chk.map((r) => [r.name, r.state, r.red]), [['api', 'up', false], ['gateway', 'up', false], ['web', 'up', false]], 'three checks, all up');
   t.match(chk.find((r) => r.name === 'web')!.text, /VI_web/, 'tracked by VI_web');
+  t.match(chk.find((r) => r.name === 'gateway')!.text, /passing, down after 3 failed/, 'rise/fall progress (icmp: fall 3)');
   // Latency samples accumulate in the page: the sparkline draws a line once it has two.
   await browser.until(`document.querySelector('#checks tr[data-key="web"] polyline').getAttribute('points').split(' ').length >= 3`, 5000, 'a latency sparkline');
   t.equal(await browser.eval('document.querySelector("#conn").className'), 'conn ok', 'the page says it is live');
@@ -105,6 +106,7 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   const apiRow = (await row(browser, '#checks', 'api'))!;
   t.equal(apiRow.state, 'down');
   t.match(apiRow.text, /ECONNREFUSED/, 'the last error with its code');
+  await browser.until(`document.querySelector('#checks tr[data-key="api"]').innerText.includes('up after 2 passed')`, 3000, 'api\'s rise progress');
   // Weight 0: VI_api goes to FAULT, its row red too.
   await browser.until(isRed('#instances', 'VI_api'), 3000, 'VI_api in fault, red');
   t.equal((await row(browser, '#instances', 'VI_api'))!.state, 'fault');
