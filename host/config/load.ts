@@ -103,7 +103,8 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   // Instances, then what needs them all.
   const drafts: Draft[] = [];
   const instE = top.get('instances');
-  if (!instE) ctx.report(root, 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml)');
+  // A director without VRRP (keepalived's virtual_server alone) is a load balancer only.
+  if (!instE && !top.get('virtualServers')) ctx.report(root, 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml), or "virtualServers:" for a load balancer alone');
   else {
     const items = list(ctx, instE, 'instances ("- name: VI_1 ...")');
     if (items && items.length === 0) ctx.report(at(instE), 'instances is empty: list at least one instance');

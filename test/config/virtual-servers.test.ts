@@ -62,7 +62,7 @@ t.test('problems, each at its place, with the fix', async (t) => {
   expect(t, file([`{ name: web, address: 192.0.2.100, port: 80, realServers: [{ address: 198.51.100.11, weight: 65536 }] }`]),
     ['65536', 'virtual server web: real server 198.51.100.11: weight 65536 is out of range 0..65535 (IPVS\'s range; 0 takes no new connections)']);
   expect(t, file([`{ name: web, address: 192.0.2.100, port: 80, realServer: [] }`]),
-    ['realServer:', 'unknown key "realServer" (did you mean "realServers"?)'], ['{ name: web, ','virtual server web has no real servers: add "realServers: [{ address: 198.51.100.11, port: 8080, weight: 1, check: web1 }]"']);
+    ['{ name: web, ','virtual server web has no real servers: add "realServers: [{ address: 198.51.100.11, port: 8080, weight: 1, check: web1 }]"'], ['realServer:', 'unknown key "realServer" (did you mean "realServers"?)']);
   expect(t, file([`{ name: web, address: 192.0.2.100, port: 80, ${RS} }`], ['loadBalancer: { table: "my table" }']),
     ['"my table"', 'loadBalancer.table "my table" is not a table name: a letter, then up to 31 letters, digits, "_" or "-"']);
 });
