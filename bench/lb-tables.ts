@@ -7,7 +7,7 @@
 //   node bench/run.ts               with every bench module
 //
 // VIGIL_BENCH_QUICK=1 shortens every measurement.
-import { wrrSlots, hashBuckets, maglevTable } from '../host/lb/tables.ts';
+import { wrrSlots, hashBuckets, updateBuckets, maglevTable } from '../host/lb/tables.ts';
 import { refWrr, refBuckets, refMaglev } from '../test/helpers/lb-reference.ts';
 import { table } from './table.ts';
 
@@ -77,11 +77,24 @@ export async function run(): Promise<Result> {
         same: a.length === b.length && a.every((v, i) => v === b[i]),
       });
     }
+    // One server goes down (weight 0): the 4096-bucket table updated from the one before,
+    // against making it whole (the TS column: the core's whole table, in the same run).
+    const previous = { keys, weights, table: hashBuckets(keys, weights, 4096) };
+    const down = weights.slice();
+    down[n >> 1] = 0;
+    const a = updateBuckets(previous, keys, down), b = hashBuckets(keys, down, 4096);
+    const upd = time(() => updateBuckets(previous, keys, down)), whole = time(() => hashBuckets(keys, down, 4096));
+    rows.push({
+      table: 'sh/dh 4096, one down: update vs whole', servers: n, length: a.length,
+      wasmMs: upd.cpu, tsMs: whole.cpu, wasmWallMs: upd.wall, tsWallMs: whole.wall,
+      same: a.length === b.length && a.every((v, i) => v === b[i]),
+    });
   }
   return {
     rows,
     note: 'weights 1..10; wasm = host/lb/tables.ts (checks, copies in and out) over core.wasm; ' +
-      'plain TS = the same algorithms in test/helpers/lb-reference.ts, in the same run',
+      'plain TS = the same algorithms in test/helpers/lb-reference.ts, in the same run; ' +
+      '"update vs whole": updateBuckets in the wasm column, hashBuckets (wasm) in the TS column',
   };
 }
 

@@ -279,9 +279,9 @@ export function instanceAvailability(slot: i32, now: f64): f64 {
 }
 
 // ---- load balancer scheduler tables (lb-*.ts; memory contract in lb-layout.ts) ---------------
-import { lbKeys, lbWeights, lbOut } from "./lb-layout";
+import { lbKeys, lbWeights, lbOut, lbHeap } from "./lb-layout";
 import { wrrTable } from "./lb-wrr";
-import { bucketTable } from "./lb-buckets";
+import { bucketTable, bucketUpdate } from "./lb-buckets";
 import { maglevTable } from "./lb-maglev";
 export { LB_MAX_SERVERS, LB_WRR_CAP, LB_MAX_BUCKETS, LB_MAX_MAGLEV, LB_OUT_CAP, LB_E_SERVERS,
   LB_E_SIZE } from "./lb-layout";
@@ -290,4 +290,7 @@ export function bufLbWeights(): usize { return lbWeights; }
 export function bufLbOut(): usize { return lbOut; }
 export function lbWrr(n: i32): i32 { return wrrTable(n); }
 export function lbBuckets(n: i32, buckets: i32): i32 { return bucketTable(n, buckets); }
+// lbOut: the previous table (indices of the servers now, 0xffff = rescan); bufLbDirty(): u16 list.
+export function bufLbDirty(): usize { return lbHeap; }
+export function lbBucketsUpdate(n: i32, buckets: i32, dirty: i32): i32 { return bucketUpdate(n, buckets, dirty); }
 export function lbMaglev(n: i32, size: i32): i32 { return maglevTable(n, size); }

@@ -30,6 +30,8 @@ interface RawLb {
   bufLbKeys(): number; bufLbWeights(): number; bufLbOut(): number;
   lbWrr(n: number): number;
   lbBuckets(n: number, buckets: number): number;
+  bufLbDirty(): number;
+  lbBucketsUpdate(n: number, buckets: number, dirty: number): number;
   lbMaglev(n: number, size: number): number;
   [global: string]: unknown;
 }
@@ -39,6 +41,7 @@ class LbCore {
   readonly keys: Uint32Array;
   readonly weights: Uint32Array;
   readonly out: Uint16Array;
+  readonly dirty: Uint16Array;
   constructor() {
     this.raw = new WebAssembly.Instance(coreModule(), {}).exports as unknown as RawLb;
     const want: Record<string, number> = { LB_MAX_SERVERS: MAX_SERVERS, LB_WRR_CAP: WRR_CAP,
@@ -54,6 +57,7 @@ class LbCore {
     this.keys = new Uint32Array(buf, this.raw.bufLbKeys(), MAX_SERVERS);
     this.weights = new Uint32Array(buf, this.raw.bufLbWeights(), MAX_SERVERS);
     this.out = new Uint16Array(buf, this.raw.bufLbOut(), outCap);
+    this.dirty = new Uint16Array(buf, this.raw.bufLbDirty(), MAX_SERVERS);
   }
 }
 
@@ -125,6 +129,42 @@ export function hashBuckets(keys: ArrayLike<number>, weights: ArrayLike<number>,
   }
   const c = core();
   return result(c, c.raw.lbBuckets(loadKeys(c, keys, weights), buckets), 'bucket');
+}
+
+/** A bucket table with the servers it was made from, for updateBuckets. */
+export interface BucketTable { keys: ArrayLike<number>; weights: ArrayLike<number>; table: Uint16Array }
+
+/**
+ * The table hashBuckets(keys, weights, buckets) would make, from the one made before a change
+ * (servers added, removed, reweighted, reordered): a bucket whose owner stayed, with its weight,
+ * is only checked against the new and reweighted servers, so one server going down costs its
+ * own buckets' rescans, not a whole table's (at 10,000 servers and 4096 buckets, ~1 ms instead
+ * of ~160: bench/lb-tables.ts).
+ */
+export function updateBuckets(previous: BucketTable, keys: ArrayLike<number>, weights: ArrayLike<number>,
+  buckets = previous.table.length || DEFAULT_BUCKETS): Uint16Array {
+  const old = previous.table;
+  if (old.length === 0 || old.length !== buckets) return hashBuckets(keys, weights, buckets);
+  if (previous.keys.length !== previous.weights.length) {
+    throw new LbTableError('VIGIL_ELB_SERVERS', `previous table: ${previous.keys.length} keys for ${previous.weights.length} weights`);
+  }
+  const c = core();
+  const n = loadKeys(c, keys, weights);
+  const before = new Map<number, number>();
+  for (let i = 0; i < previous.keys.length; i++) before.set(previous.keys[i]!, i);
+  const now = new Map<number, number>();
+  let dirty = 0;
+  for (let i = 0; i < n; i++) {
+    now.set(c.keys[i]!, i);
+    const j = before.get(c.keys[i]!);
+    if (c.weights[i] !== 0 && (j === undefined || previous.weights[j] !== c.weights[i])) c.dirty[dirty++] = i;
+  }
+  for (let b = 0; b < buckets; b++) {
+    const j = old[b]!;
+    const i = j < previous.keys.length ? now.get(previous.keys[j]!) : undefined;
+    c.out[b] = i !== undefined && previous.weights[j] === c.weights[i] ? i : 0xffff;
+  }
+  return result(c, c.raw.lbBucketsUpdate(n, buckets, dirty), 'bucket');
 }
 
 /**

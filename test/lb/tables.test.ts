@@ -8,7 +8,7 @@
 //         moves at most its own share plus 6 / sqrt(M) of the table.
 import t from 'tap';
 import fc from 'fast-check';
-import { wrrSlots, hashBuckets, maglevTable, serverKey, serverKeys, WRR_CAP, MAX_SERVERS } from '../../host/lb/tables.ts';
+import { wrrSlots, hashBuckets, updateBuckets, maglevTable, serverKey, serverKeys, WRR_CAP, MAX_SERVERS } from '../../host/lb/tables.ts';
 import { refWrr, refBuckets, refMaglev } from '../helpers/lb-reference.ts';
 
 const runs = Number(process.env.VIGIL_PROPERTY_RUNS ?? 150);
@@ -149,6 +149,27 @@ t.test('sh / dh buckets', async (t) => {
       const raised = full.every((k, b) => up[b] === k || up[b] === keys[x]);
       return added && raised;
     }), opts);
+  });
+
+  t.test('updateBuckets from the previous table gives the same table as hashBuckets', async () => {
+    // Changes: servers dropped, added, reweighted (to 0 too), and the list reordered.
+    fc.assert(fc.property(servers(0, 30), servers(0, 5), fc.array(fc.nat(), { maxLength: 8 }), fc.integer(),
+      fc.constantFrom(1, 64, 1024), ([keys, w], [extraKeys, extraW], edits, seed, B) => {
+        const previous = { keys, weights: w, table: hashBuckets(keys, w, B) };
+        const k2 = [...keys], w2 = [...w];
+        for (const e of edits) {
+          if (k2.length === 0) break;
+          const i = e % k2.length;
+          if (e % 3 === 0) { k2.splice(i, 1); w2.splice(i, 1); } else w2[i] = (e >> 2) % 7;
+        }
+        for (let i = 0; i < extraKeys.length; i++) {
+          if (!k2.includes(extraKeys[i]!)) { k2.push(extraKeys[i]!); w2.push(extraW[i]!); }
+        }
+        const p = permutation(k2.length, seed);
+        const k3 = p.map((i) => k2[i]!), w3 = p.map((i) => w2[i]!);
+        const a = updateBuckets(previous, k3, w3, B), b = hashBuckets(k3, w3, B);
+        return a.length === b.length && a.every((x, i) => x === b[i]);
+      }), opts);
   });
 
   t.test('weight 0 gets nothing, no weight gives an empty table, one server gets all', async (t) => {
