@@ -1,0 +1,102 @@
+// What the engine's driver keeps per virtual router beside its state (host/agent/engine-state.ts):
+// its socket, unicast peers as socket addresses, the VIPs' prepared netlink requests, the VIP work
+// queue, its announcement and its last notify hook; and the VIP operations it carries out.
+import type { VrrpSocket } from '../net/vrrp-socket.ts';
+import { addressRequest, type Netlink, type PreparedRequest } from '../net/netlink.ts';
+import type { Vmac } from '../net/vmac.ts';
+import { isLinkLocal6, parseAddress } from '../core/addr.ts';
+import { parseMac, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.ts';
+import type { Logger } from './log.ts';
+import type { InstanceSpec } from './spec.ts';
+import type { RouterEnv, VirtualRouter } from './engine-state.ts';
+
+// A socket shared by the routers on one interface, family and source; the receive stamp of the
+// last datagram read, while journaling (host/agent/handover.ts).
+export interface SocketEntry { sock: VrrpSocket; users: number; key: string; lastStamp?: [number, number] }
+
+export class Wire {
+  readonly sock: SocketEntry;
+  readonly vmac: Vmac | undefined;
+  readonly mac: Uint8Array;
+  peerSockaddrs: Uint8Array[] = [];
+  vipAdds: PreparedRequest[] = [];
+  vipOp: Promise<void> = Promise.resolve();
+  private vipBusy = 0;
+  announcement: { readonly sent: number; stop(): void } | undefined;
+  lastNotify: Promise<unknown> = Promise.resolve();
+  constructor(spec: InstanceSpec, env: RouterEnv, sock: SocketEntry, vmac: Vmac | undefined) {
+    this.sock = sock;
+    this.vmac = vmac;
+    this.mac = env.mac ? parseMac(env.mac) : new Uint8Array(6);
+    this.configure(spec, env);
+  }
+
+  /**
+   * The peers' socket addresses (in the order of the spec's list: the state names a peer by its
+   * index) and the VIPs' RTM_NEWADDR requests, built when the router is (re)configured rather
+   * than on the takeover's path (host/net/netlink.ts, addressRequest).
+   */
+  configure(spec: InstanceSpec, env: RouterEnv): void {
+    this.peerSockaddrs = (spec.unicastPeers ?? []).map((p) => spec.family === 4
+      ? sockaddrIn(p) : sockaddrIn6(p, isLinkLocal6(parseAddress(p)) ? env.ifindex : 0));
+    this.vipAdds = spec.virtualAddresses.map((v) =>
+      addressRequest('add', { index: env.ifindex, address: v.address, prefixlen: v.prefixLen, nodad: spec.family === 6, ifname: env.ifname }));
+  }
+
+  // VIP work for this router, in order, one operation at a time. With nothing in flight it
+  // starts now, synchronously up to its first await (the netlink request is sent in the
+  // caller's turn, not a promise turn later: a takeover is timed to the VIP on the box).
+  queue(fn: () => unknown, onError?: (err: unknown) => void): void {
+    const run = async () => {
+      try { await fn(); } catch (err) { if (onError) onError(err); else throw err; } finally { this.vipBusy--; }
+    };
+    this.vipOp = ++this.vipBusy === 1 ? run() : this.vipOp.then(run, run);
+  }
+}
+
+type Router = VirtualRouter<Wire>;
+
+export async function addVips(nl: Netlink, r: Router, log: Logger): Promise<void> {
+  const { vipAdds: adds } = r.wire!, spec = r.spec;   // a reload meanwhile replaces both, together
+  for (let i = 0; i < adds.length; i++) {
+    try {
+      await nl.send(adds[i]!);
+    } catch (err) {
+      const v = spec.virtualAddresses[i]!;
+      if ((err as { code?: string }).code !== 'VIGIL_ENET_EXISTS') {
+        log.error(`${spec.name}: adding VIP ${v.address}/${v.prefixLen} failed: ${(err as Error).message}`, { instance: spec.name });
+      }
+    }
+  }
+}
+
+export async function releaseVips(nl: Netlink, r: { spec: InstanceSpec; env: Pick<RouterEnv, 'ifindex' | 'ifname'> }, log: Logger, list = r.spec.virtualAddresses): Promise<void> {
+  for (const v of list) {
+    try {
+      await nl.deleteAddress({ index: r.env.ifindex, address: v.address, prefixlen: v.prefixLen, ifname: r.env.ifname });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'VIGIL_ENET_NOADDR' && code !== 'VIGIL_ENET_NOIF') {
+        log.error(`${r.spec.name}: removing VIP ${v.address} failed: ${(err as Error).message}`, { instance: r.spec.name });
+      }
+    }
+  }
+}
+
+export async function swapVips(nl: Netlink, r: Router, old: InstanceSpec, log: Logger): Promise<void> {
+  const keep = new Set(r.spec.virtualAddresses.map((v) => `${v.address}/${v.prefixLen}`));
+  await releaseVips(nl, r, log, old.virtualAddresses.filter((v) => !keep.has(`${v.address}/${v.prefixLen}`)));
+  await addVips(nl, r, log);
+}
+
+// A VIP of ours on the box before we start was left by a run that died (kill -9, power loss):
+// removed before the election so a restart never makes a second master.
+export async function removeStaleVips(nl: Netlink, spec: InstanceSpec, env: Pick<RouterEnv, 'ifindex' | 'ifname'>, log: Logger): Promise<void> {
+  const present = await nl.listAddresses(env.ifindex, spec.family);
+  for (const v of spec.virtualAddresses) {
+    if (present.some((a) => a.address === v.address)) {
+      log.warn(`${spec.name}: removing stale VIP ${v.address} from ${env.ifname} (left by an earlier run)`, { instance: spec.name });
+      await releaseVips(nl, { spec, env }, log, [v]);
+    }
+  }
+}
