@@ -1,0 +1,114 @@
+// exec checks (keepalived's vrrp_script and MISC_CHECK): run a command, exit 0 is up. Without a
+// shell unless the check says so, as the check's user (nobody unless written; root only when
+// written), in a process group of its own that is killed whole at the timeout, so a hanging
+// script and everything it started go together. Its exit code and the first line it printed
+// are kept for /status: keepalived's track scripts fail silently, and users complain of that.
+// Runs in the checker process, never in the engine.
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import type { CheckSpec } from '../config/types.ts';
+import { CHECK_CODES as E, CheckError } from './errors.ts';
+
+export interface ExecDetail {
+  exitCode: number | null;    // null: killed by a signal (the timeout's, or another)
+  output: string;             // the first line it printed (stdout, else stderr), 200 characters at most
+  weight?: number;            // dynamic (misc_dynamic): exit 2..255 sets the real server's weight to exit - 2
+}
+
+const OUTPUT_MAX = 200;
+const READ_MAX = 64 * 1024;   // read and dropped beyond the first line, so the command never blocks on a full pipe
+// What the command sees: a known PATH, no secrets of the agent's environment.
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+interface Ids { uid: number; gid: number; home: string }
+const users = new Map<string, Ids | string>();
+
+// /etc/passwd, not getpwnam: the checker has no libc binding, and a name service that blocks
+// would stall every check. Read once per user.
+export function userIds(user: string): Ids | string {
+  const hit = users.get(user);
+  if (hit !== undefined) return hit;
+  let r: Ids | string = `user ${user} does not exist (no line in /etc/passwd)`;
+  if (/^\d+$/.test(user)) r = { uid: Number(user), gid: Number(user), home: '/' };
+  else {
+    try {
+      for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = l.split(':');
+        if (f[0] === user && f.length >= 7) { r = { uid: Number(f[2]), gid: Number(f[3]), home: f[5] || '/' }; break; }
+      }
+    } catch (err) { r = `cannot read /etc/passwd: ${(err as NodeJS.ErrnoException).code}`; }
+  }
+  users.set(user, r);
+  return r;
+}
+
+// Why the program may not run as root: writable by someone other than root, or not there.
+// (host/config/security.ts, when it lands, will say this for every script vigil runs as root.)
+function rootProblem(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return `${path} is not a file`;
+    if (st.uid !== 0) return `${path} belongs to uid ${st.uid}, not root: anyone who can write it would run as root`;
+    if (st.mode & 0o022) return `${path} is writable by its group or everyone: anyone who can write it would run as root`;
+  } catch (err) { return `${path}: ${(err as NodeJS.ErrnoException).code}`; }
+  return undefined;
+}
+
+export function execProbe(c: CheckSpec, signal: AbortSignal): Promise<ExecDetail> {
+  const x = c.exec!;
+  const ids = userIds(x.user);
+  if (typeof ids === 'string') return Promise.reject(new CheckError(E.SPAWN, ids));
+  const argv = x.shell ? ['/bin/sh', '-c', x.command[0]] : x.command;
+  if (ids.uid === 0) {
+    const why = rootProblem(argv[0]);
+    if (why) return Promise.reject(new CheckError(E.SPAWN, `not run as root: ${why}`));
+  }
+  return new Promise((resolve, reject) => {
+    let first = '', pending = '', got = 0, done = false;
+    const child = spawn(argv[0], argv.slice(1), {
+      uid: ids.uid, gid: ids.gid, cwd: '/', detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...ENV, HOME: ids.home, VIGIL_CHECK: c.name },
+    });
+    const line = (chunk: Buffer) => {
+      got += chunk.length;
+      if (first || got > READ_MAX) return;
+      pending += chunk.toString('utf8', 0, Math.min(chunk.length, 1024));
+      const nl = pending.indexOf('\n');
+      if (nl >= 0) first = pending.slice(0, nl).trimEnd().slice(0, OUTPUT_MAX) || ' ';
+      else if (pending.length >= OUTPUT_MAX) first = pending.slice(0, OUTPUT_MAX);
+    };
+    // stdout's first line wins over stderr's.
+    let errFirst = '';
+    child.stdout!.on('data', line);
+    child.stderr!.on('data', (b: Buffer) => { if (!errFirst) errFirst = b.toString('utf8', 0, 1024).split('\n')[0].trimEnd().slice(0, OUTPUT_MAX); });
+    const output = () => (first || pending.split('\n')[0].trimEnd().slice(0, OUTPUT_MAX) || errFirst).trim();
+    const killGroup = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone already */ } };
+    const onAbort = () => {
+      // The whole group: the script's children (a `sleep` it waits on) with it.
+      killGroup();
+      finish(new CheckError(E.TIMEOUT, `timed out after ${c.timeoutUs / 1e6}s: killed with its process group${output() ? ` (it printed ${JSON.stringify(output())})` : ''}`), { exitCode: null, output: output() });
+    };
+    const finish = (err: (Error & { detail?: ExecDetail }) | null, d: ExecDetail) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      child.stdout!.destroy(); child.stderr!.destroy();
+      if (err) { err.detail = d; reject(err); } else resolve(d);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err: NodeJS.ErrnoException) => finish(new CheckError(E.SPAWN, `cannot run ${argv[0]}: ${err.code ?? err.message}`), { exitCode: null, output: '' }));
+    // The result once its output is read: at 'close', or shortly after 'exit' when something it
+    // started in the background still holds the pipe.
+    let exited: [number | null, NodeJS.Signals | null] | undefined;
+    const settle = () => {
+      const [code, sig] = exited!;
+      const d: ExecDetail = { exitCode: code, output: output() };
+      if (code === 0) return finish(null, d);
+      if (code !== null && code >= 2 && x.dynamic) return finish(null, { ...d, weight: code - 2 });
+      if (code === null) return finish(new CheckError(E.EXIT, `killed by ${sig}${d.output ? `: ${d.output}` : ''}`), d);
+      finish(new CheckError(E.EXIT, `exit ${code}${d.output ? `: ${d.output}` : ''}`), d);
+    };
+    child.on('exit', (code, sig) => { exited = [code, sig]; setTimeout(() => { if (!done) settle(); }, 50).unref(); });
+    child.on('close', () => { if (exited && !done) settle(); });
+  });
+}
