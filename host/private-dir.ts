@@ -32,7 +32,7 @@ export function inPrivateDir<T>(prefix: string, use: (dir: string) => T): T {
     try {
       try { mkdirSync(parent, { mode: 0o700 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
       const st = lstatSync(parent);
-      if (!st.isDirectory() || !ownedPrivately(st)) throw new Error(`not a directory of uid ${uid} with mode 0700`);
+      if (!st.isDirectory() || !ownedPrivately(st)) throw new PrivateDirError(`not a directory of uid ${uid} with mode 0700`);
       dir = mkdtempSync(join(parent, prefix));
       return use(dir);
     } catch (e) {

@@ -15,6 +15,7 @@
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
 import type { Shim } from '../net/shim.ts';
+import { VigilError } from '../errors.ts';
 
 // One dropCleanPages call covers at most this much address space.
 const CHUNK = 2 * 1024 * 1024;
@@ -51,12 +52,10 @@ export function fileMappings(maps: string): Array<[number, number]> {
 }
 
 /** Locking refused (no CAP_IPC_LOCK, RLIMIT_MEMLOCK too low): nothing stays locked. */
-export class MemoryLockError extends Error {
-  readonly code = 'VIGIL_MEMLOCK_REFUSED';
+export class MemoryLockError extends VigilError {
   constructor(cause: Error) {
-    super(`locking the engine's code in memory refused (${cause.message}): it may be evicted under memory pressure; ` +
-      'grant CAP_IPC_LOCK (systemd AmbientCapabilities=CAP_IPC_LOCK) or raise RLIMIT_MEMLOCK (LimitMEMLOCK=infinity)');
-    this.name = 'MemoryLockError';
+    super('VIGIL_EMEMLOCK', `locking the engine's code in memory refused (${cause.message}): it may be evicted under memory pressure; ` +
+      'grant CAP_IPC_LOCK (systemd AmbientCapabilities=CAP_IPC_LOCK) or raise RLIMIT_MEMLOCK (LimitMEMLOCK=infinity)', { cause });
   }
 }
 

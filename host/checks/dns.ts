@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { CheckSpec } from '../config/types.ts';
 import { formatAddress, parseAddress } from '../core/addr.ts';
+import { CHECK_CODES as E, CheckError } from './errors.ts';
 
 const TYPE = { A: 1, AAAA: 28 } as const;
 const RCODE = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -26,33 +27,33 @@ export function buildQuery(id: number, name: string, qtype: 'A' | 'AAAA'): Buffe
 // Skips a (possibly compressed) name; the offset after it.
 function skipName(b: Buffer, o: number): number {
   for (let n = 0; n < 128; n++) {
-    if (o >= b.length) throw new Error('truncated name');
+    if (o >= b.length) throw new CheckError(E.DNS_FORMAT, 'truncated name');
     const len = b[o];
     if (len === 0) return o + 1;
     if ((len & 0xc0) === 0xc0) return o + 2;
     o += 1 + len;
   }
-  throw new Error('name too long');
+  throw new CheckError(E.DNS_FORMAT, 'name too long');
 }
 
 export interface DnsAnswer { id: number; rcode: number; addresses: string[] }
 
 export function parseResponse(b: Buffer, qtype: 'A' | 'AAAA'): DnsAnswer {
-  if (b.length < 12) throw new Error('short response');
+  if (b.length < 12) throw new CheckError(E.DNS_FORMAT, 'short response');
   const id = b.readUInt16BE(0);
   const flags = b.readUInt16BE(2);
-  if (!(flags & 0x8000)) throw new Error('not a response');
-  if (flags & 0x0200) throw new Error('truncated response (TC)');
+  if (!(flags & 0x8000)) throw new CheckError(E.DNS_FORMAT, 'not a response');
+  if (flags & 0x0200) throw new CheckError(E.DNS_FORMAT, 'truncated response (TC)');
   const qd = b.readUInt16BE(4), an = b.readUInt16BE(6);
   let o = 12;
   for (let i = 0; i < qd; i++) o = skipName(b, o) + 4;
   const addresses: string[] = [];
   for (let i = 0; i < an; i++) {
     o = skipName(b, o);
-    if (o + 10 > b.length) throw new Error('truncated answer');
+    if (o + 10 > b.length) throw new CheckError(E.DNS_FORMAT, 'truncated answer');
     const type = b.readUInt16BE(o), len = b.readUInt16BE(o + 8);
     o += 10;
-    if (o + len > b.length) throw new Error('truncated record');
+    if (o + len > b.length) throw new CheckError(E.DNS_FORMAT, 'truncated record');
     if (type === TYPE[qtype] && len === (qtype === 'A' ? 4 : 16)) {
       addresses.push(formatAddress(new Uint8Array(b.subarray(o, o + len)), qtype === 'A' ? 4 : 6));
     }
@@ -72,22 +73,22 @@ export function dnsProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
       sock.close();
       if (err) reject(err); else resolve();
     };
-    const onAbort = () => done(new Error(`no answer from ${c.target}`));
+    const onAbort = () => done(new CheckError(E.TIMEOUT, `no answer from ${c.target}`));
     signal.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (err: NodeJS.ErrnoException) => done(new Error(`${err.code ?? err.message}`)));
+    sock.on('error', (err: NodeJS.ErrnoException) => done(new CheckError(E.CONNECT, `${err.code ?? err.message}`)));
     sock.on('message', (msg, rinfo) => {
       if (rinfo.port !== c.port) return;
       let a: DnsAnswer;
-      try { a = parseResponse(msg, c.qtype); } catch (err) { done(new Error(`bad response: ${(err as Error).message}`)); return; }
+      try { a = parseResponse(msg, c.qtype); } catch (err) { done(new CheckError(E.DNS_FORMAT, `bad response: ${(err as Error).message}`)); return; }
       if (a.id !== id) return;   // not ours: wait on
-      if (a.rcode !== 0) { done(new Error(`${RCODE[a.rcode] ?? `rcode ${a.rcode}`} for ${c.query} ${c.qtype}`)); return; }
-      if (a.addresses.length === 0) { done(new Error(`no ${c.qtype} record for ${c.query}`)); return; }
+      if (a.rcode !== 0) { done(new CheckError(E.DNS_RCODE, `${RCODE[a.rcode] ?? `rcode ${a.rcode}`} for ${c.query} ${c.qtype}`)); return; }
+      if (a.addresses.length === 0) { done(new CheckError(E.DNS_ANSWER, `no ${c.qtype} record for ${c.query}`)); return; }
       if (want.length && !a.addresses.some((x) => want.includes(x))) {
-        done(new Error(`${c.query} ${c.qtype} is ${a.addresses.join(', ')}, expected ${want.join(' or ')}`));
+        done(new CheckError(E.DNS_ANSWER, `${c.query} ${c.qtype} is ${a.addresses.join(', ')}, expected ${want.join(' or ')}`));
         return;
       }
       done();
     });
-    sock.send(query, c.port, c.host, (err) => { if (err) done(new Error(`send: ${(err as NodeJS.ErrnoException).code ?? err.message}`)); });
+    sock.send(query, c.port, c.host, (err) => { if (err) done(new CheckError(E.SEND, `send: ${(err as NodeJS.ErrnoException).code ?? err.message}`)); });
   });
 }

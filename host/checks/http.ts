@@ -12,12 +12,13 @@ import { readFileSync } from 'node:fs';
 import { Client, type Dispatcher } from 'undici';
 import type { BodyDigest, CheckSpec } from '../config/types.ts';
 import { bodyHash, digestMismatch } from './digest.ts';
+import { CHECK_CODES as E, CheckError, codeOf, type CheckCode } from './errors.ts';
 import type { Hash } from 'node:crypto';
 
 const BODY_MAX = 1 << 20;
 // Shared: a timeout is the common failure when the process is late, and an Error per round
 // (with its stack trace) would make it later.
-const TIMED_OUT = new Error('timed out');
+const TIMED_OUT = new CheckError(E.TIMEOUT, 'timed out');
 // How long a request that timed out may keep running for a late answer (see Round.timeout).
 const LINGER_MS = 1000;
 const UNANSWERED = 'timed out (an earlier round\'s request is still unanswered)';
@@ -63,7 +64,7 @@ function readCa(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ca ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckError(E.CA, `cannot read ca ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 
@@ -78,8 +79,8 @@ class Round implements Dispatcher.DispatchHandler {
   readonly sentAt = performance.now();
   private readonly c: CheckSpec;
   private readonly t: Target;
-  private readonly done: (error: string | null) => void;
-  constructor(c: CheckSpec, t: Target, done: (error: string | null) => void) { this.c = c; this.t = t; this.done = done; }
+  private readonly done: (error: string | null, code?: CheckCode) => void;
+  constructor(c: CheckSpec, t: Target, done: (error: string | null, code?: CheckCode) => void) { this.c = c; this.t = t; this.done = done; }
 
   onRequestStart(controller: Dispatcher.DispatchController): void { this.controller = controller; }
 
@@ -99,18 +100,18 @@ class Round implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.ended();
-    if (!this.t.statuses.has(this.status)) return this.finish(`status ${this.status}, expected ${this.c.expect.status.join(' or ')}`);
+    if (!this.t.statuses.has(this.status)) return this.finish(`status ${this.status}, expected ${this.c.expect.status.join(' or ')}`, E.STATUS);
     if (this.chunks !== null) {
       const text = Buffer.concat(this.chunks, Math.min(this.size, BODY_MAX)).toString('utf8', 0, BODY_MAX);
-      if (!this.t.body!.test(text)) return this.finish(`body does not match /${this.c.expect.body}/`);
+      if (!this.t.body!.test(text)) return this.finish(`body does not match /${this.c.expect.body}/`, E.BODY);
     }
-    if (this.hash !== null) return this.finish(digestMismatch(this.t.digest!, this.hash));
+    if (this.hash !== null) return this.finish(digestMismatch(this.t.digest!, this.hash), E.DIGEST);
     this.finish(null);
   }
 
   onResponseError(_c: Dispatcher.DispatchController | null, err: Error): void {
     this.ended();
-    this.finish(this.status ? `${describe(err)} reading the body` : describe(err));
+    this.finish(this.status ? `${describe(err)} reading the body` : describe(err), E.CONNECT);
   }
 
   // The round's deadline fails the round but leaves its request running, for up to LINGER_MS
@@ -121,7 +122,7 @@ class Round implements Dispatcher.DispatchHandler {
   // A dead backend still fails every round: its connection is reset or refused, or nothing
   // answers and the request is dropped after LINGER_MS and the next round connects afresh.
   timeout(): void {
-    this.finish(this.status ? 'timed out reading the body' : 'timed out');
+    this.finish(this.status ? 'timed out reading the body' : 'timed out', E.TIMEOUT);
   }
 
   // The backend is slower than LINGER_MS (or the interval): the connection goes. A request
@@ -140,27 +141,28 @@ class Round implements Dispatcher.DispatchHandler {
     if (this.t.pending === this) this.t.pending = null;
   }
 
-  private finish(error: string | null): void {
+  // `code` says why when `error` is not null.
+  private finish(error: string | null, code?: CheckCode): void {
     if (this.finished) return;
     this.finished = true;
-    this.done(error);
+    this.done(error, error === null ? undefined : code);
   }
 }
 
 // The runner's form (runner.ts, FastProbe): no AbortSignal and no promise per round. `done`
-// gets null or the reason, once; at once when the round fails before sending anything.
-export function startHttp(c: CheckSpec, done: (error: string | null) => void): { timeout(): void } | null {
+// gets null or the reason and its code, once; at once when the round fails before sending anything.
+export function startHttp(c: CheckSpec, done: (error: string | null, code?: CheckCode) => void): { timeout(): void } | null {
   let t: Target;
   try {
     t = targetFor(c);
     if (t.pending) {
-      if (performance.now() - t.pending.sentAt < LINGER_MS && c.intervalUs < LINGER_MS * 1000) { done(UNANSWERED); return null; }
+      if (performance.now() - t.pending.sentAt < LINGER_MS && c.intervalUs < LINGER_MS * 1000) { done(UNANSWERED, E.TIMEOUT); return null; }
       t.pending.drop();
       t = targetFor(c);
     }
   } catch (err) {
     // targetFor throws when the ca file cannot be read: a failed round, with the reason.
-    done((err as Error).message);
+    done((err as Error).message, codeOf(err) as CheckCode);
     return null;
   }
   const r = new Round(c, t, done);
@@ -173,9 +175,9 @@ export function startHttp(c: CheckSpec, done: (error: string | null) => void): {
 export function httpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = () => r?.timeout();
-    const r = startHttp(c, (error) => {
+    const r = startHttp(c, (error, code) => {
       signal.removeEventListener('abort', onAbort);
-      if (error === null) resolve(); else reject(new Error(error));
+      if (error === null) resolve(); else reject(new CheckError(code ?? E.FAILED, error));
     });
     if (r) signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -4,6 +4,7 @@
 import { shim, K } from '../net/shim.ts';
 import { sockaddrIn } from '../net/sockaddr.ts';
 import type { CheckSpec } from '../config/types.ts';
+import { CHECK_CODES as E, CheckError } from './errors.ts';
 
 let fd = -1;
 const ident = process.pid & 0xffff;
@@ -63,13 +64,13 @@ export function icmpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err); else resolve();
     };
-    const onAbort = () => done(new Error(`no echo reply from ${c.host}`));
+    const onAbort = () => done(new CheckError(E.TIMEOUT, `no echo reply from ${c.host}`));
     signal.addEventListener('abort', onAbort, { once: true });
     pending.set(sq, { from: c.host, done });
     try {
-      if (shim().sendTo(fd, echoRequest(ident, sq), 0, 16, sockaddrIn(c.host)) < 0) done(new Error('send would block'));
+      if (shim().sendTo(fd, echoRequest(ident, sq), 0, 16, sockaddrIn(c.host)) < 0) done(new CheckError(E.SEND, 'send would block'));
     } catch (err) {
-      done(new Error(`send: ${(err as Error).message}`));
+      done(new CheckError(E.SEND, `send: ${(err as Error).message}`, { cause: err }));
     }
   });
 }

@@ -2,12 +2,13 @@ import type { PolicyReport } from '../policy/types.ts';
 
 // What the checker process tells the engine: one JSON object per line on the checker's
 // stdout, relayed as is by the supervisor to the engine's stdin. The engine only parses lines
-// (no undici, no checker code): see design.md "Timing isolation".
+// (no undici, no checker code): see docs/ARCHITECTURE.md "Processes".
 export interface CheckReport {
   check: string;              // the check's name
   up: boolean;
   settled: boolean;           // `up` is decided (see state.ts); until then the engine keeps what it had
   error: string | null;       // the last round's failure, null after a success
+  code?: string | null;       // error's stable code (VIGIL_ECHECK_*, VIGIL_EPOLICY_*: host/checks/errors.ts)
   latencyMs: number | null;   // the last round's duration (successful or not)
   transitions: number;        // since this checker process started
   rounds: number;
@@ -30,6 +31,7 @@ export function parseReport(line: string): CheckReport | undefined {
   return {
     check: r.check, up: r.up, settled: r.settled,
     error: typeof r.error === 'string' ? r.error.slice(0, 500) : null,
+    code: typeof r.code === 'string' && r.error != null ? r.code.slice(0, 40) : null,
     latencyMs: typeof r.latencyMs === 'number' ? r.latencyMs : null,
     transitions: typeof r.transitions === 'number' ? r.transitions : 0,
     rounds: typeof r.rounds === 'number' ? r.rounds : 0,

@@ -12,25 +12,27 @@
 import type { CheckSpec, CheckType } from '../config/types.ts';
 import { initialState, step, type CheckState } from './state.ts';
 import type { CheckReport } from './protocol.ts';
+import { CHECK_CODES as E, CheckError, codeOf, type CheckCode } from './errors.ts';
 
 export type Probe = (c: CheckSpec, signal: AbortSignal) => Promise<void>;
+// A probe rejects with a VigilError whose code says why (host/checks/errors.ts).
 // A built-in probe's callback form, cheaper per round: no AbortSignal, no promise. It calls
-// `done` once (null, or why the round failed; possibly before it returns), and timeout() at the
-// deadline makes it call `done` with its reason at once.
-export type FastProbe = (c: CheckSpec, done: (error: string | null) => void) => { timeout(): void } | null;
+// `done` once (null, or why the round failed and its code; possibly before it returns), and
+// timeout() at the deadline makes it call `done` with its reason at once.
+export type FastProbe = (c: CheckSpec, done: (error: string | null, code?: CheckCode) => void) => { timeout(): void } | null;
 
 export interface RunnerOptions {
   report: (r: CheckReport) => void;
   probes?: Partial<Record<CheckType, Probe>>;   // tests inject their own
   flushMs?: number;
-  onRound?: (name: string, ok: boolean, error: string | null) => void;
+  onRound?: (name: string, ok: boolean, error: string | null, code: string | null) => void;
 }
 
 // Rounds due this close to a wake start with it (early by at most this much).
 const COALESCE_MS = 1;
 // The abort reason of every timed-out round: abort() without one builds a DOMException with a
 // stack trace, per round, just when the process is already late.
-const TIMED_OUT = new Error('timed out');
+const TIMED_OUT = new CheckError(E.TIMEOUT, 'timed out');
 
 interface Running {
   spec: CheckSpec;
@@ -45,6 +47,7 @@ interface Running {
   startedAt: number;
   deadline: number;
   error: string | null;
+  code: string | null;        // error's VIGIL_E code
   latencyMs: number | null;
   rounds: number;
   failures: number;
@@ -67,7 +70,7 @@ async function builtin(type: CheckType): Promise<Probe> {
     case 'dns': return (await import('./dns.ts')).dnsProbe;
     case 'icmp': return (await import('./icmp.ts')).icmpProbe;
     // The checker hands in the policy sandboxes' probe (host/policy/registry.ts).
-    case 'policy': throw new Error('policy checks need the policy registry');
+    case 'policy': throw new CheckError(E.FAILED, 'policy checks need the policy registry');
   }
 }
 
@@ -98,7 +101,7 @@ export class Runner {
         byKey.set(key, group);
         this.groups.push(group);
       }
-      const c: Running = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
+      const c: Running = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, code: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
       group.ring.push(c);
       return c;
     });
@@ -143,7 +146,7 @@ export class Runner {
           else {
             const seq = c.seq;
             c.ac?.abort(TIMED_OUT);
-            queueMicrotask(() => { if (c.inFlight && c.seq === seq) this.finish(c, 'timed out'); });
+            queueMicrotask(() => { if (c.inFlight && c.seq === seq) this.finish(c, 'timed out', E.TIMEOUT); });
           }
         }
         g.head++;
@@ -199,7 +202,7 @@ export class Runner {
     if (fast) {
       c.ac = null;
       c.handle = null;
-      const h = fast(c.spec, (error) => { if (c.inFlight && c.seq === seq) this.finish(c, error); });
+      const h = fast(c.spec, (error, code) => { if (c.inFlight && c.seq === seq) this.finish(c, error, code ?? E.FAILED); });
       if (c.inFlight && c.seq === seq) c.handle = h;
       return;
     }
@@ -207,12 +210,17 @@ export class Runner {
     c.ac = ac;
     c.handle = null;
     this.probes[c.spec.type]!(c.spec, ac.signal).then(
-      () => { if (c.inFlight && c.seq === seq) this.finish(c, ac.signal.aborted ? 'timed out' : null); },
-      (err: Error) => { if (c.inFlight && c.seq === seq) this.finish(c, ac.signal.aborted && !err.message ? 'timed out' : err.message); },
+      () => { if (c.inFlight && c.seq === seq) this.finish(c, ac.signal.aborted ? 'timed out' : null, E.TIMEOUT); },
+      (err: Error) => {
+        if (!c.inFlight || c.seq !== seq) return;
+        if (ac.signal.aborted && !err.message) this.finish(c, 'timed out', E.TIMEOUT);
+        else this.finish(c, err.message, codeOf(err));
+      },
     );
   }
 
-  private finish(c: Running, error: string | null): void {
+  // `code` is error's VIGIL_E code (ignored on a success).
+  private finish(c: Running, error: string | null, code: string): void {
     c.inFlight = false;
     c.ac = null;
     c.handle = null;
@@ -220,7 +228,8 @@ export class Runner {
     c.rounds++;
     if (error !== null) c.failures++;
     c.error = error;
-    this.o.onRound?.(c.spec.name, error === null, error);
+    c.code = error === null ? null : code;
+    this.o.onRound?.(c.spec.name, error === null, error, c.code);
     const flip = step(c.state, error === null, c.spec.rise, c.spec.fall);
     if (flip) { c.dirty = false; this.o.report(this.report(c)); } else c.dirty = true;
   }
@@ -235,7 +244,7 @@ export class Runner {
 
   private report(c: Running): CheckReport {
     return {
-      check: c.spec.name, up: c.state.up, settled: c.state.settled, error: c.error, latencyMs: c.latencyMs,
+      check: c.spec.name, up: c.state.up, settled: c.state.settled, error: c.error, code: c.code, latencyMs: c.latencyMs,
       transitions: c.state.transitions, rounds: c.rounds, failures: c.failures,
       run: { ok: c.state.okRun, fail: c.state.failRun, rise: c.spec.rise, fall: c.spec.fall },
     };

@@ -2,6 +2,7 @@
 // it against a regular expression (SMTP's "220 ...", SSH's "SSH-2.0-...").
 import { connect } from 'node:net';
 import type { CheckSpec } from '../config/types.ts';
+import { CHECK_CODES as E, CheckError } from './errors.ts';
 
 const BANNER_MAX = 4096;
 
@@ -24,19 +25,19 @@ export function tcpProbe(c: CheckSpec, signal: AbortSignal): Promise<void> {
       if (connected && !sock.destroyed) sock.resetAndDestroy(); else sock.destroy();
       if (err) reject(err); else resolve();
     };
-    const onAbort = () => done(new Error(banner && got ? `timed out waiting for a banner matching /${c.expect.banner}/ (got ${JSON.stringify(got.slice(0, 80))})`
+    const onAbort = () => done(new CheckError(E.TIMEOUT, banner && got ? `timed out waiting for a banner matching /${c.expect.banner}/ (got ${JSON.stringify(got.slice(0, 80))})`
       : banner && sock.readyState === 'open' ? 'timed out waiting for the banner' : 'connect timed out'));
     signal.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (err: NodeJS.ErrnoException) => done(new Error(`connect: ${err.code ?? err.message}`)));
+    sock.on('error', (err: NodeJS.ErrnoException) => done(new CheckError(E.CONNECT, `connect: ${err.code ?? err.message}`)));
     sock.on('connect', () => { connected = true; if (!banner) done(); });
     if (banner) {
       sock.setEncoding('latin1');
       sock.on('data', (d: string) => {
         got += d;
         if (banner.test(got)) done();
-        else if (got.length > BANNER_MAX) done(new Error(`banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}`));
+        else if (got.length > BANNER_MAX) done(new CheckError(E.BANNER, `banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}`));
       });
-      sock.on('end', () => done(new Error(got ? `banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}` : 'closed without a banner')));
+      sock.on('end', () => done(new CheckError(E.BANNER, got ? `banner does not match /${c.expect.banner}/: ${JSON.stringify(got.slice(0, 80))}` : 'closed without a banner')));
     }
   });
 }

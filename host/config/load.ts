@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
+import { VigilError } from '../errors.ts';
 import { readInstance, type Draft } from './instance.ts';
 import { readChecks } from './checks.ts';
 import { readPolicies } from './policies.ts';
@@ -56,7 +57,7 @@ export function parseConfig(text: string, file: string): AgentConfig {
   const config = readTop(ctx, doc.contents as YNode);
   if (ctx.problems.length) throw new ConfigError(sorted(ctx.problems));
   const unread = ctx.maps.flatMap((m) => m.unread());
-  if (unread.length) throw new Error(`internal: accepted but never read: ${unread.join(', ')} (a bug in host/config)`);
+  if (unread.length) throw new VigilError('VIGIL_EINTERNAL', `internal: accepted but never read: ${unread.join(', ')} (a bug in host/config)`);
   return config;
 }
 

@@ -129,7 +129,7 @@ export function envp(env: NodeJS.ProcessEnv): string[] {
 
 export function K(name: string): number {
   const v = shim().constants[name];
-  if (v === undefined) throw new Error(`vigil_shim exports no constant ${name}`);
+  if (v === undefined) throw new NetError(`vigil_shim exports no constant ${name}: rebuild it (make native)`, 'VIGIL_ENET_NOSHIM');
   return v;
 }
 

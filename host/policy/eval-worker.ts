@@ -10,6 +10,7 @@
 //               { t: 'probe', kind, args } { t: 'log', level, message }
 //               { t: 'result', id, ok, reason?, code? }
 import { parentPort, workerData } from 'node:worker_threads';
+import { PolicyError } from './errors.ts';
 
 interface Root { evaluate(target: string, args: [string, string][]): void }
 type Instantiate = (getCoreModule: (p: string) => Promise<WebAssembly.Module>, imports: object,
@@ -31,7 +32,7 @@ const glues = new Map<string, Promise<{ instantiate: Instantiate }>>();
 function probe(kind: string, args: unknown[]): unknown {
   Atomics.store(ctl, 0, 0);
   port.postMessage({ t: 'probe', kind, args });
-  if (Atomics.wait(ctl, 0, 0, probeWaitMs) === 'timed-out') throw new Error(`the ${kind} probe got no answer from the host`);
+  if (Atomics.wait(ctl, 0, 0, probeWaitMs) === 'timed-out') throw new PolicyError('VIGIL_EPOLICY_BUSY', `the ${kind} probe got no answer from the host`);
   return JSON.parse(decoder.decode(data.slice(0, ctl[1])));
 }
 
@@ -85,7 +86,7 @@ async function instantiateWith(instantiate: Instantiate, compiled: WebAssembly.M
     async (p) => {
       const n = /\.core(\d*)\.wasm$/.exec(p);
       const m = n ? compiled[(n[1] ? Number(n[1]) : 1) - 1] : undefined;
-      if (!m) throw new Error(`the component asks for a core module ${p} it does not carry`);
+      if (!m) throw new PolicyError('VIGIL_EPOLICY_FORMAT', `the component asks for a core module ${p} it does not carry`);
       return m;
     },
     imports,
@@ -95,7 +96,7 @@ async function instantiateWith(instantiate: Instantiate, compiled: WebAssembly.M
       return inst;
     },
   );
-  if (typeof root?.evaluate !== 'function') throw Object.assign(new Error('the component exports no evaluate function'), { code: 'VIGIL_EPOLICY_EXPORT' });
+  if (typeof root?.evaluate !== 'function') throw new PolicyError('VIGIL_EPOLICY_EXPORT', 'the component exports no evaluate function');
   return { root, memories };
 }
 

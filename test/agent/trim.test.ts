@@ -102,7 +102,7 @@ t.test('MemoryTrim with lock: unlock first, drop, then lock every file mapping o
   const r = new MemoryTrim(refusing, { maps: () => MAPS, lock: true });
   const err = (() => { try { while (r.step(0)); } catch (e) { return e; } })();
   t.ok(err instanceof MemoryLockError, 'MemoryLockError');
-  t.equal((err as MemoryLockError).code, 'VIGIL_MEMLOCK_REFUSED');
+  t.equal((err as MemoryLockError).code, 'VIGIL_EMEMLOCK');
   t.match((err as Error).message, /CAP_IPC_LOCK.*LimitMEMLOCK/);
   t.equal(calls.at(-1), 'munlockall', 'the locks made before the refusal are undone');
   t.equal(r.lockedBytes, 0);

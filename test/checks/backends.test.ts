@@ -40,8 +40,8 @@ t.test('tcp, http and dns checks flip after exactly fall / rise rounds', { skip 
   }
   await until(() => flips(checker.lines, 'gw').length >= 1, 5000, 'icmp up', 20);
   t.match(flips(checker.lines, 'gw')[0], { up: true }, 'icmp echo through the shim\'s raw socket');
-  await until(() => checker.lines.some((l) => l.includes('"check":"wrongname"') && l.includes('NXDOMAIN')), 5000, 'NXDOMAIN', 20);
-  t.pass('a name the server does not know fails with NXDOMAIN');
+  await until(() => checker.lines.some((l) => l.includes('"check":"wrongname"') && l.includes('NXDOMAIN') && l.includes('"code":"VIGIL_ECHECK_DNS_RCODE"')), 5000, 'NXDOMAIN', 20);
+  t.pass('a name the server does not know fails with NXDOMAIN, code VIGIL_ECHECK_DNS_RCODE');
 
   for (const [name, [rise, fall]] of Object.entries(rr)) {
     await running.get(name)!.stop();
@@ -52,6 +52,7 @@ t.test('tcp, http and dns checks flip after exactly fall / rise rounds', { skip 
     // No round failed while the backend was up, so these are the rounds since it was killed.
     t.equal(down.failures - up.failures, fall, `${name}: down after exactly fall=${fall} failed rounds`);
     t.ok(down.error, `${name}: reason: ${down.error}`);
+    t.match(down.code, /^VIGIL_ECHECK_(CONNECT|TIMEOUT)$/, `${name}: its code: ${down.code}`);
     running.set(name, await startBackend(c.ns, ...backends[name]));
     await until(() => flips(checker.lines, name).length >= 3, 5000, `${name} up again`, 20);
     const again = flips(checker.lines, name)[2];
@@ -91,8 +92,8 @@ t.test('https: the certificate is verified (a self-signed one fails), a ca file 
     settles('wrongname', (r) => /ALTNAME|altname|does not match/i.test(r.error ?? '')),
     settles('trusted', (r) => r.up),
   ]);
-  t.match(last('plain'), { up: false, error: /SELF_SIGNED|self[- ]signed/i }, 'self-signed: refused');
+  t.match(last('plain'), { up: false, error: /SELF_SIGNED|self[- ]signed/i, code: 'VIGIL_ECHECK_CONNECT' }, 'self-signed: refused');
   t.match(last('wrongname'), { up: false, error: /ALTNAME|altname|does not match/i }, 'the address is not the certificate\'s name');
   t.match(last('trusted'), { up: true, error: null }, 'the ca file and the host name: verified');
-  t.match(last('noca'), { up: false, error: /cannot read ca .*missing.pem: ENOENT/ });
+  t.match(last('noca'), { up: false, error: /cannot read ca .*missing.pem: ENOENT/, code: 'VIGIL_ECHECK_CA' });
 });

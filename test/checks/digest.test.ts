@@ -39,10 +39,10 @@ t.test('expectations against a real backend: each passes or fails with its reaso
   const first = (n: string) => flips(checker.lines, n)[0];
 
   for (const n of ['sha', 'md5', 'genhash']) t.match(first(n), { up: true, error: null }, `${n}: the body's digest matches: up`);
-  t.match(first('baddigest'), { up: false, error: `body digest sha256:${sha.slice(0, 12)}… does not match the expected sha256:${wrong.slice(0, 12)}…` },
+  t.match(first('baddigest'), { up: false, code: 'VIGIL_ECHECK_DIGEST', error: `body digest sha256:${sha.slice(0, 12)}… does not match the expected sha256:${wrong.slice(0, 12)}…` },
     'a wrong digest: down, with both digests shortened');
-  t.match(first('badstatus'), { up: false, error: 'status 200, expected 204' }, 'a status not expected: down');
-  t.match(first('badbody'), { up: false, error: 'body does not match /^sick/' }, 'a body regex that does not match: down');
+  t.match(first('badstatus'), { up: false, error: 'status 200, expected 204', code: 'VIGIL_ECHECK_STATUS' }, 'a status not expected: down');
+  t.match(first('badbody'), { up: false, error: 'body does not match /^sick/', code: 'VIGIL_ECHECK_BODY' }, 'a body regex that does not match: down');
 
   // They stay so round after round (the connection kept between rounds changes nothing).
   await new Promise((r) => setTimeout(r, 500));

@@ -59,6 +59,7 @@ t.test('a failing tracked http check moves the VIP to the backup and back', { sk
   const down = JSON.parse(get(a.ns, '/status'));
   t.match(down.checks[0], { state: 'down', up: false, transitions: 2 });
   t.match(down.checks[0].error, /ECONNREFUSED|timed out/);
+  t.match(down.checks[0].code, /^VIGIL_ECHECK_(CONNECT|TIMEOUT)$/, 'the reason in /status carries its code');
   t.equal(down.instances[0].effectivePriority, 90);
   t.equal(down.instances[0].state, 'backup');
   t.match(get(a.ns, '/metrics'), /vigil_check_up\{check="web",type="http"\} 0/);

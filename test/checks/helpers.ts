@@ -12,7 +12,7 @@ export async function startBackend(ns: string, ...args: string[]): Promise<Proc>
   return p;
 }
 
-export interface Report { check: string; up: boolean; settled: boolean; error: string | null; latencyMs: number | null; transitions: number; rounds: number; failures: number }
+export interface Report { check: string; up: boolean; settled: boolean; error: string | null; code?: string | null; latencyMs: number | null; transitions: number; rounds: number; failures: number }
 
 // The checker's flips (reports where `up` changed) for one check, from its stdout lines.
 export function flips(lines: string[], check: string): Report[] {

@@ -31,6 +31,7 @@ t.test('a backend that stops answering goes down after exactly fall rounds, and 
   t.equal(down.up, false);
   t.equal(down.failures - up.failures, 3, 'down after exactly fall=3 rounds without an answer');
   t.match(down.error, /timed out/, `reason: ${down.error}`);
+  t.equal(down.code, 'VIGIL_ECHECK_TIMEOUT');
   backend.signal('SIGCONT');
   const ms = await until(() => flips(checker.lines, 'web').length >= 3, 5000, 'web up again', 20);
   const again = flips(checker.lines, 'web')[2];

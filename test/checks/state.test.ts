@@ -70,6 +70,6 @@ t.test('the runner: rounds at the interval, reports at a flip, failures with the
   t.strictSame(a.slice(0, 2), ['up@2', 'down@7'], 'up after 2 successes, down after exactly 3 failures (rounds 5, 6, 7)');
   t.ok(rounds.length >= 10 && rounds.length <= 14, `${rounds.length} rounds in ${elapsed.toFixed(0)} ms at 20 ms`);
   const snap = runner.snapshot();
-  t.match(snap.find((r) => r.check === 'slow'), { up: false, settled: true, error: 'timed out', transitions: 0 });
+  t.match(snap.find((r) => r.check === 'slow'), { up: false, settled: true, error: 'timed out', code: 'VIGIL_ECHECK_TIMEOUT', transitions: 0 });
   t.ok(snap.find((r) => r.check === 'slow')!.latencyMs! >= 4, 'latency includes the timeout');
 });
