@@ -26,8 +26,10 @@ import { table, type Target } from './table.ts';
 
 const run$ = promisify(execFile);
 const QUICK = process.env.VIGIL_BENCH_QUICK === '1';
-const SECONDS = Number(process.env.VIGIL_LB_SECONDS ?? (QUICK ? 2 : 4));
-const REPS = Number(process.env.VIGIL_LB_REPS ?? (QUICK ? 1 : 3));
+const SECONDS = Number(process.env.VIGIL_LB_SECONDS ?? 2);
+// Many short rounds, not a few long ones: on a shared machine the load drifts, and a ratio within
+// one round (seconds apart) is steadier than one across rounds.
+const REPS = Number(process.env.VIGIL_LB_REPS ?? (QUICK ? 2 : 6));
 const CONNECTIONS = 4;
 const TABLE = 'vblb';
 
