@@ -10,6 +10,7 @@ import { Core, type ActionHandler, type InstanceConfig } from '../core/core.ts';
 import { parseAddress } from '../core/addr.ts';
 import { REASON_TEXT, type StateName, type ReasonName } from '../core/codes.ts';
 import type { CheckReport } from '../checks/protocol.ts';
+import { trackEffect } from '../checks/track-effect.ts';
 import type { CheckSpec, InstanceSpec } from './spec.ts';
 
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
@@ -106,6 +107,8 @@ export interface CheckStatus {
   since: string | null;       // when `up` last changed here
   policy: object | null;      // type policy: the policy's state as the checker reports it
   run: CheckReport['run'] | null;   // rise/fall progress as the checker last reported it (the status page shows it)
+  detail?: CheckReport['detail'];   // exec: its last exit code and first output line; process: the pids
+  value?: number | null;      // file: the integer its file holds (host/checks/track-effect.ts applies it)
 }
 
 /** One input, as recorded for a replay (JSON: a handover line carries it). */
@@ -315,16 +318,26 @@ export class EngineState<W = unknown> {
     c.error = rep.error; c.code = rep.code ?? null; c.latencyMs = rep.latencyMs; c.rounds = rep.rounds; c.failures = rep.failures;
     if (rep.run) c.run = rep.run;
     if (rep.policy !== undefined) c.policy = rep.policy;
+    if (rep.detail !== undefined) c.detail = rep.detail;
     if (!rep.settled) return;
     c.known = true;
-    if (c.up === rep.up) return;
-    c.up = rep.up;
-    c.transitions++;
-    c.since = this.wallIso(now);
-    this.commands.log('info', `check ${c.name}: ${rep.up ? 'up' : `down${rep.error ? ` (${rep.error})` : ''}`}`, { check: c.name, up: rep.up });
+    // A file check's value moves the priority without a change of up (track-effect.ts).
+    const valueChanged = rep.value !== undefined && rep.value !== c.value;
+    if (rep.value !== undefined) c.value = rep.value;
+    if (c.up === rep.up && !valueChanged) return;
+    if (c.up !== rep.up) {
+      c.up = rep.up;
+      c.transitions++;
+      c.since = this.wallIso(now);
+      this.commands.log('info', `check ${c.name}: ${rep.up ? 'up' : `down${rep.error ? ` (${rep.error})` : ''}`}`, { check: c.name, up: rep.up });
+    }
     for (const r of this.routers.values()) {
       const ifs = r.spec.track.interfaces.length;
-      r.spec.track.checks.forEach((t, i) => { if (t.name === c.name) this.core.track(r.slot, ifs + i, t.weight, !c.up, now); });
+      r.spec.track.checks.forEach((t, i) => {
+        if (t.name !== c.name) return;
+        const e = trackEffect(t.weight, c.up, c.value);
+        this.core.track(r.slot, ifs + i, e.weight, e.failing, now);
+      });
     }
     this.drain();
   }
@@ -365,7 +378,7 @@ export class EngineState<W = unknown> {
       const t = list[i];
       const c = checks[i - list.length];
       if (t) this.core.track(r.slot, i, t.weight, tracksFailing[i] ?? true, now);
-      else if (c) this.core.track(r.slot, i, c.weight, !this.checks.get(c.name)?.up, now);
+      else if (c) { const k = this.checks.get(c.name); const e = trackEffect(c.weight, k?.up ?? false, k?.value); this.core.track(r.slot, i, e.weight, e.failing, now); }
       else this.core.track(r.slot, i, 0, false, now);
     }
   }
