@@ -10,6 +10,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { wrrSlots, hashBuckets, updateBuckets, maglevTable, serverKey, serverKeys, WRR_CAP, MAX_SERVERS } from '../../host/lb/tables.ts';
 import { refWrr, refBuckets, refMaglev } from '../helpers/lb-reference.ts';
+import { coreModule } from '../../host/core/core.ts';
 
 const runs = Number(process.env.VIGIL_PROPERTY_RUNS ?? 150);
 const opts = { numRuns: runs };
@@ -276,6 +277,17 @@ t.test('bounds: bad input throws a VigilError with a stable code', async (t) => 
   const table = wrrSlots(w);
   t.equal(table.length, MAX_SERVERS);
   t.equal(table[MAX_SERVERS - 1], MAX_SERVERS - 1);
+});
+
+t.test("the core's heap ends below the tables' buffers (at the top of its memory)", async (t) => {
+  const raw = new WebAssembly.Instance(coreModule(), {}).exports as unknown as {
+    memory: WebAssembly.Memory; bufLbKeys(): number; bufLbDirty(): number };
+  const mem = new Uint8Array(raw.memory.buffer);
+  let top = mem.length;
+  while (top > 0 && mem[top - 1] === 0) top--;
+  t.ok(top < raw.bufLbKeys(), `heap ends at ${top}, buffers start at ${raw.bufLbKeys()}`);
+  t.ok(raw.bufLbDirty() + 2 * MAX_SERVERS <= mem.length, 'and end inside the memory');
+  t.comment(`${((raw.bufLbKeys() - top) / 1024).toFixed(0)} KiB free between them`);
 });
 
 t.test('server keys', async (t) => {
