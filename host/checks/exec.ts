@@ -42,9 +42,14 @@ export function userIds(user: string): Ids | string {
   return r;
 }
 
-// Why the program may not run as root: writable by someone other than root, or not there.
-// (host/config/security.ts, when it lands, will say this for every script vigil runs as root.)
+// Why the program may not run as root: host/config/security.ts's scriptProblem (the file and every
+// directory above it root's and not writable by others), where that module is present; else
+// the file's own owner and mode.
+type ScriptProblem = (path: string) => string | undefined;
+let scriptProblem: ScriptProblem | undefined;
+try { scriptProblem = (await import('../config/security.ts' as string) as { scriptProblem: ScriptProblem }).scriptProblem; } catch { scriptProblem = undefined; }
 function rootProblem(path: string): string | undefined {
+  if (scriptProblem) return scriptProblem(path);
   try {
     const st = statSync(path);
     if (!st.isFile()) return `${path} is not a file`;

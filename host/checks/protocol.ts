@@ -10,6 +10,8 @@ export interface CheckReport {
   error: string | null;       // the last round's failure, null after a success
   code?: string | null;       // error's stable code (VIGIL_ECHECK_*, VIGIL_EPOLICY_*: host/checks/errors.ts)
   latencyMs: number | null;   // the last round's duration (successful or not)
+  detail?: CheckDetail;       // exec: the last exit code and first line of output; dynamic: the weight it set
+  value?: number | null;      // file: the integer the file holds (null: unreadable)
   transitions: number;        // since this checker process started
   rounds: number;
   failures: number;
@@ -22,6 +24,9 @@ export interface RunReport { ok: number; fail: number; rise: number; fall: numbe
 
 const isRun = (v: unknown): v is RunReport => !!v && typeof v === 'object'
   && ['ok', 'fail', 'rise', 'fall'].every((k) => Number.isInteger((v as Record<string, unknown>)[k]));
+
+// An exec check's last run (host/checks/exec.ts), for /status.
+export interface CheckDetail { exitCode: number | null; output: string; weight?: number }
 
 export function parseReport(line: string): CheckReport | undefined {
   let o: unknown;
@@ -37,6 +42,8 @@ export function parseReport(line: string): CheckReport | undefined {
     rounds: typeof r.rounds === 'number' ? r.rounds : 0,
     failures: typeof r.failures === 'number' ? r.failures : 0,
     ...(r.policy && typeof r.policy === 'object' ? { policy: r.policy } : {}),
+    ...(r.detail && typeof r.detail === 'object' ? { detail: { exitCode: typeof r.detail.exitCode === 'number' ? r.detail.exitCode : null, output: String(r.detail.output ?? '').slice(0, 200), ...(typeof r.detail.weight === 'number' ? { weight: r.detail.weight } : {}) } } : {}),
+    ...(r.value === null || typeof r.value === 'number' ? { value: r.value } : {}),
     ...(isRun(r.run) ? { run: { ok: r.run.ok, fail: r.run.fail, rise: r.run.rise, fall: r.run.fall } } : {}),
   };
 }

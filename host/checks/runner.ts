@@ -11,10 +11,10 @@
 // twice per round, and each wake's requests go out (and their answers come back) together.
 import type { CheckSpec, CheckType } from '../config/types.ts';
 import { initialState, step, type CheckState } from './state.ts';
-import type { CheckReport } from './protocol.ts';
+import type { CheckDetail, CheckReport } from './protocol.ts';
 import { CHECK_CODES as E, CheckError, codeOf, type CheckCode } from './errors.ts';
 
-export type Probe = (c: CheckSpec, signal: AbortSignal) => Promise<void>;
+export type Probe = (c: CheckSpec, signal: AbortSignal) => Promise<void | CheckDetail>;   // exec: its last run, for /status
 // A probe rejects with a VigilError whose code says why (host/checks/errors.ts).
 // A built-in probe's callback form, cheaper per round: no AbortSignal, no promise. It calls
 // `done` once (null, or why the round failed and its code; possibly before it returns), and
@@ -48,6 +48,7 @@ interface Running {
   deadline: number;
   error: string | null;
   code: string | null;        // error's VIGIL_E code
+  detail: CheckDetail | null; // exec: the last exit code and first line of output
   latencyMs: number | null;
   rounds: number;
   failures: number;
@@ -69,6 +70,9 @@ async function builtin(type: CheckType): Promise<Probe> {
     case 'http': return (await import('./http.ts')).httpProbe;
     case 'dns': return (await import('./dns.ts')).dnsProbe;
     case 'icmp': return (await import('./icmp.ts')).icmpProbe;
+    case 'exec': return (await import('./exec.ts')).execProbe;
+    // Watched, not run in rounds: host/checks/watch.ts (the checker hands them there).
+    case 'process': case 'file': throw new CheckError(E.FAILED, `${type} checks are watched, not run in rounds`);
     // The checker hands in the policy sandboxes' probe (host/policy/registry.ts).
     case 'policy': throw new CheckError(E.FAILED, 'policy checks need the policy registry');
   }
@@ -101,7 +105,7 @@ export class Runner {
         byKey.set(key, group);
         this.groups.push(group);
       }
-      const c: Running = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, code: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
+      const c: Running = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, code: null, detail: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
       group.ring.push(c);
       return c;
     });
@@ -210,9 +214,10 @@ export class Runner {
     c.ac = ac;
     c.handle = null;
     this.probes[c.spec.type]!(c.spec, ac.signal).then(
-      () => { if (c.inFlight && c.seq === seq) this.finish(c, ac.signal.aborted ? 'timed out' : null, E.TIMEOUT); },
-      (err: Error) => {
+      (d) => { if (c.inFlight && c.seq === seq) { c.detail = (d as CheckDetail | undefined) ?? null; this.finish(c, ac.signal.aborted ? 'timed out' : null, E.TIMEOUT); } },
+      (err: Error & { detail?: CheckDetail }) => {
         if (!c.inFlight || c.seq !== seq) return;
+        c.detail = err.detail ?? null;
         if (ac.signal.aborted && !err.message) this.finish(c, 'timed out', E.TIMEOUT);
         else this.finish(c, err.message, codeOf(err));
       },
@@ -247,6 +252,7 @@ export class Runner {
       check: c.spec.name, up: c.state.up, settled: c.state.settled, error: c.error, code: c.code, latencyMs: c.latencyMs,
       transitions: c.state.transitions, rounds: c.rounds, failures: c.failures,
       run: { ok: c.state.okRun, fail: c.state.failRun, rise: c.spec.rise, fall: c.spec.fall },
+      ...(c.detail ? { detail: c.detail } : {}),
     };
   }
 }

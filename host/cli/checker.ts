@@ -40,7 +40,10 @@ export const checker: Command = {
     await policies?.start();
     // Which policy each policy check uses, for its reports (one lookup per report, not a scan).
     const policyOf = new Map(config.checks.filter((c) => c.policy !== null).map((c) => [c.name, c.policy!]));
-    const runner = new Runner(config.checks, {
+    // process and file checks are watched, not run in rounds (host/checks/watch.ts).
+    const { WATCHED, startWatches } = await import('../checks/watch.ts');
+    const watches = await startWatches(config.checks.filter((c) => WATCHED.has(c.type)), (r) => process.stdout.write(JSON.stringify(r) + '\n'));
+    const runner = new Runner(config.checks.filter((c) => !WATCHED.has(c.type)), {
       probes: policies ? { policy: (c, signal) => policies.evaluate(c, signal) } : {},
       report: (r) => {
         const name = policyOf.get(r.check);
@@ -54,6 +57,7 @@ export const checker: Command = {
     return await new Promise<number>((resolve) => {
       const stop = (why: string) => {
         runner.stop();
+        watches.stop();
         log.info(`checker: ${why}: stopping`);
         process.stdin.destroy();
         void Promise.all([
