@@ -62,7 +62,8 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   const toE = f.get('timeout');
   const timeoutUs = toE ? durationIn(ctx, toE, ...LIMITS.checkTimeoutUs, 1e3) : parseDuration(DEFAULTS.check.timeout);
   // A command may run its whole interval (keepalived's script timeout is the interval by default).
-  if (intervalUs !== undefined && timeoutUs !== undefined && (type === 'exec' ? timeoutUs > intervalUs : timeoutUs >= intervalUs)) {
+  // process and file checks are watched, not run in rounds: no timeout.
+  if (intervalUs !== undefined && timeoutUs !== undefined && type !== 'process' && type !== 'file' && (type === 'exec' ? timeoutUs > intervalUs : timeoutUs >= intervalUs)) {
     bad(toE ? at(toE) : at(ivE!), `${label}: timeout ${fmtUs(timeoutUs)} must be shorter than interval ${fmtUs(intervalUs)}`
       + (toE ? '' : ` (the default timeout is ${DEFAULTS.check.timeout}: set a longer interval or a shorter timeout)`));
   }
@@ -92,7 +93,7 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
   }
   if (type !== undefined && (LOCAL_TYPES as readonly string[]).includes(type)) {
     const tgE = f.get('target');
-    if (tgE) bad(tgE.key, `${label}: a ${type} check has no target: remove it`);
+    if (tgE) bad(tgE.key, `${label}: ${type === 'exec' ? 'an' : 'a'} ${type} check has no target: remove it`);
     const l = readLocal(ctx, f, type as LocalType, label, item);
     if (l) Object.assign(spec, l); else ok = false;
     spec.target = l?.exec ? l.exec.command.join(' ') : l?.process ? (l.process.process ?? l.process.cmdline?.join(' ') ?? l.process.pidfile ?? '') : l?.file?.path ?? '';
