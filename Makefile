@@ -95,18 +95,22 @@ bench: system-deps all
 demo: system-deps all
 	@bash demo/demo.sh
 
-# dist/vigil: one executable (a Node 26 single executable application) with the host, yaml,
-# core.wasm and the native shim, for a box with no Node and no node_modules (packaging/).
+# dist/vigil-linux-$(ARCH): one executable (a Node 26 single executable application) with the
+# host, yaml, core.wasm and the native shim, for a box with no Node and no node_modules
+# (packaging/). ARCH=x64 (the default; also dist/vigil) or arm64 (cross-built here: Node from
+# the npm registry, the shim by aarch64-linux-gnu-gcc). Writes dist/SHA256SUMS.
+ARCH ?= x64
 dist: all
-	$(NODE) packaging/build-sea.ts
+	$(NODE) packaging/build-sea.ts --arch $(ARCH)
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the single executable, the systemd unit, the
-# examples, and /etc/vigil/vigil.yaml only when there is none (an admin's config is never touched).
+# make install [ARCH=x64|arm64] [PREFIX=/usr/local] [DESTDIR=]: the single executable for that
+# CPU as $(BINDIR)/vigil, the systemd unit, the examples, and /etc/vigil/vigil.yaml only when
+# there is none (an admin's config is never touched). For another box: DESTDIR, then copy.
 PREFIX  ?= /usr/local
 BINDIR  := $(PREFIX)/bin
 install: dist
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/vigil/examples $(DESTDIR)/etc/vigil
-	install -m 0755 dist/vigil $(DESTDIR)$(BINDIR)/vigil
+	install -m 0755 dist/vigil-linux-$(ARCH) $(DESTDIR)$(BINDIR)/vigil
 	sed 's|@BINDIR@|$(BINDIR)|g' packaging/vigil.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/vigil.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/vigil.service
 	install -m 0644 examples/*.yaml $(DESTDIR)$(PREFIX)/share/vigil/examples/

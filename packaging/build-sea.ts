@@ -1,5 +1,9 @@
-// `make dist`: dist/vigil, one executable (a Node 26 single executable application, SEA) that
-// runs on a box with no Node and no node_modules. It carries:
+// `make dist [ARCH=x64|arm64]`: dist/vigil-linux-ARCH, one executable (a Node 26 single
+// executable application, SEA) that runs on a Linux box of that CPU with no Node and no
+// node_modules; dist/vigil is the x64 one (a hard link). Every build prints the sha256 of each
+// executable in dist/ and writes dist/SHA256SUMS (`cd dist && sha256sum -c SHA256SUMS`).
+// arm64 is cross-built on this x86-64 box (packaging/cross.ts: Node from the npm registry, the
+// shim by aarch64-linux-gnu-gcc) and smoke-tested under qemu-aarch64-static. It carries:
 //   - the host (host/cli/main.ts and every command, their dynamic imports inlined) and yaml,
 //     bundled by rolldown into one ES module, which Node 26 runs with "mainFormat": "module";
 //   - core.wasm and the native shim as SEA assets (sea-config.json), which host/core/core.ts and
@@ -13,14 +17,17 @@
 //
 // sea-config.json is the template: its main, executable and output name files in a private
 // build directory (dist/.build-XXXXXX, so two builds never meet); its assets are relative to
-// the repository. dist/vigil is replaced (rename) only once the new one has printed its version.
+// the repository. The executable is replaced (rename) only once the new one has printed its
+// version. For another CPU the blob has no code cache (V8's cache is made by the building node,
+// for its own CPU) and the shim asset is the cross-built one.
 //
 // Size: a SEA is the node binary plus a note section with the blob. The binary is stripped
 // *before* the blob goes in: stripping the finished executable breaks it (strip moves the
 // .note.node.sea section out of its segment and the executable segfaults at start).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { parseArch, sha256, target, type Arch } from './cross.ts';
 import { rolldown, type Plugin } from 'rolldown';
 import { builtins } from './bundle.ts';
 import { policyAssets } from './policy-assets.ts';
@@ -29,7 +36,15 @@ const ROOT = join(import.meta.dirname, '..');
 process.chdir(ROOT);
 interface SeaConfig { main: string; executable: string; output: string; assets: Record<string, string>; [k: string]: unknown }
 const template = JSON.parse(readFileSync('packaging/sea-config.json', 'utf8')) as SeaConfig;
-const DIST = 'dist/vigil';
+// --arch ARCH (the Makefile's ARCH), x64 by default.
+const argi = process.argv.indexOf('--arch');
+let arch: Arch;
+try {
+  arch = parseArch(argi > 0 ? process.argv[argi + 1] : process.env.ARCH);
+} catch (e) {
+  fail((e as Error).message);
+}
+const DIST = `dist/vigil-linux-${arch}`;
 const ALLOWED_PACKAGES = new Set(['yaml', 'undici']);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -45,6 +60,15 @@ function packageOf(id: string): string | undefined {
   return scope.startsWith('@') ? `${scope}/${name}` : scope;
 }
 
+const t0 = performance.now();
+const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+let tgt: ReturnType<typeof target>;
+try {
+  tgt = target(ROOT, arch, process.versions.node, (s) => console.log(s));
+} catch (e) {
+  fail((e as Error).message);
+}
+if (arch !== 'x64') template.assets = { ...template.assets, 'vigil_shim.node': relative(ROOT, tgt.shim) };
 for (const [name, file] of Object.entries(template.assets)) {
   if (!existsSync(file)) fail(`asset ${name}: ${file} is missing: run \`make\` first`);
 }
@@ -52,6 +76,7 @@ mkdirSync('dist', { recursive: true });
 const BUILD = mkdtempSync('dist/.build-');
 process.on('exit', () => rmSync(BUILD, { recursive: true, force: true }));
 const sea: SeaConfig = { ...template, main: join(BUILD, template.main), executable: join(BUILD, template.executable), output: join(BUILD, template.output) };
+if (!tgt.codeCache) sea.useCodeCache = false;
 const CONFIG = join(BUILD, 'sea-config.json');
 // The policy runtime's assets: built-in policies, the sandbox worker, jco for the compiler.
 sea.assets = { ...sea.assets, ...await policyAssets(ROOT, join(ROOT, BUILD)) };
@@ -59,7 +84,6 @@ writeFileSync(CONFIG, JSON.stringify(sea, null, 2));
 
 // main.ts reads its version from ../../package.json; the executable has no such file, so that
 // one read becomes the version, as a literal. The build fails if the line changed.
-const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const PKG_READ = "readFileSync(new URL('../../package.json', import.meta.url), 'utf8')";
 const inlineVersion: Plugin = {
   name: 'vigil-inline-version',
@@ -70,7 +94,6 @@ const inlineVersion: Plugin = {
   },
 };
 
-const t0 = performance.now();
 const bundle = await rolldown({ input: 'host/cli/main.ts', platform: 'node', plugins: [inlineVersion, builtins], logLevel: 'warn' });
 // Minified for size (the executable's budget is 120 MB), keeping names: errors are named
 // after their classes (host/errors.ts), and stack traces stay readable.
@@ -88,24 +111,45 @@ if (extra.length) fail(`the bundle pulls in ${extra.join(', ')}: only ${[...ALLO
 if (chunk.dynamicImports.length) fail(`the bundle still imports other files at run time: ${chunk.dynamicImports.join(', ')}`);
 console.log(`bundle: ${mb(statSync(sea.main).size)}, ${chunk.moduleIds.length} modules, packages: ${[...packages].join(', ') || 'none'}`);
 
-// The node running this script is the one the SEA is made of (a blob fits one exact version):
-// node_modules' Node 26, never the system's.
-copyFileSync(process.execPath, sea.executable);
+// The SEA is made of the version of the node running this script (a blob fits one exact
+// version): node_modules' Node 26 for x64, never the system's; the same version for arm64.
+copyFileSync(tgt.node, sea.executable);
 chmodSync(sea.executable, 0o755);
 const full = statSync(sea.executable).size;
 try {
-  execFileSync('strip', ['--strip-all', sea.executable], { stdio: 'inherit' });
-  console.log(`node ${process.version}: ${mb(full)}, stripped ${mb(statSync(sea.executable).size)}`);
+  execFileSync(tgt.strip, ['--strip-all', sea.executable], { stdio: 'inherit' });
+  console.log(`node ${process.version} ${arch}: ${mb(full)}, stripped ${mb(statSync(sea.executable).size)}`);
 } catch (e) {
-  console.warn(`build-sea: strip failed (${(e as Error).message}): node ${process.version} keeps its symbols (${mb(full)})`);
+  console.warn(`build-sea: strip failed (${(e as Error).message}): node ${process.version} ${arch} keeps its symbols (${mb(full)})`);
 }
 
 execFileSync(process.execPath, ['--build-sea', CONFIG], { stdio: ['ignore', 'ignore', 'inherit'] });
 
-// Before it replaces dist/vigil: it runs without node_modules on PATH, and knows its version.
-const smoke = spawnSync(sea.output, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-const got = smoke.stdout.trim();
-if (got !== `vigil ${version}`) fail(`${sea.output} --version printed ${JSON.stringify(got)}, not "vigil ${version}"\n${smoke.stderr}`);
+// Before it replaces the last build: it runs without node_modules on PATH, and knows its
+// version (arm64: under qemu-user; without qemu-aarch64-static only a warning).
+if (tgt.runner === undefined) {
+  console.warn(`build-sea: qemu-aarch64-static is not installed (apt-get install qemu-user-static): ${DIST} was not run before it replaced the last build`);
+} else {
+  const [cmd, ...pre] = [...tgt.runner, sea.output];
+  const smoke = spawnSync(cmd, [...pre, '--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 120_000 });
+  const got = smoke.stdout?.trim();
+  if (got !== `vigil ${version}`) fail(`${[...tgt.runner, sea.output].join(' ')} --version printed ${JSON.stringify(got)}, not "vigil ${version}"\n${smoke.stderr ?? smoke.error}`);
+}
 renameSync(sea.output, DIST);
+if (arch === 'x64') {
+  // dist/vigil, as the tests, `make install` and the README have always had it: the same file.
+  const tmp = join(BUILD, 'vigil.link');
+  linkSync(DIST, tmp);
+  renameSync(tmp, 'dist/vigil');
+}
 const size = statSync(DIST).size;
-console.log(`${DIST}: ${mb(size)} (${size} bytes), ${got}, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${DIST}: ${mb(size)} (${size} bytes), vigil ${version} for linux-${arch}, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+if (size > 120e6) console.warn(`build-sea: ${DIST} is ${mb(size)}: over the 120 MB budget (test/dist fails on it)`);
+
+// A SEA cannot be signed here: the sha256 of every executable in dist/, printed and in
+// dist/SHA256SUMS (the format of sha256sum, for \`sha256sum -c\`).
+const sums = readdirSync('dist').filter((f) => f === 'vigil' || f.startsWith('vigil-linux-')).sort()
+  .map((f) => `${sha256(join('dist', f))}  ${f}\n`).join('');
+writeFileSync(join(BUILD, 'SHA256SUMS'), sums);
+renameSync(join(BUILD, 'SHA256SUMS'), 'dist/SHA256SUMS');
+process.stdout.write(`dist/SHA256SUMS:\n${sums}`);
