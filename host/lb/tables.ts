@@ -4,6 +4,8 @@
 //   wrr:     numgen inc mod LEN map { slot : server }        wrrSlots(weights)
 //   sh / dh: jhash ip saddr mod B seed S map @buckets        hashBuckets(keys, weights, B)
 //   mh:      jhash ... mod M map @maglev                     maglevTable(keys, weights, M)
+// (and updateBuckets: the sh / dh table again after a change, from the one before it).
+// What each guarantees, with measured figures: docs/lb-tables.md.
 // A key is a server's stable identity (serverKeys / serverKey from address and port), so the
 // tables do not depend on the order servers are listed in. Weight 0 gets no slot; when every
 // weight is 0 (or there is no server) the table is empty.
