@@ -174,7 +174,7 @@ export function updateBuckets(previous: BucketTable, keys: ArrayLike<number>, we
  * entries to within 1/2 + n * w_i / (2 sum(w)) (within 1 when the weights are equal). Removing
  * a server moves its entries and some others: near-minimal, not minimal. Measured over random
  * sets of 2-40 servers, the others' entries that move are ~1/sqrt(size) of the table on average
- * and at most ~4.6/sqrt(size) (29% at 251, 14% at 1021, 6.5% at 4093, 1.2% at 65537); the
+ * and at most ~4.6/sqrt(size) (29% at 251, 14% at 1021, 6.5% at 4093, 1.5% at 65537); the
  * tests assert 6/sqrt(size). A larger size moves fewer.
  */
 export function maglevTable(keys: ArrayLike<number>, weights: ArrayLike<number>, size = DEFAULT_MAGLEV_SIZE): Uint16Array {
