@@ -44,6 +44,7 @@ function sorted<T>(items: T[], name: (t: T) => string, state: (t: T) => string):
 
 function render(): void {
   if (!status) return;
+  const t0 = performance.now();
   const f = filterBox.value.trim();
   const visible = (r: { search: string }) => !f || matches(f, r.search);
   const s = status;
@@ -56,6 +57,8 @@ function render(): void {
   text($('n-checks'), count(nc, s.checks.length));
   text($('n-vs'), count(nv, list.length));
   summary(s);
+  // How long a render takes (tests read it: a few hundred rows stay well under a poll's time).
+  document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
 }
 
 const count = (shown: number, all: number) => (shown === all ? `${all}` : `${shown} of ${all}`);

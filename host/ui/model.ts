@@ -116,10 +116,29 @@ export function stateRank(state: string): number {
   }
 }
 
-/** A counter's rate per second between two samples; null across a reset or no time. */
-export function rate(prev: { t: number; v: number } | undefined, t: number, v: number | undefined): number | null {
-  if (!prev || v === undefined || t <= prev.t || v < prev.v) return null;
-  return (v - prev.v) / ((t - prev.t) / 1000);
+/**
+ * A counter's rate per second, from the values the page sees at its polls. The counters move
+ * when their writer writes (`vigil lb`: about once a second), not at every poll, so the rate is
+ * taken over the changes of the last `windowMs` (a poll's lateness is then a small part of it);
+ * a counter quiet for longer than `quietMs` counts its quiet time (traffic that stopped reads 0).
+ */
+export class Rate {
+  private t: number[] = [];
+  private v: number[] = [];
+  private windowMs: number;
+  private quietMs: number;
+  constructor(windowMs = 10_000, quietMs = 3000) { this.windowMs = windowMs; this.quietMs = quietMs; }
+  sample(t: number, v: number | undefined): number | null {
+    if (v === undefined) return null;
+    const last = this.v.length - 1;
+    if (last >= 0 && v < this.v[last]) { this.t = []; this.v = []; }   // reset: a new writer
+    if (!this.v.length || v !== this.v[this.v.length - 1]) { this.t.push(t); this.v.push(v); }
+    while (this.t.length > 2 && t - this.t[1] > this.windowMs) { this.t.shift(); this.v.shift(); }
+    let endT = this.t[this.t.length - 1];
+    if (t - endT > this.quietMs) endT = t;
+    if (endT === this.t[0]) return null;
+    return (this.v[this.v.length - 1] - this.v[0]) / ((endT - this.t[0]) / 1000);
+  }
 }
 
 /** Per second, as a person reads it: 0, 12, 1.2 k, 3.4 M. */

@@ -2,7 +2,7 @@
 // weight, up/down and since when, active connections, and packets and bytes per second (rates
 // from the counters of two polls, computed here).
 import { el, text, cls, attr, KeyedBody, type Row } from './dom.ts';
-import { duration, matches, rate, si, stateRank, type RealServer, type VirtualServer } from './model.ts';
+import { duration, matches, Rate, si, stateRank, type RealServer, type VirtualServer } from './model.ts';
 
 interface Cells {
   addr: HTMLElement; state: HTMLElement; weight: HTMLElement; since: HTMLElement;
@@ -20,7 +20,7 @@ export const rsKey = (r: RealServer) => `${r.address}:${r.port ?? ''}`;
 
 export function virtualServers(root: HTMLElement, ctx: { now(): number }) {
   const blocks = new Map<string, Block>();
-  const counters = new Map<string, { t: number; v: number }>();   // "vs/rs/packets" -> last sample
+  const rates = new Map<string, Rate>();   // "vs/rs/p" -> its packets' rate, "vs/rs/b" its bytes'
 
   const block = (name: string): Block => {
     const box = el('div', 'vs');
@@ -58,17 +58,10 @@ export function virtualServers(root: HTMLElement, ctx: { now(): number }) {
     return { box, title, info, quorum, rows, empty };
   };
 
-  const lastRate = new Map<string, number | null>();
-  // A rate is kept between samples of the same counter value (polls faster than the counters
-  // move would otherwise read as 0 between real updates).
   const sample = (k: string, now: number, v: number | undefined): number | null => {
-    if (v === undefined) return null;
-    const prev = counters.get(k);
-    if (prev && prev.v === v && now - prev.t < 2000) return lastRate.get(k) ?? null;
-    const r = rate(prev, now, v);
-    counters.set(k, { t: now, v });
-    lastRate.set(k, r);
-    return r;
+    let r = rates.get(k);
+    if (!r) rates.set(k, r = new Rate());
+    return r.sample(now, v);
   };
 
   let order: string[] = [];
@@ -98,6 +91,7 @@ export function virtualServers(root: HTMLElement, ctx: { now(): number }) {
         if (!b.box.hidden) shown++;
       }
       for (const [k, b] of blocks) if (!seen.has(k)) { b.box.remove(); blocks.delete(k); }
+      for (const k of rates.keys()) if (!seen.has(k.slice(0, k.indexOf('/')))) rates.delete(k);
       const now = sorted.map((v) => v.name);
       if (now.join('\0') !== order.join('\0')) { for (const k of now) root.appendChild(blocks.get(k)!.box); order = now; }
       return shown;

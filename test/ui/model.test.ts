@@ -1,6 +1,6 @@
 // The status page's arithmetic (host/ui/model.ts): nines, the month's budget, rates, series.
 import t from 'tap';
-import { budget, duration, errorCode, fmtNines, matches, monthOf, nines, percent, progress, rate, Series, si, sparkPoints, stateRank } from '../../host/ui/model.ts';
+import { budget, duration, errorCode, fmtNines, matches, monthOf, nines, percent, progress, Rate, Series, si, sparkPoints, stateRank } from '../../host/ui/model.ts';
 
 t.test('availability as percent and nines', async (t) => {
   t.equal(percent(1), '100 %');
@@ -33,9 +33,15 @@ t.test('durations, rates, units', async (t) => {
   t.equal(duration(267.84), '4 m 28 s');
   t.equal(duration(90061), '1 d 1 h');
   t.equal(duration(null), '–');
-  t.equal(rate({ t: 1000, v: 100 }, 3000, 300), 100);
-  t.equal(rate({ t: 1000, v: 100 }, 3000, 50), null, 'a counter reset is no rate');
-  t.equal(rate(undefined, 3000, 50), null);
+  const r = new Rate(10_000, 3000);
+  t.equal(r.sample(0, 100), null, 'one value is no rate');
+  t.equal(r.sample(500, 100), null, 'nor the same value again, soon');
+  t.equal(r.sample(1000, 300), 200, 'a change: 200 over 1 s');
+  t.equal(r.sample(1500, 300), 200, 'kept between the writer\'s updates (polls are faster)');
+  t.equal(r.sample(2200, 500), 400 / 2.2, 'over the window, so one late poll moves it little');
+  t.equal(r.sample(6200, 500), 400 / 6.2, 'quiet beyond 3 s: the quiet time counts');
+  t.equal(r.sample(6700, 50), null, 'a counter reset starts again');
+  t.equal(r.sample(6800, undefined), null);
   t.equal(si(1234, 'B'), '1.2 kB');
   t.equal(si(0), '0');
   t.equal(si(2.5e6), '2.5 M');

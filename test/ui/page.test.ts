@@ -14,6 +14,8 @@ import { needTools } from '../helpers/tools.ts';
 import { startBackend } from '../checks/helpers.ts';
 import { Browser, CHROMIUM } from './browser.ts';
 import { buildPage } from '../../host/ui/build.ts';
+import { removeLbStatus, writeLbStatus } from '../../host/lb/status-file.ts';
+import { readlinkSync } from 'node:fs';
 
 const skip = skipReason() ?? needTools(CHROMIUM, 'python3', 'curl');
 const OUT = join(import.meta.dirname, 'output');
@@ -45,8 +47,8 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
 
   const checks = [
     'checks:',
-    `  - { name: web, type: http, target: "http://${c.v4}:8080/health", interval: 100ms, timeout: 80ms, rise: 2, fall: 2 }`,
-    `  - { name: api, type: tcp, target: "${c.v4}:8081", interval: 100ms, timeout: 80ms, rise: 2, fall: 2 }`,
+    `  - { name: web, type: http, target: "http://${c.v4}:8080/health", interval: 200ms, timeout: 190ms, rise: 2, fall: 2 }`,
+    `  - { name: api, type: tcp, target: "${c.v4}:8081", interval: 200ms, timeout: 190ms, rise: 2, fall: 2 }`,
     `  - { name: gateway, type: icmp, target: ${c.v4}, interval: 200ms, timeout: 150ms, rise: 1, fall: 3 }`,
   ];
   const cfgA = [
@@ -66,6 +68,20 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   await until(() => holders([a.ns], VIP1).length === 1 && holders([a.ns], VIP2).length === 1, 5000, 'A to hold both VIPs', 20);
   await pb.waitLine(/"to":"backup"/, 5000);
 
+  // A virtual server over the two backends, as `vigil lb` hands it to the status server (a file
+  // the server splices into /status: host/lb/status-file.ts), written here as the checks stand.
+  const engine = JSON.parse(nsExec(a.ns, 'curl', '-sf', 'http://127.0.0.1:9110/status')).pid as number;
+  const lbBase = join('/run/vigil', `lb-${/\[(\d+)\]/.exec(readlinkSync(`/proc/${engine}/ns/net`))![1]}-9110`);
+  t.teardown(() => removeLbStatus(lbBase));
+  const since = new Date().toISOString();
+  const lb = (apiUp: boolean) => writeLbStatus(lbBase, JSON.stringify([{ name: 'shop', address: VIP1, port: 80, fwmark: null, protocol: 'tcp',
+    scheduler: 'wrr', forwarding: 'nat', quorum: { up: apiUp, needed: 2, healthy: apiUp ? 2 : 1, since, sorry: false },
+    realServers: [
+      { address: c.v4, port: 8080, weight: 3, effectiveWeight: 3, up: true, since, check: 'web', activeConnections: 12, packets: 0, bytes: 0 },
+      { address: c.v4, port: 8081, weight: 1, effectiveWeight: apiUp ? 1 : 0, up: apiUp, since: apiUp ? since : new Date().toISOString(), check: 'api', activeConnections: apiUp ? 3 : 0, packets: 0, bytes: 0 },
+    ] }]), '');
+  lb(true);
+
   // The page as the agent serves it: one HTML file, no other request but /status.
   const head = nsExec(a.ns, 'curl', '-sS', '-D', '-', '-o', '/dev/null', 'http://127.0.0.1:9110/');
   t.match(head, /^HTTP\/1\.1 200/);
@@ -75,11 +91,15 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   t.teardown(() => browser.close());
   await browser.goto('http://127.0.0.1:9110/');
   await browser.until(`document.querySelectorAll('#checks tbody tr').length === 3`, 5000, 'three check rows');
-  await browser.until(`[...document.querySelectorAll('#instances .badge')].filter((b) => b.textContent === 'master').length >= 2`, 5000, 'both instances master');
+  // Both instances master, and A (192.0.2.10) VI_web's master: B may hold it for a moment at the
+  // start, before A's web check has risen.
+  await browser.until(`[...document.querySelectorAll('#instances .badge')].filter((b) => b.textContent === 'master').length >= 2
+    && document.querySelector('#instances tr[data-key="VI_web"] td:nth-child(4)').textContent === '192.0.2.10'`, 5000, 'both instances master');
   await browser.eval('window.__sameDocument = true');
 
   const inst = await rows(browser, '#instances');
   t.same(inst.map((r) => [r.name, r.state, r.red]), [['VI_api', 'master', false], ['VI_web', 'master', false]], 'two instances, both master, none red');
+  await browser.until(`document.querySelectorAll('#vs tbody tr').length === 2`, 3000, 'the virtual server\'s two real servers');
   const vw = inst.find((r) => r.name === 'VI_web')!;
   t.match(vw.text, /192\.0\.2\.10\b/, 'the master\'s address (A\'s own)');
   t.match(vw.text, /150/, 'its priority');
@@ -95,12 +115,13 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   t.equal(await browser.eval('document.querySelector("#conn").className'), 'conn ok', 'the page says it is live');
   writeFileSync(join(OUT, 'normal.png'), await browser.screenshot());
 
-  // The TCP backend dies: the engine hears it (fall 2 x 100 ms), and the page turns the row red
+  // The TCP backend dies: the engine hears it (fall 2 x 200 ms), and the page turns the row red
   // within a second of that, in the same document.
   await api.stop();
   await pa.waitLine(/check api: down/, 5000);
   const known = performance.now();
   await browser.until(isRed('#checks', 'api'), 2000, 'the api row to turn red');
+  lb(false);
   const redMs = performance.now() - known;
   t.ok(redMs < 1000, `api's row red ${redMs.toFixed(0)} ms after the engine logged it down (under 1 s)`);
   const apiRow = (await row(browser, '#checks', 'api'))!;
@@ -132,6 +153,8 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
     const s = document.querySelector('#sort'); s.value = 'state'; s.dispatchEvent(new Event('change')); })()`);
   t.same((await rows(browser, '#checks')).map((r) => r.name), ['api', 'web', 'gateway'], 'sorted by state: down first');
   t.same((await rows(browser, '#instances')).map((r) => r.name), ['VI_api', 'VI_web'], 'fault before backup');
+  await browser.until(`document.querySelector('#vs .vs.bad')`, 3000, 'the virtual server without quorum');
+  t.match(await browser.eval<string>(`document.querySelector('#vs .vs').innerText`), /quorum down 1\/2/, 'the virtual server\'s quorum down, 1 of 2');
   const png = await browser.screenshot();
   writeFileSync(join(OUT, 'degraded.png'), png);
   if (process.env.VIGIL_UI_DOCS === '1') { mkdirSync(DOCS, { recursive: true }); copyFileSync(join(OUT, 'degraded.png'), join(DOCS, 'status-page.png')); }
