@@ -11,6 +11,7 @@
 // a hook runs as ordinary work.
 import type { Logger } from './log.ts';
 import { envp, K, shim, watchExit } from '../net/shim.ts';
+import { lookupUser } from '../config/security.ts';
 
 export interface NotifyEvent {
   instance: string;
@@ -22,7 +23,18 @@ export interface NotifyEvent {
 
 const STDERR_KEPT = 2000;
 
-export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log: Logger): Promise<number | null> {
+// A hook run as `user`: through util-linux's setpriv, which sets the real and effective ids and
+// the user's groups, then execs the hook (the shim's spawn has no credentials of its own).
+const SETPRIV = '/usr/bin/setpriv';
+function asUser(argv: string[], user: string, env: NodeJS.ProcessEnv): string[] {
+  const u = lookupUser(user);
+  if (!u) throw new Error(`user ${JSON.stringify(user)} does not exist`);
+  env.USER = env.LOGNAME = u.name;
+  return [SETPRIV, `--reuid=${u.uid}`, `--regid=${u.gid}`, `--init-groups`, '--', ...argv];
+}
+
+/** `user`: the instance's notify.user, to run the hook as that local user instead of root. */
+export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log: Logger, user?: string): Promise<number | null> {
   const s = shim();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -33,7 +45,8 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
   return new Promise((resolve) => {
     let pid: number, errFd: number;
     try {
-      [pid, errFd] = s.spawnHook([script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], envp(env));
+      const argv = [script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)];
+      [pid, errFd] = s.spawnHook(user ? asUser(argv, user, env) : argv, envp(env));
     } catch (err) {
       log.warn(`notify hook ${script} could not start: ${(err as Error).message}`, { instance: e.instance });
       resolve(null);

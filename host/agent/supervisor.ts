@@ -76,6 +76,8 @@ export class Supervisor {
   constructor(o: SupervisorOptions) {
     this.o = o;
     this.config = o.config;
+    // Unsafe scripts the file runs anyway (security.allowUnsafeScripts): said at every start.
+    for (const w of o.config.security?.warnings ?? []) o.log.warn(w);
     this.finished = new Promise((r) => { this.done = r; }).then((code) => { this.close(); return code as number; });
   }
 

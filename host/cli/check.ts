@@ -93,6 +93,8 @@ export const check: Command = {
       for (const [p, r] of bad) io.stderr(formatProblem({ file: config.file, line: p.line, col: p.col, message: `policy ${p.name}: ${p.file}: ${(r as Error).message}` }));
       if (bad.length) return 2;
     }
+    // Unsafe scripts the file accepts (security.allowUnsafeScripts): said, not refused.
+    for (const w of config.security?.warnings ?? []) io.stderr(`warning: ${w}`);
     if (values.json) io.stdout(JSON.stringify(config, null, 2));
     else io.stdout(summary(config).join('\n'));
     return 0;

@@ -7,6 +7,7 @@ import type { Ctx, Entry, Fields, YNode } from './reader.ts';
 import { at, boolean, durationIn, duration, integer, itemMap, itemString, list, map, string, fmtUs } from './reader.ts';
 import { DEFAULTS, LIMITS, type Address, type Auth, type InstanceSpec, type Notify, type TrackInterface } from './types.ts';
 import { hostBitsProblem, ifnameProblem, nameProblem, parseAddr, specialAddress, type Addr } from './values.ts';
+import { lookupUser, type RunAs } from './security.ts';
 
 export interface Draft {
   spec: InstanceSpec;          // complete only when the file has no problems
@@ -21,6 +22,8 @@ export interface Draft {
   vips: { addr: Addr; node: YNode }[];
   // track.checks as written: load.ts checks the names against the checks: list.
   checkRefs: { name: string; weight: number; node: YNode }[];
+  // The scripts it runs and as whom: load.ts judges them (host/config/security.ts).
+  scripts: { path: string; node: YNode; runAs?: RunAs }[];
 }
 
 const EXAMPLE = '{ name: VI_1, interface: eth0, vrid: 51, virtualAddresses: [192.0.2.100/24] }';
@@ -29,7 +32,7 @@ const NOTIFY_EVENTS = ['master', 'backup', 'fault', 'stop'] as const;
 export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | undefined {
   const f = itemMap(ctx, item, 'instance', `instance ${index + 1}`, EXAMPLE);
   if (!f) return undefined;
-  const d: Draft = { spec: undefined as unknown as InstanceSpec, node: item, vips: [], checkRefs: [] };
+  const d: Draft = { spec: undefined as unknown as InstanceSpec, node: item, vips: [], checkRefs: [], scripts: [] };
   const missing = (key: string, example: string) =>
     ctx.report(item, `${d.name !== undefined ? `instance ${d.name}` : `instance ${index + 1}`} has no ${key}: add "${key}: ${example}"`);
 
@@ -247,9 +250,21 @@ export function readInstance(ctx: Ctx, item: YNode, index: number): Draft | unde
   const notifyE = f.get('notify');
   const nf = notifyE ? map(ctx, notifyE, 'notify', '{ master: /etc/vigil/master.sh }') : undefined;
   if (nf) {
+    const userE = nf.get('user');
+    let runAs: RunAs | undefined;
+    if (userE) {
+      const name = string(ctx, userE, 'the name of a local user, e.g. vigil-hooks');
+      if (name !== undefined) {
+        runAs = lookupUser(name);
+        if (!runAs) ctx.report(at(userE), `notify.user ${JSON.stringify(name)} is not a local user: create it (useradd --system ${name}) or name another`);
+        else if (runAs.uid === 0) ctx.report(at(userE), `notify.user ${JSON.stringify(name)} is root (uid 0): name an unprivileged user, or remove the key (hooks run as root by default)`);
+        else notify.user = name;
+      }
+    }
     for (const ev of NOTIFY_EVENTS) {
       const e = nf.get(ev);
       if (e) notify[ev] = scriptPath(ctx, e) ?? null;
+      if (e && notify[ev]) d.scripts.push({ path: notify[ev]!, node: at(e), runAs: notify.user ? runAs : undefined });
     }
     const t = nf.get('timeout');
     if (t) notify.timeoutUs = durationIn(ctx, t, ...LIMITS.notifyTimeoutUs) ?? notify.timeoutUs;

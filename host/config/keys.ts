@@ -18,7 +18,7 @@ const check = {
   path: null,                                                                   // file
 };
 const policy = { name: null, file: null, memory: null, cpu: null };
-const notify = { master: null, backup: null, fault: null, stop: null, timeout: null };
+const notify = { master: null, backup: null, fault: null, stop: null, timeout: null, user: null };
 
 const instance = {
   name: null, interface: null, vrid: null, priority: null, version: null, advertInterval: null,
@@ -39,6 +39,7 @@ const loadBalancer = { table: null, removeOnStop: null };
 const syncGroup = { name: null, instances: null };
 const status = { listen: null, target: null };
 const realtime = { priority: null };   // or a bare true / false
+const security = { allowUnsafeScripts: null };
 
 export const SHAPE = {
   instances: [instance] as const,
@@ -49,10 +50,11 @@ export const SHAPE = {
   loadBalancer,
   status,
   realtime,
+  security,
 };
 
 // The maps by name, for the parser's unknown-key check.
-export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, notify, syncGroup, status, realtime, virtualServer, realServer, persistence, lbNotify, loadBalancer };
+export const MAPS = { top: SHAPE, instance, auth, garp, track, trackInterface, trackCheck, check, policy, expect, notify, syncGroup, status, realtime, security, virtualServer, realServer, persistence, lbNotify, loadBalancer };
 export type MapKind = keyof typeof MAPS;
 
 // keepalived's keywords, for people bringing a keepalived.conf along: what vigil calls them.
@@ -125,6 +127,6 @@ export function unknownKeyMessage(key: string, kind: MapKind): string {
 const ARTICLE: Record<MapKind, string> = {
   top: 'the file', instance: 'an instance', auth: 'auth', garp: 'garp', track: 'track',
   trackInterface: 'a tracked interface', trackCheck: 'a tracked check', check: 'a check', policy: 'a policy', expect: 'expect', notify: 'notify', syncGroup: 'a sync group',
-  status: 'status', realtime: 'realtime', virtualServer: 'a virtual server', realServer: 'a real server',
+  status: 'status', realtime: 'realtime', security: 'security', virtualServer: 'a virtual server', realServer: 'a real server',
   persistence: 'persistence', lbNotify: 'notify', loadBalancer: 'loadBalancer',
 };

@@ -10,7 +10,8 @@ import { readChecks } from './checks.ts';
 import { readPolicies } from './policies.ts';
 import { readLoadBalancer, readVirtualServers } from './virtual-servers.ts';
 import { closest } from './keys.ts';
-import { at, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, type Entry, type YNode } from './reader.ts';
+import { at, boolean, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, type Entry, type YNode } from './reader.ts';
+import { scriptProblem } from './security.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
 import { parseListen } from './values.ts';
 
@@ -164,6 +165,22 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   const rtE = top.get('realtime');
   if (rtE) config.realtime = readRealtime(ctx, rtE) ?? config.realtime;
 
+  // Scripts run as root: refused when someone else could change them, unless the file accepts
+  // the risk, which is then said at every start.
+  const secE = top.get('security');
+  const allow = secE ? readSecurity(ctx, secE) : false;
+  const warnings: string[] = [];
+  for (const d of drafts) {
+    for (const sc of d.scripts) {
+      const why = scriptProblem(sc.path, sc.runAs);
+      if (!why) continue;
+      const p = ctx.pos(sc.node);
+      if (allow) warnings.push(`${ctx.file}:${p.line}:${p.col}: running anyway (security.allowUnsafeScripts): ${why}`);
+      else ctx.report(sc.node, why);
+    }
+  }
+  if (allow) config.security = { allowUnsafeScripts: true, warnings };
+
   config.instances = drafts.map((d) => d.spec);
   for (const g of config.syncGroups) {
     for (const n of g.instances) {
@@ -172,6 +189,13 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     }
   }
   return config;
+}
+
+// security: { allowUnsafeScripts: true }
+function readSecurity(ctx: Ctx, e: Entry): boolean {
+  const f = map(ctx, e, 'security', '{ allowUnsafeScripts: true }');
+  const a = f?.get('allowUnsafeScripts');
+  return a ? boolean(ctx, a) ?? false : false;
 }
 
 function statusFrom(listen: string): StatusSpec {

@@ -92,6 +92,7 @@ export interface Notify {
   fault: string | null;
   stop: string | null;
   timeoutUs: number;
+  user?: string;              // run the hooks as this local user (setpriv); absent: as root
 }
 
 export interface InstanceSpec {
@@ -147,6 +148,9 @@ export interface AgentConfig {
   realtime: RealtimeSpec;
   virtualServers: VirtualServerSpec[];
   loadBalancer: LoadBalancerSpec;
+  // Present when the file says security: { allowUnsafeScripts: true }: the unsafe scripts it
+  // then runs anyway, each as file:line:col: why, for a warning at every start.
+  security?: { allowUnsafeScripts: boolean; warnings: string[] };
 }
 
 // Defaults, as a user would write them. schema/vigil.schema.json states the same; a test
