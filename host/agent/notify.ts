@@ -3,7 +3,7 @@
 // it is killed, with every process it started (its process group). A hook that fails is
 // logged; it never changes what VRRP does.
 //
-// Started through the shim's spawnHook (posix_spawn: the child shares the engine's memory until
+// Started through spawnHook (host/net/spawn.ts: posix_spawn: the child shares the engine's memory until
 // its exec), not node:child_process, whose fork copies the engine's page tables with the main
 // thread blocked: 5-19 ms measured here, which made the advert after every transition that
 // runs a hook late. Its exit comes through a pidfd, its stderr through a pipe, both polled on
@@ -11,6 +11,7 @@
 // a hook runs as ordinary work.
 import type { Logger } from './log.ts';
 import { envp, K, shim, watchExit } from '../net/shim.ts';
+import { spawnHook } from '../net/spawn.ts';
 import { lookupUser } from '../config/security.ts';
 
 export interface NotifyEvent {
@@ -23,6 +24,15 @@ export interface NotifyEvent {
 
 const STDERR_KEPT = 2000;
 
+/** `user`: the instance's notify.user, to run the hook as that local user instead of root. */
+export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log: Logger, user?: string): Promise<number | null> {
+  const env = {
+    VIGIL_INSTANCE: e.instance, VIGIL_STATE: e.state, VIGIL_PREVIOUS_STATE: e.previous,
+    VIGIL_PRIORITY: String(e.priority), VIGIL_REASON: e.reason,
+  };
+  return runHook('notify hook', [script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)], env, timeoutUs, log, { instance: e.instance, state: e.state }, user);
+}
+
 // A hook run as `user`: through util-linux's setpriv, which sets the real and effective ids and
 // the user's groups, then execs the hook (the shim's spawn has no credentials of its own).
 const SETPRIV = '/usr/bin/setpriv';
@@ -33,22 +43,22 @@ function asUser(argv: string[], user: string, env: NodeJS.ProcessEnv): string[] 
   return [SETPRIV, `--reuid=${u.uid}`, `--regid=${u.gid}`, `--init-groups`, '--', ...argv];
 }
 
-/** `user`: the instance's notify.user, to run the hook as that local user instead of root. */
-export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log: Logger, user?: string): Promise<number | null> {
+/**
+ * Any hook vigil runs (notify hooks, the load balancer's quorum hooks): argv[0] the script, env
+ * added to this process's, killed with its process group after timeoutUs; as `user` if given.
+ * Resolves with its exit code, or null when it could not start or was killed. `what` names it in
+ * the log.
+ */
+export function runHook(what: string, argv: string[], extraEnv: Record<string, string>, timeoutUs: number, log: Logger, meta: Record<string, unknown>, user?: string): Promise<number | null> {
   const s = shim();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    VIGIL_INSTANCE: e.instance, VIGIL_STATE: e.state, VIGIL_PREVIOUS_STATE: e.previous,
-    VIGIL_PRIORITY: String(e.priority), VIGIL_REASON: e.reason,
-  };
-  const meta = { instance: e.instance, state: e.state };
+  const script = argv[0];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
   return new Promise((resolve) => {
     let pid: number, errFd: number;
     try {
-      const argv = [script, 'INSTANCE', e.instance, e.state.toUpperCase(), String(e.priority)];
-      [pid, errFd] = s.spawnHook(user ? asUser(argv, user, env) : argv, envp(env));
+      [pid, errFd] = spawnHook(user ? asUser(argv, user, env) : argv, envp(env));
     } catch (err) {
-      log.warn(`notify hook ${script} could not start: ${(err as Error).message}`, { instance: e.instance });
+      log.warn(`${what} ${script} could not start: ${(err as Error).message}`, meta);
       resolve(null);
       return;
     }
@@ -65,7 +75,7 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
       }
     };
     const timer = setTimeout(() => {
-      log.warn(`notify hook ${script} still running after ${timeoutUs / 1e6}s: killed`, meta);
+      log.warn(`${what} ${script} still running after ${timeoutUs / 1e6}s: killed`, meta);
       try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
     }, timeoutUs / 1000);
     try {
@@ -74,7 +84,7 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
         // A process the hook left in the background may hold its stderr open: not waited for.
         if (errOpen) drain();
         closeErr();
-        if (code !== 0) log.warn(`notify hook ${script} exited ${code ?? signal}`, { ...meta, stderr: stderr.trim() || undefined });
+        if (code !== 0) log.warn(`${what} ${script} exited ${code ?? signal}`, { ...meta, stderr: stderr.trim() || undefined });
         resolve(code);
       });
     } catch (err) {
@@ -82,7 +92,7 @@ export function runNotify(script: string, e: NotifyEvent, timeoutUs: number, log
       clearTimeout(timer);
       try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
       closeErr();
-      log.warn(`notify hook ${script} not watched (${(err as Error).message}): killed`, meta);
+      log.warn(`${what} ${script} not watched (${(err as Error).message}): killed`, meta);
       resolve(null);
       return;
     }

@@ -13,6 +13,7 @@ import type { Logger } from './log.ts';
 import type { AgentConfig } from '../config/types.ts';
 import { configLine } from './spec.ts';
 import { spawnEngine } from './spawn.ts';
+import { ChildSlot } from './child-slot.ts';
 import { Netlink } from '../net/netlink.ts';
 import { ifIndex } from '../net/vrrp-socket.ts';
 import { K, shim } from '../net/shim.ts';
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   args: string[];
   // How to start the checker (the same binary's `checker` command); absent: no checks run.
   checkerArgs?: string[];
+  // How to start the load balancer (`lb run`), when the config has virtual servers.
+  lbArgs?: string[];
   config: AgentConfig;
   // The first engine, spawned (with spawnEngine) before the config was read: its Node starts
   // while this process parses the YAML, instead of after (exec-to-first-advert).
@@ -105,6 +108,7 @@ export class Supervisor {
       if (name) this.lastReport.set(name, line);
       const engine = this.child?.stdin;
       if (engine && engine.writable) engine.write(line + '\n');
+      this.lb.write(line);
     });
     child.stdin!.on('error', () => {});
     child.on('exit', (code, signal) => {
@@ -135,6 +139,19 @@ export class Supervisor {
 
   checkerPid(): number | undefined { return this.checker?.pid; }
 
+  // ---- the load balancer (host/lb/main.ts) ------------------------------------------------------
+  // Restarted like the checker; given every check's last report when it (re)starts. A reload
+  // reaches it as a SIGHUP: it re-reads the file and applies the difference.
+  readonly lb = new ChildSlot('load balancer', () => {
+    if (this.stopping || !this.o.lbArgs || this.config.virtualServers.length === 0) return undefined;
+    const child = spawn(this.o.command, this.o.lbArgs, { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, VIGIL_SUPERVISED: '1' } });
+    child.stdin!.on('error', () => {});
+    for (const line of this.lastReport.values()) child.stdin!.write(line + '\n');
+    return child;
+  }, (msg) => this.o.log.error(msg));
+
+  lbPid(): number | undefined { return this.lb.pid(); }
+
   start(): void {
     this.startedAt = Date.now();
     // stdin is a pipe the engine watches: if this parent dies (even by SIGKILL) the pipe closes
@@ -150,6 +167,7 @@ export class Supervisor {
     // Once the engine has its config, which it may be waiting for: the checker's spawn is a
     // few ms of this thread.
     this.startChecker();
+    this.lb.start();
     this.netlink();
   }
 
@@ -161,6 +179,8 @@ export class Supervisor {
     const engine = this.child?.stdin;
     if (engine && engine.writable) engine.write(configLine(c));
     this.reloadChecker();
+    if (c.virtualServers.length === 0) this.lb.stop();
+    else if (!this.lb.signal('SIGHUP')) this.lb.start();
   }
 
   signal(sig: NodeJS.Signals): void { this.child?.kill(sig); }
@@ -170,6 +190,7 @@ export class Supervisor {
     clearTimeout(this.restartTimer);
     clearTimeout(this.checkerTimer);
     this.checker?.kill('SIGTERM');
+    this.lb.stop();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) { this.done(0); return this.finished; }
     child.kill(sig);
@@ -227,6 +248,7 @@ export class Supervisor {
     this.stopping = true;
     clearTimeout(this.checkerTimer);
     this.checker?.kill('SIGTERM');
+    this.lb.stop();
     this.nl?.close(); this.nl = undefined;
   }
 

@@ -91,7 +91,7 @@ const { closeSync, readSync, writeSync } = process.getBuiltinModule('node:fs');
 
 // argv that starts this same program (a checkout's main.ts, or the single executable) as the
 // engine with the same options.
-function engineArgv(argv: string[], cmd: 'engine' | 'checker' = 'engine'): { command: string; args: string[] } {
+function engineArgv(argv: string[], cmd: 'engine' | 'checker' | 'lb' = 'engine'): { command: string; args: string[] } {
   const self = isSea() ? [] : [...(cmd === 'engine' ? ENGINE_V8_FLAGS : []), ...process.execArgv, process.argv[1]];
   return { command: process.execPath, args: [...self, cmd, ...argv] };
 }
@@ -114,6 +114,7 @@ export const run: Command = {
     const file = values.config ?? DEFAULT_CONFIG;
     const { command, args } = engineArgv(argv.filter((a) => a !== '--no-supervise'));
     const checkerArgs = engineArgv(argv.filter((a) => a !== '--no-supervise'), 'checker').args;
+    const lbArgs = engineArgv(argv.filter((a) => a !== '--no-supervise'), 'lb').args;
     // The engine's Node starts now, while this one loads the parser and reads the config: it
     // waits on its stdin for the config, and exits quietly at EOF if the config is refused.
     // bin/vigil may have started it already, beside this process (see there): then the config
@@ -124,18 +125,29 @@ export const run: Command = {
     // ~35 ms here.
     const launched = process.env.VIGIL_ENGINE_PID !== undefined;
     const record = launched ? undefined : acceptedConfig(file);
+    // A restart after the whole agent was killed: the VIPs the killed run left go first, before
+    // anything else this start does (host/agent/stale-vips.ts). Not while another run holds
+    // this config file: its VIPs are live.
+    const stale = await import('../agent/stale-vips.ts');
+    const claimed = stale.claimConfig(file);
+    let early: Logger | undefined;
+    if (record) {
+      early = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
+      if (claimed) await stale.removeLeftVips(record, early);
+      else early.debug(`another vigil run holds ${file}: its VIPs are left alone`);
+    }
     // Without bin/vigil (the single executable) and with a record, a warm start: this process
     // runs an engine first, then hands over to the engine proper (host/agent/warm-start.ts). A
     // stop or a reload asked for meanwhile is carried out once the supervisor runs (SIGHUP's
     // default action would end this process, and a warm start's engine with it).
-    let log: Logger | undefined, warm: EngineProcess | undefined, stopAsked: NodeJS.Signals | undefined, hupAsked = false;
+    let log: Logger | undefined = early, warm: EngineProcess | undefined, stopAsked: NodeJS.Signals | undefined, hupAsked = false;
     const askStop = (sig: NodeJS.Signals) => { stopAsked ??= sig; };
     const askHup = () => { hupAsked = true; };
     process.on('SIGTERM', askStop); process.on('SIGINT', askStop); process.on('SIGHUP', askHup);
     if (record) {
       const ws = await import('../agent/warm-start.ts');
       const why = ws.warmStartable(record);
-      log = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
+      log ??= createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
       if (why) log.debug(`no warm start: ${why}`);
       else warm = await ws.warmStart({ config: record, command, args, log });
     }
@@ -161,7 +173,7 @@ export const run: Command = {
       await endEngine(first);
       throw refused;
     }
-    const sup = new Supervisor({ log, command, args, checkerArgs, config, first });
+    const sup = new Supervisor({ log, command, args, checkerArgs, lbArgs, config, first });
     if (config.realtime.enabled) {
       // The engine warns when real-time is not permitted; the same refusal here is no news.
       const why = supervisorRealtime(config.realtime.priority);

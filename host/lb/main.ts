@@ -1,0 +1,126 @@
+// `vigil lb`: the load balancer's process. The supervisor starts it beside the checker when the
+// config has virtual servers and relays the checker's report lines to its stdin, as it does to
+// the engine's. It never shares a process with the VRRP engine; it loads no undici and no jco.
+//   SIGHUP      re-read the config; a broken one is refused whole and the running one kept
+//   SIGTERM     clean stop: the table removed (loadBalancer.removeOnStop), the status files too
+//   stdin EOF   the supervisor is gone (killed): exit, the table left in place, so forwarding
+//               goes on until the next vigil adopts it
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadConfig } from '../config/load.ts';
+import type { AgentConfig } from '../config/types.ts';
+import type { Logger } from '../agent/log.ts';
+import { parseReport } from '../checks/protocol.ts';
+import { runHook } from '../agent/notify.ts';
+import { applyTransaction, readCounters } from './nft.ts';
+import { Reconciler, type LbIo } from './reconciler.ts';
+import { lbMetrics, lbStatus, type Counters } from './status.ts';
+import { lbStatusBase, removeLbStatus, writeLbStatus } from './status-file.ts';
+
+const HOOK_TIMEOUT_US = 10e6;
+const STATUS_MS = 1000;
+
+export async function runLb(file: string, log: Logger): Promise<number> {
+  let config = loadConfig(file);
+  ensureForwarding(config, log);
+  const io: LbIo = {
+    apply: async (text) => { await applyTransaction(text); },
+    flushConntrack,
+    egress,
+    runHook: (script, argv) => { void runHook('quorum hook', [script, ...argv], {}, HOOK_TIMEOUT_US, log, { virtualServer: argv[1] }); },
+    now: () => performance.now(),
+    log,
+  };
+  const rec = new Reconciler(config, io);
+  const t0 = performance.now();
+  if (await rec.syncNow()) log.info(`load balancer: ${config.virtualServers.length} virtual server(s), ${rec.servers.size} real server(s) in table ${config.loadBalancer.table}, applied in ${(performance.now() - t0).toFixed(1)} ms`);
+
+  const base = config.status.listen ? lbStatusBase(config.status.listen.port) : null;
+  let counters: Counters = new Map();
+  const refresh = async () => {
+    const t = config.loadBalancer.table;
+    counters = new Map([...await readCounters('inet', t), ...(config.virtualServers.some((v) => v.forwarding === 'dr') ? await readCounters('netdev', t) : [])]);
+    if (config.virtualServers.some((v) => v.forwarding === 'nat')) rec.setConnections(await connectionCounts());
+    if (base) {
+      const st = lbStatus(rec, counters, config.virtualServers);
+      writeLbStatus(base, JSON.stringify(st), lbMetrics(st, rec));
+    }
+  };
+  await refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`));
+  const ticker = setInterval(() => { refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`)); }, STATUS_MS);
+
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const r = parseReport(line);
+    if (r) rec.report(r);
+  });
+
+  process.on('SIGHUP', () => {
+    try {
+      config = loadConfig(file);
+      ensureForwarding(config, log);
+      rec.reload(config);
+      log.info(`load balancer: reloaded ${file}`);
+    } catch (err) {
+      log.error(`load balancer: reload refused, the running config kept: ${(err as Error).message}`);
+    }
+  });
+
+  return new Promise<number>((resolve) => {
+    const end = async (why: string, remove: boolean) => {
+      clearInterval(ticker);
+      rec.stop();
+      log.info(`load balancer: ${why}: stopping${remove ? ', table removed' : ', table kept'}`);
+      if (remove) await applyTransaction(rec.teardownText()).catch((err) => log.error(`load balancer: removing the table failed: ${(err as Error).message}`));
+      if (base) removeLbStatus(base);
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void end('SIGTERM', config.loadBalancer.removeOnStop));
+    process.once('SIGINT', () => void end('SIGINT', config.loadBalancer.removeOnStop));
+    if (process.env.VIGIL_SUPERVISED === '1') process.stdin.once('end', () => void end('supervisor gone', false));
+  });
+}
+
+// NAT forwards through this box: forwarding must be on (IPVS's NAT needs the same).
+function ensureForwarding(config: AgentConfig, log: Logger): void {
+  for (const fam of [4, 6] as const) {
+    if (!config.virtualServers.some((v) => v.family === fam)) continue;
+    const path = fam === 4 ? '/proc/sys/net/ipv4/ip_forward' : '/proc/sys/net/ipv6/conf/all/forwarding';
+    try {
+      if (readFileSync(path, 'utf8').trim() === '1') continue;
+      writeFileSync(path, '1');
+      log.warn(`load balancer: turned ${path.replace('/proc/sys/', '').replace(/\//g, '.')} on: the director forwards to its real servers`);
+    } catch (err) {
+      log.warn(`load balancer: cannot read or set ${path}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (b: Buffer) => { out += b; });
+    p.stderr.on('data', (b: Buffer) => { err += b; });
+    p.on('error', (e) => resolve({ code: null, out, err: e.message }));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function flushConntrack(mark: number): Promise<number> {
+  const r = await run('conntrack', ['-D', '-m', String(mark)]);
+  return Number(/(\d+) flow entries/.exec(r.err)?.[1] ?? 0);
+}
+
+// Connections per ct mark, from one conntrack listing.
+async function connectionCounts(): Promise<Map<number, number>> {
+  const r = await run('conntrack', ['-L']);
+  const out = new Map<number, number>();
+  for (const m of r.out.matchAll(/ mark=(\d+)/g)) { const k = Number(m[1]); if (k) out.set(k, (out.get(k) ?? 0) + 1); }
+  return out;
+}
+
+async function egress(address: string): Promise<string | undefined> {
+  const r = await run('ip', ['-j', 'route', 'get', address]);
+  try { return (JSON.parse(r.out) as Array<{ dev?: string }>)[0]?.dev; } catch { return undefined; }
+}

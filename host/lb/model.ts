@@ -1,0 +1,204 @@
+// The load balancer's desired state: a pure function of the virtual servers, each real
+// server's effective weight, each service's quorum and the DR egress devices, as the nftables
+// objects vigil owns (named chains, maps, sets and counters of one inet table, and of one
+// netdev table for DR services). host/lb/diff.ts turns two of these into one transaction.
+//
+// The shape follows kube-proxy's nftables proxier: one dispatch verdict map keyed on
+// address . protocol . port (and one on the packet mark), a chain per virtual server that picks
+// a real server through a slot map, and a chain per real server that does the forwarding.
+import type { VirtualServerSpec, RealServerSpec } from '../config/lb-types.ts';
+import { hashBuckets, maglevTable, serverKey, wrrSlots } from './tables.ts';
+
+export interface TableState {
+  family: 'inet' | 'netdev';
+  name: string;
+  chains: Map<string, string[]>;      // chain -> its lines: a base chain's "type ... hook ..." first, then rules
+  maps: Map<string, { decl: string; elements: Map<string, string> }>;
+  sets: Map<string, string>;          // dynamic sets (persistence): their declaration; their elements are the kernel's
+  counters: Set<string>;              // named counters, one per real server
+}
+
+export interface Plan { inet: TableState; netdev: TableState | null }
+
+// What the reconciler knows of each real server (by rsId) and service (by name).
+export interface Runtime {
+  weight: ReadonlyMap<string, number>;        // effective weight; absent or 0: no new connections
+  quorumUp: ReadonlyMap<string, boolean>;     // absent: up
+  egress: ReadonlyMap<string, string>;        // dr: real server address -> the device toward it
+}
+
+export const BUCKETS = 256;             // sh / dh buckets
+export const MAGLEV = 251;              // mh: IPVS's ip_vs_mh default table size (prime)
+const PERSIST_SIZE = 1 << 20;           // clients remembered per real server
+
+/** A real server's stable id: its virtual server and its address . port, hashed. */
+export function rsId(vs: VirtualServerSpec, rs: RealServerSpec): string {
+  return `${vs.name}-${serverKey(rs.address, rs.port).toString(16).padStart(8, '0')}`;
+}
+
+/** The ct mark a NAT real server's connections carry: counts, counters and flushes find them by it. */
+export function rsMark(id: string): number {
+  return (0x40000000 | (fnv1a(id) & 0x3fffffff)) >>> 0;
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+const ipf = (vs: VirtualServerSpec) => (vs.family === 4 ? 'ip' : 'ip6');
+const addrType = (vs: VirtualServerSpec) => (vs.family === 4 ? 'ipv4_addr' : 'ipv6_addr');
+const hostport = (vs: VirtualServerSpec, a: string, port: number) => (vs.family === 4 ? a : `[${a}]`) + (port ? `:${port}` : '');
+
+function emptyTable(family: 'inet' | 'netdev', name: string): TableState {
+  return { family, name, chains: new Map(), maps: new Map(), sets: new Map(), counters: new Set() };
+}
+
+export function plan(services: readonly VirtualServerSpec[], table: string, rt: Runtime): Plan {
+  const inet = emptyTable('inet', table);
+  const nat = services.filter((v) => v.forwarding === 'nat');
+  const dr = services.filter((v) => v.forwarding === 'dr');
+  const dispatch = ['ip daddr . meta l4proto . th dport vmap @svc4', 'ip6 daddr . meta l4proto . th dport vmap @svc6', 'meta mark vmap @marks'];
+  inet.maps.set('svc4', { decl: 'type ipv4_addr . inet_proto . inet_service : verdict', elements: new Map() });
+  inet.maps.set('svc6', { decl: 'type ipv6_addr . inet_proto . inet_service : verdict', elements: new Map() });
+  inet.maps.set('marks', { decl: 'type mark : verdict', elements: new Map() });
+  // Packets and bytes per NAT real server, both directions, found by the connection's ct mark.
+  inet.maps.set('rs-counters', { decl: 'type mark : counter', elements: new Map() });
+  inet.chains.set('prerouting', ['type nat hook prerouting priority dstnat; policy accept;', ...dispatch]);
+  inet.chains.set('output', ['type nat hook output priority -100; policy accept;', ...dispatch]);
+  inet.chains.set('counting', ['type filter hook forward priority filter; policy accept;', 'ct mark and 0xc0000000 == 0x40000000 counter name ct mark map @rs-counters']);
+  for (const vs of nat) addService(inet, vs, rt);
+
+  let netdev: TableState | null = null;
+  if (dr.length) {
+    netdev = emptyTable('netdev', table);
+    // One ingress chain per device client packets come in on; each dispatches through the same maps.
+    netdev.maps.set('svc4', { decl: 'type ipv4_addr . inet_proto . inet_service : verdict', elements: new Map() });
+    netdev.maps.set('svc6', { decl: 'type ipv6_addr . inet_proto . inet_service : verdict', elements: new Map() });
+    netdev.maps.set('marks', { decl: 'type mark : verdict', elements: new Map() });
+    for (const dev of new Set(dr.map((v) => v.interface!))) {
+      netdev.chains.set(`ingress-${dev}`, [`type filter hook ingress device ${JSON.stringify(dev)} priority 0; policy accept;`, ...dispatch]);
+    }
+    for (const vs of dr) addService(netdev, vs, rt);
+  }
+  return { inet, netdev };
+}
+
+function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime): void {
+  const ip = ipf(vs);
+  const dr = vs.forwarding === 'dr';
+  const vsChain = `vs-${vs.name}`;
+  const ids = vs.realServers.map((rs) => rsId(vs, rs));
+  const weights = ids.map((id) => rt.weight.get(id) ?? 0);
+  const per = vs.persistence;
+  const mask = per ? ` & ${maskText(vs, per.prefixLen)}` : '';
+
+  // One chain (and counter, and persistence set) per real server: it does the forwarding.
+  vs.realServers.forEach((rs, i) => {
+    const id = ids[i];
+    const lines: string[] = [];
+    t.counters.add(`c-${id}`);
+    if (dr) lines.push(`counter name "c-${id}"`);
+    else lines.push(`ct mark set ${hex(rsMark(id))}`);
+    if (per) {
+      t.sets.set(`aff-${id}`, `type ${addrType(vs)}; flags dynamic,timeout; timeout ${per.timeoutUs / 1e6}s; size ${PERSIST_SIZE};`);
+      lines.push(`update @aff-${id} { ${ip} saddr${mask} }`);
+    }
+    lines.push(forward(vs, rs.address, rs.port, dr ? rt.egress.get(rs.address) : undefined));
+    t.chains.set(`rs-${id}`, [lines.join(' ')]);
+    if (!dr) t.maps.get('rs-counters')!.elements.set(hex(rsMark(id)), `"c-${id}"`);
+  });
+
+  // The service chain: a persistent client first, then the scheduler's pick over the slots.
+  const rules: string[] = [];
+  if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @aff-${id} goto rs-${id}`); });
+  const slots = slotTable(vs, ids, weights);
+  const slotMap = `slots-${vs.name}`;
+  t.maps.set(slotMap, { decl: 'typeof numgen inc mod 2 : verdict', elements: new Map(slots.map((idx, k) => [String(k), `goto rs-${ids[idx]}`])) });
+  if (slots.length) rules.push(`${selector(vs, slots.length)} vmap @${slotMap}`);
+  t.chains.set(vsChain, rules);
+
+  // While the quorum is lost: the sorry server, or nothing (the director's own stack answers:
+  // a TCP reset or a port unreachable, since nothing listens there).
+  const sorryChain = `sorry-${vs.name}`;
+  if (vs.sorryServer) {
+    const egress = dr ? rt.egress.get(vs.sorryServer.address) : undefined;
+    t.chains.set(sorryChain, [`counter ${forward(vs, vs.sorryServer.address, vs.sorryServer.port, egress)}`]);
+  } else t.chains.set(sorryChain, ['counter']);
+  const target = rt.quorumUp.get(vs.name) === false ? sorryChain : vsChain;
+
+  // The dispatch element: the one element a quorum change swaps.
+  if (vs.fwmark !== null) t.maps.get('marks')!.elements.set(hex(vs.fwmark), `goto ${target}`);
+  else t.maps.get(vs.family === 4 ? 'svc4' : 'svc6')!.elements.set(`${vs.address} . ${vs.protocol} . ${vs.port}`, `goto ${target}`);
+}
+
+function forward(vs: VirtualServerSpec, address: string, port: number, egress: string | undefined): string {
+  const ip = ipf(vs);
+  if (vs.forwarding === 'dr') return `fwd ${ip} to ${address} device ${JSON.stringify(egress ?? 'lo')}`;
+  // A port in the DNAT target needs the protocol known first (nft 1.0.6).
+  return port ? `meta l4proto ${vs.protocol} dnat ${ip} to ${hostport(vs, address, port)}` : `dnat ${ip} to ${address}`;
+}
+
+// The expression that picks a slot. NAT sees the first packet of a connection only (conntrack
+// keeps the rest on its server), so rr and wrr count with numgen. DR runs before conntrack on
+// every packet, so there it hashes the client's address and port: per connection the same slot.
+function selector(vs: VirtualServerSpec, n: number): string {
+  const ip = ipf(vs);
+  const seed = ` seed ${hex(fnv1a(vs.name))}`;
+  switch (vs.scheduler) {
+    case 'sh': case 'mh': return `jhash ${ip} saddr mod ${n}${seed}`;
+    case 'dh': return `jhash ${ip} daddr mod ${n}${seed}`;
+    default: return vs.forwarding === 'dr' ? `jhash ${ip} saddr . th sport mod ${n}${seed}` : `numgen inc mod ${n}`;
+  }
+}
+
+// Slot k -> index of the real server it goes to.
+export function slotTable(vs: VirtualServerSpec, ids: readonly string[], weights: readonly number[]): number[] {
+  if (!weights.some((w) => w > 0)) return [];
+  const keys = vs.realServers.map((rs) => serverKey(rs.address, rs.port));
+  switch (vs.scheduler) {
+    case 'sh': case 'dh': return [...hashBuckets(keys, weights, BUCKETS)];
+    case 'mh': return [...maglevTable(keys, weights, MAGLEV)];
+    case 'rr': {
+      const out: number[] = [];
+      weights.forEach((w, i) => { if (w > 0) out.push(i); });
+      return out;
+    }
+    default: return [...wrrSlots(weights)];
+  }
+}
+
+function maskText(vs: VirtualServerSpec, prefixLen: number): string {
+  if (vs.family === 4) {
+    const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+    return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
+  }
+  const groups: string[] = [];
+  for (let g = 0; g < 8; g++) {
+    const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
+    groups.push(((0xffff << (16 - bits)) & 0xffff).toString(16));
+  }
+  return groups.join(':');
+}
+
+/** The whole table as nft text (`vigil lb dump` of a plan, and the first apply). */
+export function render(t: TableState): string {
+  const out = [`table ${t.family} ${t.name} {`];
+  for (const c of [...t.counters].sort()) out.push(`\tcounter ${c} {\n\t}`);
+  for (const [name, decl] of t.sets) out.push(`\tset ${name} {\n\t\t${decl.split('; ').join(';\n\t\t')}\n\t}`);
+  for (const [name, m] of t.maps) {
+    const els = [...m.elements].map(([k, v]) => `${k} : ${v}`);
+    out.push(`\tmap ${name} {\n\t\t${m.decl};` + (els.length ? `\n\t\telements = { ${els.join(',\n\t\t\t')} }` : '') + '\n\t}');
+  }
+  // Every chain declared before any rule, so each goto names a chain that exists.
+  for (const [name, lines] of t.chains) out.push(`\tchain ${name} {` + (lines[0]?.startsWith('type ') ? `\n\t\t${lines[0]}` : '') + '\n\t}');
+  out.push('}');
+  for (const [name, lines] of t.chains) for (const l of lines) if (!l.startsWith('type ')) out.push(ruleLine(t, name, l));
+  return out.join('\n') + '\n';
+}
+
+export function ruleLine(t: TableState, chain: string, rule: string): string {
+  return `add rule ${t.family} ${t.name} ${chain} ${rule}`;
+}

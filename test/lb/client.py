@@ -1,0 +1,31 @@
+# The load-balancer tests' client, run inside the client namespace: COUNT requests, each on a
+# new connection (a new socket for udp), one line per request on stdout: what the real server
+# answered ("NAME CLIENT-ADDRESS"), or "ERR <reason>". Optional PAUSE between requests (s).
+#   client.py http HOST PORT COUNT [PAUSE]
+#   client.py udp HOST PORT COUNT [PAUSE]
+import socket, sys, time
+kind, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+for i in range(count):
+    t0 = time.monotonic()
+    try:
+        if kind == "http":
+            c = socket.create_connection((host, port), timeout=2)
+            c.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while True:
+                b = c.recv(4096)
+                if not b: break
+                data += b
+            c.close()
+            body = data.split(b"\r\n\r\n", 1)[1].decode().strip() if b"\r\n\r\n" in data else "ERR no body"
+        else:
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(1)
+            c.sendto(b"?", (host, port))
+            body = c.recv(2048).decode().strip()
+            c.close()
+        print(f"{time.time():.6f} {body}", flush=True)
+    except Exception as e:
+        print(f"{time.time():.6f} ERR {type(e).__name__}: {e}", flush=True)
+    if pause: time.sleep(pause)
