@@ -32,7 +32,7 @@ export function importKeepalived(file: string, opts: { configId?: string } = {})
   const ctx = new Ctx(path.dirname(path.resolve(file)));
   for (const p of lx.problems) ctx.left.push(p);
   const g: Globals = { version: 2, scriptUser: null, defaultInterface: null, garp: {} };
-  const t: Trackables = { scripts: new Map(), processes: new Map(), files: new Map() };
+  const t: Trackables = { scripts: new Map(), processes: new Map(), files: new Map(), grouped: new Map() };
   const groups = new Map<string, ReturnType<typeof readGroup>>();
   // Definitions first: keepalived reads the whole file before it starts anything, so a
   // vrrp_script may come after the instance that tracks it.
@@ -42,6 +42,11 @@ export function importKeepalived(file: string, opts: { configId?: string } = {})
       case 'vrrp_script': { const x = readScript(ctx, s, g); if (x) t.scripts.set(s.args[0].text, x); break; }
       case 'vrrp_track_process': { const x = readProcess(ctx, s); if (x) t.processes.set(s.args[0].text, x); break; }
       case 'vrrp_track_file': case 'track_file': { const x = readFile(ctx, s); if (x) t.files.set(s.args[0].text, x); break; }
+      case 'vrrp_sync_group': {
+        const keep = s.kids?.some((k) => k.key === 'sync_group_tracking_weight') ?? false;
+        for (const g of s.kids?.filter((k) => k.key === 'group') ?? []) for (const m of g.kids ?? []) t.grouped.set(m.key, keep);
+        break;
+      }
       case 'virtual_server_group': if (s.args[0]) groups.set(s.args[0].text, readGroup(ctx, s)); else ctx.skip(s, s.key, 'no name'); break;
     }
   }

@@ -106,7 +106,11 @@ export const GLOBAL_REFUSED: Record<string, string> = {
 };
 
 // What the instances may track, by keepalived name.
-export interface Trackables { scripts: Map<string, Tracked>; processes: Map<string, Tracked>; files: Map<string, Tracked> }
+export interface Trackables {
+  scripts: Map<string, Tracked>; processes: Map<string, Tracked>; files: Map<string, Tracked>;
+  // Instances in a sync group -> whether the group keeps track weights (sync_group_tracking_weight).
+  grouped: Map<string, boolean>;
+}
 
 export function readInstance(ctx: Ctx, s: Stmt, g: Globals, t: Trackables, taken: Set<string>): Instance | undefined {
   const nameW = s.args[0];
@@ -248,6 +252,17 @@ export function readInstance(ctx: Ctx, s: Stmt, g: Globals, t: Trackables, taken
   if (fam === 6 && version === 2) version = 3;
   if (auth && version === 3) { ctx.skip(s, 'authentication', 'VRRPv3 has no authentication (RFC 5798): keepalived ignores it for v3 too'); auth = undefined; }
 
+  // keepalived ignores a weighted track of an instance in a sync group unless the group says
+  // sync_group_tracking_weight: only weight 0 (FAULT) counts there. The same here.
+  const strict = t.grouped.get(nameW.text) === false;
+  if (strict) {
+    for (const x of [...trackIfs, ...trackChecks]) {
+      if (x.weight === 0) continue;
+      comments.push(`${x.w.key} (weight ${x.weight}) left out, as keepalived ignores a weighted track in a sync group without sync_group_tracking_weight`);
+    }
+    trackIfs.splice(0, trackIfs.length, ...trackIfs.filter((x) => x.weight === 0));
+    trackChecks.splice(0, trackChecks.length, ...trackChecks.filter((x) => x.weight === 0));
+  }
   // keepalived adds a positive weight while a track is up; vigil adds a track's weight while
   // it fails. Same priorities: the base goes up by the positive weights, each becomes negative.
   let base = priority ?? (state === 'MASTER' ? 255 : 100);
@@ -330,7 +345,7 @@ export function readSyncGroup(ctx: Ctx, s: Stmt, byName: Map<string, Instance>):
         if (inst.item.__group) { ctx.skip(m, 'group', `${m.key} is already in sync group ${inst.item.__group}`); continue; }
         members.push(inst.vname);
       }
-    } else ctx.skip(k, k.key, k.key.startsWith('notify') ? 'vigil has no sync group hooks: each instance\'s notify runs, and its members move together' : 'not a vrrp_sync_group keyword vigil knows');
+    } else if (k.key === 'sync_group_tracking_weight') { /* read with the members (index.ts) */ } else ctx.skip(k, k.key, k.key.startsWith('notify') ? 'vigil has no sync group hooks: each instance\'s notify runs, and its members move together' : 'not a vrrp_sync_group keyword vigil knows');
   }
   if (!members.length) { ctx.skip(s, `vrrp_sync_group ${nameW.text}`, 'no member left'); return undefined; }
   const name = vigilName(nameW.text, `G_${s.line}`);

@@ -104,6 +104,7 @@ vrrp_sync_group G1 {
         VI_1
         VI_2
     }
+    sync_group_tracking_weight
     notify_master /etc/keepalived/group.sh
 }`.replace(/\n/g, '\r\n');
 
@@ -142,12 +143,21 @@ t.test('vrrp: every field where it belongs, CRLF, tabs, no final newline', async
     'keepalived.conf:3:4: router_id: not supported',
     'keepalived.conf:49:21: label: not supported',
     'keepalived.conf:68:5: notify_backup: not supported',
-    'keepalived.conf:88:5: notify_master: not supported',
+    'keepalived.conf:89:5: notify_master: not supported',
   ]);
   // And vigil takes it.
   const c = parseConfig(r.yaml, 'imported.yaml');
   t.equal(c.instances.length, 2);
   t.equal(c.checks.length, 4);
+});
+
+t.test('a sync group without sync_group_tracking_weight: weighted tracks ignored, as keepalived does', async (t) => {
+  const r = imp(VRRP.replace('    sync_group_tracking_weight\r\n', ''));
+  const [i1, i2] = r.doc.instances;
+  t.equal(i1.priority, 150, 'no positive weight added');
+  t.strictSame(i1.track, { interfaces: [{ name: 'eth2', weight: 0 }] }, 'only weight-0 tracks stay');
+  t.notOk(i2.track, 'VI_2\'s eth3 weight 15 went');
+  t.match(r.yaml, /# chk_haproxy \(weight -20\) left out, as keepalived ignores a weighted track in a sync group/);
 });
 
 t.test('include with a relative glob, read in place', async (t) => {
