@@ -133,7 +133,7 @@ export const run: Command = {
     let early: Logger | undefined;
     if (record) {
       early = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
-      if (claimed) await stale.removeLeftVips(record, early);
+      if (claimed) stale.removeLeftVips(record, early);
       else early.debug(`another vigil run holds ${file}: its VIPs are left alone`);
     }
     // Without bin/vigil (the single executable) and with a record, a warm start: this process
