@@ -35,7 +35,8 @@ const usage = `Usage: vigil status [-c FILE | --url URL] [--json]
 Reads the running agent's status endpoint and prints one line per instance: state, effective
 priority, current master, adverts sent / received, drops, transitions and observed availability;
 then, when the config has checks, one line per health check: state, last latency and error;
-and when checks put real servers in pools, one line per server: in or out, weight, since when.
+and with virtual servers, one line per real server: its service, up or down, weight, since when,
+connections, packets and bytes, and the service's quorum.
 
   -c, --config FILE   read the endpoint from FILE's status.listen (default ${DEFAULT_CONFIG}
                       when it exists, else http://127.0.0.1:9110/status)
@@ -73,7 +74,11 @@ interface Inst {
 
 interface Chk { name: string; type: string; target: string; state: string; error: string | null; latencyMs: number | null; transitions: number; trackedBy: string[] }
 
-interface Pool { serversUp: number; servers: { server: string; check: string; weight: number; up: boolean; since: string | null }[] }
+interface Vs {
+  name: string; address: string | null; port: number; fwmark: number | null; protocol: string; scheduler: string; forwarding: string;
+  quorum: { up: boolean; healthy: number; needed: number };
+  realServers: { address: string; port: number; weight: number; effectiveWeight: number; up: boolean; since: string; check: string | null; activeConnections: number | null; packets: number; bytes: number }[];
+}
 
 function grid(rows: string[][]): string {
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -90,16 +95,21 @@ export function checksTable(checks: Chk[]): string {
   return grid(rows);
 }
 
-// The pools' real servers, when checks have a `pool`: a third table.
-export function poolsTable(pools: Record<string, Pool>): string {
-  const rows = [['POOL', 'SERVER', 'CHECK', 'WEIGHT', 'STATE', 'SINCE']];
-  for (const [name, p] of Object.entries(pools)) {
-    for (const m of p.servers) rows.push([name, m.server, m.check, String(m.weight), m.up ? 'up' : 'down', m.since ?? '-']);
+// The load balancer's real servers, when the config has virtual servers: a third table.
+export function virtualServersTable(vss: Vs[]): string {
+  const rows = [['SERVICE', 'QUORUM', 'REAL SERVER', 'STATE', 'WEIGHT', 'CONNS', 'PACKETS', 'BYTES', 'CHECK', 'SINCE']];
+  for (const v of vss) {
+    const svc = `${v.name} ${v.fwmark !== null ? `fwmark ${v.fwmark}` : `${v.protocol}/${v.address?.includes(':') ? `[${v.address}]` : v.address}:${v.port}`} ${v.scheduler}/${v.forwarding}`;
+    const q = `${v.quorum.up ? 'up' : 'LOST'} ${v.quorum.healthy}/${v.quorum.needed}`;
+    for (const r of v.realServers) {
+      rows.push([svc, q, `${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port}`, r.up ? 'up' : 'down', r.effectiveWeight === r.weight ? String(r.weight) : `${r.effectiveWeight}/${r.weight}`,
+        r.activeConnections === null ? '-' : String(r.activeConnections), String(r.packets), String(r.bytes), r.check ?? '-', r.since]);
+    }
   }
   return grid(rows);
 }
 
-export function table(s: { instances: Inst[]; checks?: Chk[]; pools?: Record<string, Pool> }): string {
+export function table(s: { instances: Inst[]; checks?: Chk[]; virtualServers?: Vs[] }): string {
   const rows = [['INSTANCE', 'IFACE', 'VRID', 'FAMILY', 'STATE', 'PRIO', 'MASTER', 'SENT', 'RECV', 'DROPS', 'MOVES', 'AVAIL', 'SINCE']];
   for (const i of s.instances) {
     const drops = Object.values(i.drops).reduce((a, b) => a + b, 0);
@@ -110,7 +120,7 @@ export function table(s: { instances: Inst[]; checks?: Chk[]; pools?: Record<str
       last ? `${last.at} (${last.why})` : '-']);
   }
   return grid(rows) + (s.checks?.length ? '\n\n' + checksTable(s.checks) : '')
-    + (s.pools && Object.keys(s.pools).length ? '\n\n' + poolsTable(s.pools) : '');
+    + (s.virtualServers?.length ? '\n\n' + virtualServersTable(s.virtualServers) : '');
 }
 
 export const status: Command = {

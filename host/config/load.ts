@@ -107,7 +107,7 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   const instE = top.get('instances');
   // A director without VRRP (keepalived's virtual_server alone) is a load balancer only.
   if (!instE && !top.get('virtualServers')) ctx.report(root, 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml), or "virtualServers:" for a load balancer alone');
-  else {
+  else if (instE) {
     const items = list(ctx, instE, 'instances ("- name: VI_1 ...")');
     if (items && items.length === 0) ctx.report(at(instE), 'instances is empty: list at least one instance');
     items?.forEach((item, i) => {
@@ -148,10 +148,11 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   // The load balancer: real servers follow checks; a DR service's ingress defaults to the
   // interface of the instance holding its address.
   const vsE = top.get('virtualServers');
+  const lbScripts: { path: string; node: YNode }[] = [];
   if (vsE) {
     const vipInterfaces = new Map<string, string>();
     for (const d of drafts) if (d.iface !== undefined) for (const v of d.vips) vipInterfaces.set(v.addr.address, d.iface);
-    config.virtualServers = readVirtualServers(ctx, vsE, { checks: checkNames, brokenChecks: broken, vipInterfaces });
+    config.virtualServers = readVirtualServers(ctx, vsE, { checks: checkNames, brokenChecks: broken, vipInterfaces, scripts: lbScripts });
   }
   const lbE = top.get('loadBalancer');
   if (lbE) config.loadBalancer = readLoadBalancer(ctx, lbE) ?? config.loadBalancer;
@@ -170,7 +171,7 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   const secE = top.get('security');
   const allow = secE ? readSecurity(ctx, secE) : false;
   const warnings: string[] = [];
-  for (const d of drafts) {
+  for (const d of [...drafts, { scripts: lbScripts.map((x) => ({ ...x, runAs: undefined })) }]) {
     for (const sc of d.scripts) {
       const why = scriptProblem(sc.path, sc.runAs);
       if (!why) continue;

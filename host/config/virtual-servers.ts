@@ -18,6 +18,7 @@ export interface LbContext {
   checks: readonly string[];
   brokenChecks: ReadonlySet<string>;
   vipInterfaces: ReadonlyMap<string, string>;
+  scripts: { path: string; node: YNode }[];     // out: the quorum hooks, for the scripts' safety check
 }
 
 export function readVirtualServers(ctx: Ctx, e: Entry, lbc: LbContext): VirtualServerSpec[] {
@@ -129,6 +130,7 @@ function readVirtualServer(ctx: Ctx, item: YNode, i: number, names: Map<string, 
   const hE = f.get('hysteresis');
   const hysteresis = hE ? integer(ctx, hE, 0, Math.max(0, (quorum ?? 1) - 1), (v) => `${label}: hysteresis ${v} must be below the quorum (${quorum}): 0..${Math.max(0, (quorum ?? 1) - 1)}`) : DEFAULTS.lb.hysteresis;
   if (hysteresis === undefined) ok = false;
+  else if (ok && quorum !== undefined && quorum + hysteresis > realServers.length) bad(at(hE!), `${label}: quorum ${quorum} + hysteresis ${hysteresis} = ${quorum + hysteresis} healthy real servers are needed to regain a lost quorum, but there are ${realServers.length}: lower one of them`);
 
   let sorryServer: VirtualServerSpec['sorryServer'] = null;
   const sE = f.get('sorryServer');
@@ -150,7 +152,8 @@ function readVirtualServer(ctx: Ctx, item: YNode, i: number, names: Map<string, 
     if (!ke) continue;
     const p = string(ctx, ke, 'the absolute path of an executable');
     if (p !== undefined && !/^\/\S*$/.test(p)) bad(at(ke), `${label}: notify.${k} must be an absolute path of an executable (run without a shell), not ${JSON.stringify(p)}`);
-    else if (p === undefined) ok = false; else notify[k] = p;
+    else if (p === undefined) ok = false;
+    else { notify[k] = p; lbc.scripts.push({ path: p, node: at(ke) }); }
   }
   if (!ok || name === undefined || family === undefined || protocol === undefined || scheduler === undefined || forwarding === undefined) return undefined;
   return {

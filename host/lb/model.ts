@@ -7,7 +7,8 @@
 // address . protocol . port (and one on the packet mark), a chain per virtual server that picks
 // a real server through a slot map, and a chain per real server that does the forwarding.
 import type { VirtualServerSpec, RealServerSpec } from '../config/lb-types.ts';
-import { hashBuckets, maglevTable, serverKey, wrrSlots } from './tables.ts';
+import { hashBuckets, maglevTable, serverKeys, wrrSlots } from './tables.ts';
+import { alignSlots } from './slots.ts';
 
 export interface TableState {
   family: 'inet' | 'netdev';
@@ -18,27 +19,46 @@ export interface TableState {
   counters: Set<string>;              // named counters, one per real server
 }
 
-export interface Plan { inet: TableState; netdev: TableState | null }
+export interface Plan { inet: TableState; netdev: TableState | null; slots: Map<string, string[]> }
 
 // What the reconciler knows of each real server (by rsId) and service (by name).
 export interface Runtime {
   weight: ReadonlyMap<string, number>;        // effective weight; absent or 0: no new connections
   quorumUp: ReadonlyMap<string, boolean>;     // absent: up
   egress: ReadonlyMap<string, string>;        // dr: real server address -> the device toward it
+  marks: ReadonlyMap<string, number>;         // nat: the ct mark of each real server (assignMarks)
+  slots: ReadonlyMap<string, readonly string[]>;   // each service's slot table as applied (real server ids), to change as little of it as can be
 }
 
-export const BUCKETS = 256;             // sh / dh buckets
-export const MAGLEV = 251;              // mh: IPVS's ip_vs_mh default table size (prime)
+// sh / dh buckets: at 4,096 each server's share is within about 2% of its weight's (at 256, 9%).
+export const BUCKETS = 4096;
+// mh: a prime; at 4,093 one server's change moves about 6.5% of the others' entries too (251,
+// IPVS's default: 29%): docs/lb-tables.md.
+export const MAGLEV = 4093;
 const PERSIST_SIZE = 1 << 20;           // clients remembered per real server
 
-/** A real server's stable id: its virtual server and its address . port, hashed. */
+/** A real server's stable id, readable in the table: its virtual server, address and port. */
 export function rsId(vs: VirtualServerSpec, rs: RealServerSpec): string {
-  return `${vs.name}-${serverKey(rs.address, rs.port).toString(16).padStart(8, '0')}`;
+  return `${vs.name}-${rs.address.replace(/[.:]/g, '_')}-${rs.port}`;
 }
 
-/** The ct mark a NAT real server's connections carry: counts, counters and flushes find them by it. */
-export function rsMark(id: string): number {
-  return (0x40000000 | (fnv1a(id) & 0x3fffffff)) >>> 0;
+/**
+ * The ct mark each NAT real server's connections carry (counters, connection counts and flushes
+ * find them by it): a hash of its id in 0x40000000..0x7fffffff, moved on past a taken one. Marks
+ * already given (`keep`) stay, so a reload never renumbers a running server.
+ */
+export function assignMarks(ids: readonly string[], keep: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  const used = new Set<number>();
+  for (const id of ids) { const m = keep.get(id); if (m !== undefined && !used.has(m)) { out.set(id, m); used.add(m); } }
+  for (const id of ids) {
+    if (out.has(id)) continue;
+    let m = (0x40000000 | (fnv1a(id) & 0x3fffffff)) >>> 0;
+    while (used.has(m)) m = (0x40000000 | ((m + 1) & 0x3fffffff)) >>> 0;
+    out.set(id, m);
+    used.add(m);
+  }
+  return out;
 }
 
 function fnv1a(text: string): number {
@@ -69,7 +89,8 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
   inet.chains.set('prerouting', ['type nat hook prerouting priority dstnat; policy accept;', ...dispatch]);
   inet.chains.set('output', ['type nat hook output priority -100; policy accept;', ...dispatch]);
   inet.chains.set('counting', ['type filter hook forward priority filter; policy accept;', 'ct mark and 0xc0000000 == 0x40000000 counter name ct mark map @rs-counters']);
-  for (const vs of nat) addService(inet, vs, rt);
+  const slots = new Map<string, string[]>();
+  for (const vs of nat) addService(inet, vs, rt, slots);
 
   let netdev: TableState | null = null;
   if (dr.length) {
@@ -81,12 +102,12 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
     for (const dev of new Set(dr.map((v) => v.interface!))) {
       netdev.chains.set(`ingress-${dev}`, [`type filter hook ingress device ${JSON.stringify(dev)} priority 0; policy accept;`, ...dispatch]);
     }
-    for (const vs of dr) addService(netdev, vs, rt);
+    for (const vs of dr) addService(netdev, vs, rt, slots);
   }
-  return { inet, netdev };
+  return { inet, netdev, slots };
 }
 
-function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime): void {
+function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime, slotsOut: Map<string, string[]>): void {
   const ip = ipf(vs);
   const dr = vs.forwarding === 'dr';
   const vsChain = `vs-${vs.name}`;
@@ -101,22 +122,26 @@ function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime): void {
     const lines: string[] = [];
     t.counters.add(`c-${id}`);
     if (dr) lines.push(`counter name "c-${id}"`);
-    else lines.push(`ct mark set ${hex(rsMark(id))}`);
+    else lines.push(`ct mark set ${hex(rt.marks.get(id)!)}`);
     if (per) {
       t.sets.set(`aff-${id}`, `type ${addrType(vs)}; flags dynamic,timeout; timeout ${per.timeoutUs / 1e6}s; size ${PERSIST_SIZE};`);
       lines.push(`update @aff-${id} { ${ip} saddr${mask} }`);
     }
     lines.push(forward(vs, rs.address, rs.port, dr ? rt.egress.get(rs.address) : undefined));
     t.chains.set(`rs-${id}`, [lines.join(' ')]);
-    if (!dr) t.maps.get('rs-counters')!.elements.set(hex(rsMark(id)), `"c-${id}"`);
+    if (!dr) t.maps.get('rs-counters')!.elements.set(hex(rt.marks.get(id)!), `"c-${id}"`);
   });
 
   // The service chain: a persistent client first, then the scheduler's pick over the slots.
   const rules: string[] = [];
   if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @aff-${id} goto rs-${id}`); });
-  const slots = slotTable(vs, ids, weights);
+  const ideal = slotTable(vs, ids, weights).map((i) => ids[i]);
+  // Counting schedulers may lay their slots anywhere; hashing ones may not (a bucket is a hash).
+  const counting = vs.scheduler === 'rr' || vs.scheduler === 'wrr' || vs.scheduler === 'lc' || vs.scheduler === 'wlc';
+  const slots = counting && rt.slots.has(vs.name) ? alignSlots(rt.slots.get(vs.name)!, ideal) : ideal;
+  slotsOut.set(vs.name, slots);
   const slotMap = `slots-${vs.name}`;
-  t.maps.set(slotMap, { decl: 'typeof numgen inc mod 2 : verdict', elements: new Map(slots.map((idx, k) => [String(k), `goto rs-${ids[idx]}`])) });
+  t.maps.set(slotMap, { decl: 'typeof numgen inc mod 2 : verdict', elements: new Map(slots.map((id, k) => [String(k), `goto rs-${id}`])) });
   if (slots.length) rules.push(`${selector(vs, slots.length)} vmap @${slotMap}`);
   t.chains.set(vsChain, rules);
 
@@ -157,7 +182,7 @@ function selector(vs: VirtualServerSpec, n: number): string {
 // Slot k -> index of the real server it goes to.
 export function slotTable(vs: VirtualServerSpec, ids: readonly string[], weights: readonly number[]): number[] {
   if (!weights.some((w) => w > 0)) return [];
-  const keys = vs.realServers.map((rs) => serverKey(rs.address, rs.port));
+  const keys = serverKeys(vs.realServers);
   switch (vs.scheduler) {
     case 'sh': case 'dh': return [...hashBuckets(keys, weights, BUCKETS)];
     case 'mh': return [...maglevTable(keys, weights, MAGLEV)];

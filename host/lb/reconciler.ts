@@ -7,7 +7,7 @@ import type { AgentConfig } from '../config/types.ts';
 import type { RealServerSpec, VirtualServerSpec } from '../config/lb-types.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import type { Logger } from '../agent/log.ts';
-import { plan, rsId, rsMark, type Plan, type TableState } from './model.ts';
+import { assignMarks, plan, rsId, type Plan, type TableState } from './model.ts';
 import { diff } from './diff.ts';
 
 export interface LbIo {
@@ -70,12 +70,16 @@ export class Reconciler {
         const old = keep.get(id);
         const r = spec.check ? this.lastReport.get(spec.check) : undefined;
         const up = spec.check === null ? true : old && old.spec.check === spec.check ? old.up : r?.settled ? r.up : !vs.alpha;
-        this.servers.set(id, { id, mark: rsMark(id), vs, spec, up, since: old?.up === up ? old.since : now });
+        this.servers.set(id, { id, mark: 0, vs, spec, up, since: old?.up === up ? old.since : now });
       }
       if (!this.quorum.has(vs.name)) this.quorum.set(vs.name, { up: this.healthy(vs) >= vs.quorum, since: now });
     }
     for (const name of [...this.quorum.keys()]) if (!config.virtualServers.some((v) => v.name === name)) this.quorum.delete(name);
+    this.marks = assignMarks([...this.servers.keys()], new Map([...keep].map(([id, s]) => [id, s.mark])));
+    for (const s of this.servers.values()) s.mark = this.marks.get(s.id)!;
   }
+  private marks = new Map<string, number>();
+  private appliedSlots = new Map<string, string[]>();
 
   /** A checker report (host/checks/protocol.ts): unsettled ones keep what was known. */
   report(r: CheckReport): void {
@@ -125,7 +129,7 @@ export class Reconciler {
       const ids = vs.realServers.map((rs) => rsId(vs, rs));
       const base = ids.map((id, i) => (this.servers.get(id)?.up ? vs.realServers[i].weight : 0));
       if (vs.scheduler === 'lc' || vs.scheduler === 'wlc') {
-        const score = base.map((w, i) => (w > 0 ? (vs.scheduler === 'lc' ? 1 : w) / (1 + (this.connections.get(rsMark(ids[i])) ?? 0)) : 0));
+        const score = base.map((w, i) => (w > 0 ? (vs.scheduler === 'lc' ? 1 : w) / (1 + (this.connections.get(this.marks.get(ids[i])!) ?? 0)) : 0));
         const max = Math.max(...score, 0);
         ids.forEach((id, i) => out.set(id, score[i] > 0 ? Math.max(1, Math.round((100 * score[i]) / max)) : 0));
       } else ids.forEach((id, i) => out.set(id, base[i]));
@@ -170,7 +174,7 @@ export class Reconciler {
       }
     }
     const quorumUp = new Map([...this.quorum].map(([n, q]) => [n, q.up]));
-    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress });
+    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress, marks: this.marks, slots: this.appliedSlots });
     const flush = [...this.wantsFlush];
     let text = diff(this.applied?.inet ?? null, want.inet);
     // Persistence of a failed server goes with it: its clients pick again.
@@ -194,6 +198,7 @@ export class Reconciler {
     this.failures = 0;
     this.lastError = null;
     this.applied = { inet: want.inet, netdev: want.netdev };
+    this.appliedSlots = want.slots;
     this.transactions++;
     this.lastTransaction = text;
     this.applyMs.push(this.io.now() - since);

@@ -14,7 +14,7 @@ t.test('a NAT service with its defaults, a DR one on the instance\'s interface, 
   const c = ok(file([
     `{ name: web, address: 192.0.2.100, port: 80, ${RS} }`,
     `{ name: web-dr, address: 192.0.2.100, port: 443, forwarding: DR, scheduler: SH, persistence: { timeout: 10m, netmask: 255.255.255.0 }, realServers: [{ address: 198.51.100.11 }] }`,
-    `{ name: marked, fwmark: 7, protocol: udp, scheduler: mh, sorryServer: "198.51.100.99:53", quorum: 2, hysteresis: 1, alpha: true, flushOnFailure: false, ${RS} }`,
+    `{ name: marked, fwmark: 7, protocol: udp, scheduler: mh, sorryServer: "198.51.100.99:53", quorum: 1, hysteresis: 0, alpha: true, flushOnFailure: false, ${RS} }`,
     `{ name: six, address: "2001:DB8::100", port: 80, realServers: [{ address: "2001:db8::11", port: 8080, inhibitOnFailure: true }] }`,
   ], ['loadBalancer: { table: lb0, removeOnStop: false }']));
   const [web, dr, marked, six] = c.virtualServers;
@@ -25,7 +25,7 @@ t.test('a NAT service with its defaults, a DR one on the instance\'s interface, 
     realServers: [{ address: '198.51.100.11', port: 8080, weight: 1, check: 'web1', inhibitOnFailure: false }, { address: '198.51.100.12', port: 8080, weight: 3, check: 'web2' }],
   });
   t.match(dr, { forwarding: 'dr', scheduler: 'sh', interface: 'e0', persistence: { timeoutUs: 600e6, prefixLen: 24 }, realServers: [{ port: 443, check: null }] });
-  t.match(marked, { address: null, port: 0, fwmark: 7, protocol: 'udp', sorryServer: { address: '198.51.100.99', port: 53 }, quorum: 2, hysteresis: 1, alpha: true, flushOnFailure: false });
+  t.match(marked, { address: null, port: 0, fwmark: 7, protocol: 'udp', sorryServer: { address: "198.51.100.99", port: 53 }, quorum: 1, hysteresis: 0, alpha: true, flushOnFailure: false });
   t.match(six, { family: 6, address: '2001:db8::100', realServers: [{ address: '2001:db8::11', inhibitOnFailure: true }] });
   t.strictSame(c.loadBalancer, { table: 'lb0', removeOnStop: false });
   t.strictSame(ok(file([`{ name: web, address: 192.0.2.100, port: 80, ${RS} }`])).loadBalancer, { table: 'vigil', removeOnStop: true }, 'defaults');
@@ -65,4 +65,20 @@ t.test('problems, each at its place, with the fix', async (t) => {
     ['{ name: web, ','virtual server web has no real servers: add "realServers: [{ address: 198.51.100.11, port: 8080, weight: 1, check: web1 }]"'], ['realServer:', 'unknown key "realServer" (did you mean "realServers"?)']);
   expect(t, file([`{ name: web, address: 192.0.2.100, port: 80, ${RS} }`], ['loadBalancer: { table: "my table" }']),
     ['"my table"', 'loadBalancer.table "my table" is not a table name: a letter, then up to 31 letters, digits, "_" or "-"']);
+});
+
+t.test('a quorum that could never come back, and unsafe quorum hooks, are refused', async (t) => {
+  expect(t, file([`{ name: web, address: 192.0.2.100, port: 80, quorum: 2, hysteresis: 1, ${RS} }`]),
+    ['hysteresis: |1', 'virtual server web: quorum 2 + hysteresis 1 = 3 healthy real servers are needed to regain a lost quorum, but there are 2: lower one of them']);
+  // A world-writable hook would run as root: the same rule as notify hooks (host/config/security.ts).
+  const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/vigil-lbhook-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const hook = `${dir}/down.sh`;
+  writeFileSync(hook, '#!/bin/sh\n');
+  chmodSync(hook, 0o777);
+  const problems = problemsOf(file([`{ name: web, address: 192.0.2.100, port: 80, notify: { quorumDown: ${hook} }, ${RS} }`]));
+  t.equal(problems.length, 1);
+  t.match(problems[0].message, /writable/, problems[0].message);
 });
