@@ -56,7 +56,8 @@ $(UI_PAGE): $(wildcard host/ui/*.ts host/ui/*.css host/ui/*.html) $(STAMP)
 # vigil started in that window would find no shim.
 SHIM := host/native/build/Release/vigil_shim.node
 native: $(SHIM)
-$(SHIM): host/native/vigil_shim.c host/native/binding.gyp $(STAMP)
+SHIM_SRC := $(wildcard host/native/*.c host/native/*.h)
+$(SHIM): $(SHIM_SRC) host/native/binding.gyp $(STAMP)
 	cd host/native && $(NODE) $(BIN)/node-gyp rebuild --silent --nodedir=$(NODEDIR) >/dev/null && echo "native shim built"
 
 # The shim under AddressSanitizer: built apart from the Release addon (node-gyp's build stays
@@ -65,10 +66,10 @@ $(SHIM): host/native/vigil_shim.c host/native/binding.gyp $(STAMP)
 # by design. VIGIL_EXPECT_ASAN makes test/net/shim.test.ts fail unless ASan is really live.
 ASAN_LIB  = $(shell gcc -print-file-name=libasan.so)
 ASAN_SHIM := host/native/build/asan/vigil_shim.node
-$(ASAN_SHIM): host/native/vigil_shim.c $(STAMP)
+$(ASAN_SHIM): $(SHIM_SRC) $(STAMP)
 	@mkdir -p $(dir $@)
 	gcc -shared -fPIC -std=gnu11 -O1 -g -fsanitize=address -fno-omit-frame-pointer \
-	  -Wall -Wextra -Wno-missing-field-initializers -I$(NODEDIR)/include/node $< -o $@
+	  -Wall -Wextra -Wno-missing-field-initializers -I$(NODEDIR)/include/node $(filter %.c,$^) -o $@
 asan: $(ASAN_SHIM)
 	@test -f "$(ASAN_LIB)" || { echo "libasan.so not found (apt-get install gcc)"; exit 1; }
 	VIGIL_SHIM=$(CURDIR)/$(ASAN_SHIM) VIGIL_EXPECT_ASAN=1 LD_PRELOAD=$(ASAN_LIB) \

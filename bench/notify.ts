@@ -8,6 +8,7 @@
 //   node bench/notify.ts
 import { spawn } from 'node:child_process';
 import { shim, watchExit } from '../host/net/shim.ts';
+import { spawnHook } from '../host/net/spawn.ts';
 import { quantile } from './lab.ts';
 import { table } from './table.ts';
 
@@ -22,7 +23,7 @@ export async function run() {
   const viaShim: number[] = [], viaNode: number[] = [];
   for (let i = 0; i < N; i++) {
     let t0 = performance.now();
-    const [pid, errFd] = s.spawnHook(['/bin/true'], envp);
+    const [pid, errFd] = spawnHook(['/bin/true'], envp);
     viaShim.push(performance.now() - t0);
     s.close(errFd);
     await new Promise<void>((r) => watchExit(pid, () => r()));

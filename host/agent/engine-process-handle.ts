@@ -21,7 +21,7 @@ export interface EngineProcess {
 
 // An engine bin/vigil started beside this process (its Node starting while this one does, not
 // after), or one a warm start spawned (host/agent/warm-start.ts): our child, with its stdin on
-// `fd`, but not libuv's, so a pidfd reports its exit and reaps it (host/native/vigil_shim.c).
+// `fd`, but not libuv's, so a pidfd reports its exit and reaps it (host/native/process.c).
 export class AdoptedEngine extends EventEmitter implements EngineProcess {
   readonly pid: number;
   readonly stdin: Socket;

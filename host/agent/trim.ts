@@ -1,20 +1,21 @@
 // Giving back what only the start needed, once the engine runs. After a start the node
 // binary's text and read-only data are ~40 MB of the engine's RSS (module loading, core.wasm's
 // compile, Node's bootstrap), of which a running engine touches a few MB; its private memory
-// (V8's heap, the core's, malloc's) is ~13 MB. The shim's dropCleanPages takes file pages out
+// (V8's heap, the core's, malloc's) is ~13 MB. dropCleanPages (host/net/memory.ts) takes file pages out
 // of this process's page tables: they stay in the page cache, shared (the supervisor's Node
 // maps the same binary), and a page used again comes back by a minor fault. Done in small
 // steps between adverts (the engine's pump): one madvise is a TLB shootdown, 0.1-1.3 ms here,
 // and all of it at once took 7-14 ms, an advert's worth at 10 ms.
 //
 // With `lock` (realtime on), the pass then holds what is left: every file mapping is locked with
-// MLOCK_ONFAULT (host/native/vigil_shim.c), so the code a running engine uses is never evicted
+// MLOCK_ONFAULT (host/native/memory.c), so the code a running engine uses is never evicted
 // under memory pressure and read back from disk on the way to an advert. File pages are what
 // the kernel reclaims first, and with no swap (the usual router) the only memory it can. Not
 // the anonymous memory: V8 aborts when it cannot madvise a locked heap page away.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
 import type { Shim } from '../net/shim.ts';
+import { dropCleanPages } from '../net/memory.ts';
 import { VigilError } from '../errors.ts';
 
 // One dropCleanPages call covers at most this much address space.
@@ -23,7 +24,7 @@ const CHUNK = 2 * 1024 * 1024;
 /**
  * The readable, unwritable file mappings of /proc/PID/maps text, as [address, length] chunks of
  * at most CHUNK bytes. Anonymous and special mappings ([vdso], [stack]: inode 0) are left out;
- * a chunk that holds a private page (RELRO after relocation) is refused by the shim itself.
+ * a chunk that holds a private page (RELRO after relocation) is refused by dropCleanPages itself.
  */
 export function fileChunks(maps: string, chunk = CHUNK): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -59,7 +60,7 @@ export class MemoryLockError extends VigilError {
   }
 }
 
-type TrimShim = Pick<Shim, 'mallocTrim' | 'dropCleanPages' | 'mlock2' | 'munlockall' | 'constants'>;
+type TrimShim = Pick<Shim, 'mallocTrim' | 'madvise' | 'mlock2' | 'munlockall' | 'constants'>;
 
 export class MemoryTrim {
   private chunks: Array<[number, number]> | undefined;
@@ -69,14 +70,16 @@ export class MemoryTrim {
   lockedBytes = 0;
   private readonly shim: TrimShim;
   private readonly maps: () => string;
+  private readonly drop: (addr: number, len: number) => number;
   private readonly lock: boolean;
   private readonly unlockFirst: boolean;
   private toLock: Array<[number, number]> = [];
   private locked = 0;
-  /** lock: lock the file mappings once dropped; unlockFirst: an earlier pass locked them. */
-  constructor(shim: TrimShim, o: { maps?: () => string; lock?: boolean; unlockFirst?: boolean } = {}) {
+  /** lock: lock the file mappings once dropped; unlockFirst: an earlier pass locked them; drop: tests'. */
+  constructor(shim: TrimShim, o: { maps?: () => string; lock?: boolean; unlockFirst?: boolean; drop?: (addr: number, len: number) => number } = {}) {
     this.shim = shim;
     this.maps = o.maps ?? (() => readFileSync('/proc/self/maps', 'utf8'));
+    this.drop = o.drop ?? ((addr, len) => dropCleanPages(shim, addr, len));
     this.lock = o.lock ?? false;
     this.unlockFirst = o.unlockFirst ?? false;
   }
@@ -104,7 +107,7 @@ export class MemoryTrim {
     while (this.next < this.chunks.length) {
       if (did && performance.now() >= until) return true;
       const [addr, len] = this.chunks[this.next++]!;
-      this.droppedKb += this.shim.dropCleanPages(addr, len);
+      this.droppedKb += this.drop(addr, len);
       did = true;
     }
     while (this.locked < this.toLock.length) {

@@ -12,6 +12,7 @@ import { bindStatus, closeStatus } from './status-server.ts';
 import { AdoptedEngine, type EngineProcess } from './engine-process-handle.ts';
 import { enableRealtime } from '../net/realtime.ts';
 import { envp, K, shim } from '../net/shim.ts';
+import { spawnChild } from '../net/spawn.ts';
 
 // How long the engine proper may take to open its sockets; ~0.15 s here, seconds on a box
 // paging hard. Meanwhile the supervisor's engine runs the instances, so waiting costs nothing.
@@ -57,7 +58,7 @@ export async function warmStart(o: WarmStartOptions): Promise<EngineProcess | un
   try {
     const env = { ...process.env, VIGIL_SUPERVISED: '1', VIGIL_READY_FD: '3', VIGIL_HANDOVER: '1' };
     // posix_spawn, not node:child_process: its fork would hold this engine's loop 5-19 ms.
-    const [pid, stdinFd, fd3] = shim().spawnChild([o.command, ...o.args], envp(env));
+    const [pid, stdinFd, fd3] = spawnChild([o.command, ...o.args], envp(env));
     readyFd = fd3;
     child = new AdoptedEngine(pid, stdinFd);
   } catch (err) {

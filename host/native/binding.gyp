@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "vigil_shim",
-      "sources": ["vigil_shim.c"],
+      "sources": ["shim.c", "socket.c", "poll.c", "process.c", "memory.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-O2"],
       "cflags_c": ["-std=gnu11"]
     }

@@ -1,5 +1,6 @@
-// The native shim, loaded once and typed. Generic syscalls over integer fds (Deno ops model):
-// every protocol detail lives in TypeScript or the core, not in C.
+// The native shim (host/native/), loaded once and typed. Generic syscalls over integer fds
+// (Deno ops model): every protocol detail and vigil's process layout (host/net/spawn.ts) live in
+// TypeScript or the core, not in C.
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
 const { createRequire } = process.getBuiltinModule('node:module');
@@ -46,20 +47,17 @@ export interface Shim {
   timerSet(fd: number, delayUs: number): void;
   /** A pidfd (close-on-exec) for a child libuv did not spawn; readable once it has exited. */
   pidfdOpen(pid: number): number;
+  /** [read end, write end], close-on-exec; flags bit 1: the read end non-blocking, bit 2: the write end. */
+  pipe(flags: number): number[];
   /**
    * posix_spawnp(argv[0]) with `envp`, sharing this process's memory until the exec (no fork
-   * of the engine's page tables): its own process group, default signals, stdin and stdout on
-   * /dev/null. [pid, the read end of its stderr (non-blocking)].
+   * of the engine's page tables), default signals and an empty mask. `actions`: records of four
+   * int32s, [SPAWN_DUP2, fd, newfd, 0], [SPAWN_OPEN, fd, oflag, index into `paths`],
+   * [SPAWN_CLOSEFROM, lowfd, 0, 0]; flags: POSIX_SPAWN_SETPGROUP or 0. The pid.
    */
-  spawnHook(argv: string[], envp: string[]): [number, number];
+  spawn(argv: string[], envp: string[], actions: Int32Array, paths: string[], flags: number): number;
   /** read(2): bytes read, 0 at EOF, -1 when nothing is there yet. */
   read(fd: number, buf: Uint8Array): number;
-  /**
-   * Another process of this program, by posix_spawnp: its stdin a pipe, its fd 3 a pipe back,
-   * stdout and stderr ours, nothing else; default signals. [pid, the write end of its stdin,
-   * the read end of its fd 3 (non-blocking)], both close-on-exec.
-   */
-  spawnChild(argv: string[], envp: string[]): [number, number, number];
   /** null while it runs; once it has exited (and is reaped): its status, or -signal. */
   pidfdWait(fd: number): number | null;
   setCloexec(fd: number): void;
@@ -67,12 +65,8 @@ export interface Shim {
   isatty(fd: number): number;
   /** malloc_trim(0): the heap's free pages back to the kernel; 1 if any went. */
   mallocTrim(): number;
-  /**
-   * The pages of [addr, addr + len) (whole pages) leave this process's page tables
-   * (MADV_DONTNEED) unless one is private (anonymous, per /proc/self/pagemap): file pages
-   * stay in the page cache and come back by a minor fault. kB dropped; 0 if left.
-   */
-  dropCleanPages(addr: number, len: number): number;
+  /** madvise(2) of [addr, addr + len), whole pages (MADV_DONTNEED: host/net/memory.ts). */
+  madvise(addr: number, len: number, advice: number): void;
   /** 1 when this build carries AddressSanitizer; asan(1) then overflows on purpose. */
   asan(mode?: number): number;
   readonly constants: ShimConstants;
@@ -121,12 +115,12 @@ function dlopenAsset(): unknown {
   }
 }
 
-/** The kernel constant `name`; a missing one is a programming error, not a runtime state. */
-/** An environment as spawnHook and spawnChild take it: `NAME=value` strings, unset ones left out. */
+/** An environment as spawn takes it: `NAME=value` strings, unset ones left out. */
 export function envp(env: NodeJS.ProcessEnv): string[] {
   return Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
 }
 
+/** The kernel constant `name`; a missing one is a programming error, not a runtime state. */
 export function K(name: string): number {
   const v = shim().constants[name];
   if (v === undefined) throw new NetError(`vigil_shim exports no constant ${name}: rebuild it (make native)`, 'VIGIL_ENET_NOSHIM');

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileChunks, fileMappings, MemoryLockError, MemoryTrim } from '../../host/agent/trim.ts';
+import { dropCleanPages } from '../../host/net/memory.ts';
 import { shim } from '../../host/net/shim.ts';
 
 // The tests on this process need the shim built (make native).
@@ -44,12 +45,13 @@ t.test('MemoryTrim: malloc trim and the maps first, then chunks within the budge
   const calls: string[] = [];
   const fake = {
     mallocTrim: () => { calls.push('trim'); return 1; },
+    madvise: () => {},
     dropCleanPages: (a: number, l: number) => { calls.push(`drop ${a.toString(16)}`); return l / 1024; },
     mlock2: () => { calls.push('mlock2'); },
     munlockall: () => { calls.push('munlockall'); },
     constants: { MLOCK_ONFAULT: 1 },
   };
-  const m = new MemoryTrim(fake, { maps: () => MAPS });
+  const m = new MemoryTrim(fake, { maps: () => MAPS, drop: fake.dropCleanPages });
   t.equal(m.step(), true);
   t.same(calls, ['trim']);
   // a zero budget: one chunk per step
@@ -59,7 +61,7 @@ t.test('MemoryTrim: malloc trim and the maps first, then chunks within the budge
   t.equal(steps + 1, chunks);
   t.equal(calls.length, 1 + chunks);
   t.equal(m.droppedKb, fileChunks(MAPS).reduce((n, [, l]) => n + l / 1024, 0));
-  t.equal(new MemoryTrim(fake, { maps: () => '' }).step(), false, 'nothing to drop: done at once');
+  t.equal(new MemoryTrim(fake, { maps: () => '', drop: fake.dropCleanPages }).step(), false, 'nothing to drop: done at once');
   t.notOk(calls.some((c) => c.startsWith('mlock2') || c === 'munlockall'), 'no lock asked for: none made or undone');
 });
 
@@ -74,16 +76,17 @@ t.test('MemoryTrim with lock: unlock first, drop, then lock every file mapping o
   const calls: string[] = [];
   const fake = {
     mallocTrim: () => 1,
+    madvise: () => {},
     dropCleanPages: () => { calls.push('drop'); return 4; },
     mlock2: (a: number, l: number, f: number) => { calls.push(`mlock2 ${a.toString(16)} ${l} ${f}`); },
     munlockall: () => { calls.push('munlockall'); },
     constants: { MLOCK_ONFAULT: 1 },
   };
-  const first = new MemoryTrim(fake, { maps: () => MAPS, lock: true });
+  const first = new MemoryTrim(fake, { maps: () => MAPS, lock: true, drop: fake.dropCleanPages });
   while (first.step(0));
   t.notOk(calls.includes('munlockall'), 'the first pass: nothing to unlock (munlockall is ~1.3 ms)');
   calls.length = 0;
-  const m = new MemoryTrim(fake, { maps: () => MAPS, lock: true, unlockFirst: true });
+  const m = new MemoryTrim(fake, { maps: () => MAPS, lock: true, unlockFirst: true, drop: fake.dropCleanPages });
   // A zero budget: one drop or one lock per step, so none holds the loop long.
   let steps = 0;
   while (m.step(0)) steps++;
@@ -99,7 +102,7 @@ t.test('MemoryTrim with lock: unlock first, drop, then lock every file mapping o
   calls.length = 0;
   let n = 0;
   const refusing = { ...fake, mlock2: () => { if (++n === 3) throw new Error('mlock2: Cannot allocate memory'); calls.push('mlock2'); } };
-  const r = new MemoryTrim(refusing, { maps: () => MAPS, lock: true });
+  const r = new MemoryTrim(refusing, { maps: () => MAPS, lock: true, drop: refusing.dropCleanPages });
   const err = (() => { try { while (r.step(0)); } catch (e) { return e; } })();
   t.ok(err instanceof MemoryLockError, 'MemoryLockError');
   t.equal((err as MemoryLockError).code, 'VIGIL_EMEMLOCK');
@@ -110,6 +113,7 @@ t.test('MemoryTrim with lock: unlock first, drop, then lock every file mapping o
 
 t.test('dropCleanPages on this process', { skip: noShim }, async (t) => {
   const s = shim();
+  const drop = (a: number, l: number) => dropCleanPages(s, a, l);
   const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
   const range = (line: string): [number, number] => {
     const [a, b] = line.split(' ')[0]!.split('-').map((x) => parseInt(x, 16));
@@ -117,27 +121,27 @@ t.test('dropCleanPages on this process', { skip: noShim }, async (t) => {
   };
   const rss = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 
-  t.throws(() => s.dropCleanPages(4097, 4096), RangeError, 'not page aligned');
-  t.throws(() => s.dropCleanPages(4096, 0), RangeError, 'empty');
+  t.throws(() => drop(4097, 4096), RangeError, 'not page aligned');
+  t.throws(() => drop(4096, 0), RangeError, 'empty');
 
   // The malloc heap and V8's heap: private pages, refused, and still intact after.
   const heap = maps.find((l) => l.endsWith('[heap]'));
-  if (heap) t.equal(s.dropCleanPages(...range(heap)), 0, '[heap] refused');
+  if (heap) t.equal(drop(...range(heap)), 0, '[heap] refused');
   const keep = new Uint8Array(1 << 20).fill(7);
-  for (const l of maps.filter((l) => / rw-p 00000000 00:00 0 /.test(l))) s.dropCleanPages(...range(l));
+  for (const l of maps.filter((l) => / rw-p 00000000 00:00 0 /.test(l))) drop(...range(l));
   t.ok(keep.every((x) => x === 7), 'anonymous memory untouched');
 
   // A read-only private file mapping holding copied pages (the RELRO after relocation):
   // refused whole. Found from smaps (Anonymous > 0).
   const smaps = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
   const relro = smaps.find((m) => / r--p [0-9a-f]+ \S+ [1-9]/.test(m.split('\n')[0]!) && /^Anonymous:\s+[1-9]/m.test(m));
-  if (relro) t.equal(s.dropCleanPages(...range(relro.split('\n')[0]!)), 0, 'RELRO refused');
+  if (relro) t.equal(drop(...range(relro.split('\n')[0]!)), 0, 'RELRO refused');
   else t.comment('no read-only file mapping with a private page here');
 
   // The node binary's text: dropped, RSS down, and the process runs on (the pages fault back).
   const before = rss();
   let kb = 0;
-  for (const [a, l] of fileChunks(maps.join('\n'))) kb += s.dropCleanPages(a, l);
+  for (const [a, l] of fileChunks(maps.join('\n'))) kb += drop(a, l);
   t.ok(kb > 4096, `dropped ${kb} kB`);
   t.ok(rss() < before - 4096, `RSS ${before} -> ${rss()} kB`);
   t.equal(JSON.parse(JSON.stringify({ still: [1, 2, 3] })).still.length, 3);

@@ -153,6 +153,30 @@ t.test('bounds and types are checked before any syscall', async (t) => {
   s.close(fd);
 });
 
+// The one spawn op: file actions built by the caller (host/net/spawn.ts builds vigil's), the
+// child's exit through a pidfd, and refusals before any process exists.
+t.test('spawn: file actions, a pipe back, the exit by pidfd; bad actions refused', async (t) => {
+  const [r, w] = s.pipe(1);
+  const pid = s.spawn(['/bin/sh', '-c', 'echo "$V" >&3; ls /proc/self/fd'], ['V=from-the-child'], Int32Array.of(
+    K('SPAWN_OPEN'), 0, K('O_RDONLY'), 0, K('SPAWN_DUP2'), w, 3, 0, K('SPAWN_OPEN'), 1, K('O_WRONLY'), 0, K('SPAWN_CLOSEFROM'), 4, 0, 0,
+  ), ['/dev/null'], 0);
+  s.close(w);
+  const pidfd = s.pidfdOpen(pid);
+  await new Promise<void>((resolve) => s.pollStart(pidfd, K('UV_READABLE'), () => resolve()));
+  t.equal(s.pidfdWait(pidfd), 0, 'exited 0');
+  s.close(pidfd);
+  const buf = new Uint8Array(64);
+  const n = s.read(r, buf);
+  t.equal(new TextDecoder().decode(buf.subarray(0, n)), 'from-the-child\n', 'envp and fd 3 as the actions said');
+  t.equal(s.read(r, buf), 0, 'EOF: the child held no other copy of the write end');
+  s.close(r);
+  t.throws(() => s.spawn(['/bin/true'], [], Int32Array.of(9, 0, 0, 0), [], 0), { code: 'EINVAL', syscall: 'posix_spawn' }, 'an unknown action');
+  t.throws(() => s.spawn(['/bin/true'], [], Int32Array.of(K('SPAWN_OPEN'), 0, 0, 5), [], 0), { code: 'EINVAL' }, 'a path index out of range');
+  t.throws(() => s.spawn([], [], new Int32Array(0), [], 0), RangeError, 'no argv[0]');
+  t.throws(() => s.spawn(['/bin/true'], [], new Int32Array(3), [], 0), RangeError, 'not whole records');
+  t.throws(() => s.spawn(['/nonexistent/x'], [], new Int32Array(0), [], 0), { code: 'ENOENT', syscall: 'posix_spawn' });
+});
+
 t.test('close inside the callback, re-arm, and fd reuse', async (t) => {
   for (let round = 0; round < 200; round++) {
     const a = udp();

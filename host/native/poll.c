@@ -1,0 +1,201 @@
+/*
+ * Readiness through libuv (uv_poll on Node's loop: no thread per fd) and one-shot timers with
+ * microsecond resolution (a timerfd, whose readiness comes through the same poll).
+ */
+#include "shim.h"
+#include <uv.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+struct watch {
+	uv_poll_t handle;
+	napi_env env;
+	napi_ref callback;
+	napi_async_context ctx;
+};
+
+/* Per-addon-instance table, indexed by fd: one watch per fd, as uv_poll requires. */
+struct state {
+	struct watch **by_fd;
+	int cap;
+};
+
+static struct state *get_state(napi_env env)
+{
+	void *s = NULL;
+	napi_get_instance_data(env, &s);
+	return s;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void watch_release(struct state *st, int fd, bool teardown)
+{
+	struct watch *w = st->by_fd[fd];
+	st->by_fd[fd] = NULL;
+	uv_poll_stop(&w->handle);
+	if (!teardown) { /* at env teardown V8 owns (and frees) these already */
+		napi_delete_reference(w->env, w->callback);
+		napi_async_destroy(w->env, w->ctx);
+	}
+	/* The handle lives until libuv's close callback; the fd may be closed right after. */
+	uv_close((uv_handle_t *)&w->handle, on_closed);
+}
+
+static void on_ready(uv_poll_t *h, int status, int events)
+{
+	struct watch *w = h->data;
+	napi_env env = w->env;
+	napi_handle_scope scope;
+	napi_value cb, recv, argv[2], result;
+
+	napi_open_handle_scope(env, &scope);
+	if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb) {
+		napi_get_global(env, &recv); /* make_callback wants an object receiver */
+		napi_create_int32(env, status, &argv[0]);
+		napi_create_int32(env, events, &argv[1]);
+		/* make_callback runs microtasks and async hooks as any libuv callback would. */
+		if (napi_make_callback(env, w->ctx, recv, cb, 2, argv, &result) != napi_ok) {
+			napi_value exc;
+			if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc)
+				napi_fatal_exception(env, exc);
+		}
+	}
+	napi_close_handle_scope(env, scope);
+}
+
+/* pollStart(fd, events, callback(status, events)): events is UV_READABLE and/or UV_WRITABLE. */
+static napi_value op_poll_start(napi_env env, napi_callback_info info)
+{
+	int32_t fd, events;
+	napi_value cb, name;
+	struct state *st = get_state(env);
+	uv_loop_t *loop;
+	if (args(env, info, "iiv", &fd, &events, &cb))
+		return NULL;
+	if (fd < 0)
+		return throw_errno(env, "poll", EBADF);
+	if (fd >= st->cap) {
+		int cap = fd + 64;
+		struct watch **t = realloc(st->by_fd, (size_t)cap * sizeof(*t));
+		if (!t)
+			return throw_errno(env, "poll", ENOMEM);
+		memset(t + st->cap, 0, (size_t)(cap - st->cap) * sizeof(*t));
+		st->by_fd = t;
+		st->cap = cap;
+	}
+	if (st->by_fd[fd]) /* re-arming replaces the callback and the event mask */
+		watch_release(st, fd, false);
+
+	struct watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return throw_errno(env, "poll", ENOMEM);
+	CHECK(napi_get_uv_event_loop(env, &loop));
+	int rc = uv_poll_init(loop, &w->handle, fd);
+	if (rc < 0) {
+		free(w);
+		return throw_errno(env, "uv_poll_init", -rc);
+	}
+	w->handle.data = w;
+	w->env = env;
+	napi_create_reference(env, cb, 1, &w->callback);
+	napi_create_string_utf8(env, "vigil.poll", NAPI_AUTO_LENGTH, &name);
+	napi_async_init(env, NULL, name, &w->ctx);
+	st->by_fd[fd] = w;
+	rc = uv_poll_start(&w->handle, events, on_ready);
+	if (rc < 0) {
+		watch_release(st, fd, false);
+		return throw_errno(env, "uv_poll_start", -rc);
+	}
+	return NULL;
+}
+
+void poll_stop_fd(napi_env env, int fd)
+{
+	struct state *st = get_state(env);
+	if (fd >= 0 && fd < st->cap && st->by_fd[fd])
+		watch_release(st, fd, false);
+}
+
+static napi_value op_poll_stop(napi_env env, napi_callback_info info)
+{
+	int32_t fd;
+	if (args(env, info, "i", &fd))
+		return NULL;
+	poll_stop_fd(env, fd);
+	return NULL;
+}
+
+static void state_free(napi_env env, void *data, void *hint)
+{
+	struct state *st = data;
+	(void)env;
+	(void)hint;
+	for (int fd = 0; fd < st->cap; fd++)
+		if (st->by_fd[fd]) {
+			watch_release(st, fd, true);
+			close(fd);
+		}
+	free(st->by_fd);
+	free(st);
+}
+
+int poll_state_init(napi_env env)
+{
+	struct state *st = calloc(1, sizeof(*st));
+	if (!st || napi_set_instance_data(env, st, state_free, NULL) != napi_ok) {
+		free(st);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * timerCreate() -> fd: a CLOCK_MONOTONIC timerfd whose readiness comes through pollStart like
+ * a socket's. libuv's own timers wait in whole milliseconds, so a 10 ms advert would fire up
+ * to 1 ms early or late; this one fires when asked, once per deadline.
+ */
+static napi_value op_timer_create(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return sys_int(env, timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd_create");
+}
+
+/*
+ * timerSet(fd, delayUs): fire once after delayUs microseconds (anything below 1 us: at once);
+ * Infinity or NaN disarms. A pending expiry is consumed first, so the fd is readable again only
+ * for the new deadline (uv_poll is level-triggered).
+ */
+static napi_value op_timer_set(napi_env env, napi_callback_info info)
+{
+	int32_t fd;
+	double us;
+	struct itimerspec its = { 0 };
+	if (args(env, info, "id", &fd, &us))
+		return NULL;
+	/*
+	 * No read(2) of the expirations first: timerfd_settime() zeroes them (timerfd_setup: ticks =
+	 * 0), so a fired timer is no longer readable once re-armed or disarmed. A read was one
+	 * syscall more per advert.
+	 */
+	if (isfinite(us)) {
+		long long ns = us < 1 ? 1000 : (long long)(us * 1000.0);
+		its.it_value.tv_sec = ns / 1000000000LL;
+		its.it_value.tv_nsec = ns % 1000000000LL;
+	}
+	return sys_void(env, timerfd_settime(fd, 0, &its, NULL), "timerfd_settime");
+}
+
+const struct op poll_ops[] = {
+	OP("pollStart", op_poll_start), OP("pollStop", op_poll_stop),
+	OP("timerCreate", op_timer_create), OP("timerSet", op_timer_set),
+};
+const size_t poll_ops_n = sizeof(poll_ops) / sizeof(poll_ops[0]);
