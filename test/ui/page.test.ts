@@ -159,4 +159,17 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   writeFileSync(join(OUT, 'degraded.png'), png);
   if (process.env.VIGIL_UI_DOCS === '1') { mkdirSync(DOCS, { recursive: true }); copyFileSync(join(OUT, 'degraded.png'), join(DOCS, 'status-page.png')); }
   t.pass(`screenshots in ${OUT} (normal.png, degraded.png)`);
+
+  // A click on an instance lists all its transitions (the engine keeps 100), not the last 3.
+  const items = `document.querySelectorAll('#instances tr[data-key="VI_web"] .events li:not(.more)').length`;
+  t.equal(await browser.eval<number>(items), 3);
+  await browser.eval(`document.querySelector('#instances tr[data-key="VI_web"]').click()`);
+  const all = await browser.eval<number>(items);
+  t.ok(all > 3, `all ${all} transitions after a click`);
+
+  // The agent stops: the page says so, and keeps the last state it had.
+  await pa.stop();
+  await browser.until(`document.querySelector('#conn').className === 'conn lost'`, 5000, 'the page to say the agent is gone');
+  t.match(await browser.eval<string>(`document.querySelector('#conn').textContent`), /no answer from the agent since/);
+  t.equal((await rows(browser, '#instances')).length, 2, 'the last state stays on the page');
 });
