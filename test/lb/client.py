@@ -3,7 +3,8 @@
 # answered ("NAME CLIENT-ADDRESS"), or "ERR <reason>". Optional PAUSE between requests (s).
 #   client.py http HOST PORT COUNT [PAUSE]
 #   client.py udp HOST PORT COUNT [PAUSE]
-import socket, sys, time
+#   client.py dns HOST PORT COUNT [PAUSE]   an A query for svc.example; the answer's address
+import socket, struct, sys, time
 kind, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 for i in range(count):
@@ -19,6 +20,16 @@ for i in range(count):
                 data += b
             c.close()
             body = data.split(b"\r\n\r\n", 1)[1].decode().strip() if b"\r\n\r\n" in data else "ERR no body"
+        elif kind == "dns":
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(1)
+            c.connect((host, port))   # a reply from any other address is not taken
+            q = struct.pack(">HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in "svc.example".split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+            c.send(q)
+            r = c.recv(2048)
+            c.close()
+            an = struct.unpack(">H", r[6:8])[0]
+            body = socket.inet_ntoa(r[-4:]) if an else "ERR no answer"
         else:
             c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             c.settimeout(1)
