@@ -48,20 +48,30 @@ function render(): void {
   const f = filterBox.value.trim();
   const visible = (r: { search: string }) => !f || matches(f, r.search);
   const s = status;
-  const ni = instances.render(sorted(s.instances, (i) => i.name, (i) => i.state), (i) => i.name, visible);
-  const nc = checks.render(sorted(s.checks, (c) => c.name, (c) => c.state), (c) => c.name, visible);
   const list = s.virtualServers ?? [];
-  const nv = vs.render(sorted(list, (v) => v.name, () => 'up'), f, sortBox.value === 'state');
+  // Each section on its own: one the page cannot read (a /status of another version) says so in
+  // its heading, and the others stay live.
+  section('n-instances', s.instances.length, () => instances.render(sorted(s.instances, (i) => i.name, (i) => i.state), (i) => i.name, visible));
+  section('n-checks', s.checks.length, () => checks.render(sorted(s.checks, (c) => c.name, (c) => c.state), (c) => c.name, visible));
+  section('n-vs', list.length, () => vs.render(sorted(list, (v) => v.name, () => 'up'), f, sortBox.value === 'state'));
   $('vs-section').hidden = list.length === 0;
-  text($('n-instances'), count(ni, s.instances.length));
-  text($('n-checks'), count(nc, s.checks.length));
-  text($('n-vs'), count(nv, list.length));
-  summary(s);
+  try { summary(s); } catch { /* the sections say what they could not read */ }
   // How long a render takes (tests read it: a few hundred rows stay well under a poll's time).
   document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
 }
 
 const count = (shown: number, all: number) => (shown === all ? `${all}` : `${shown} of ${all}`);
+
+function section(countId: string, all: number, draw: () => number): void {
+  const c = $(countId);
+  try {
+    text(c, count(draw(), all));
+    cls(c, 'sub');
+  } catch (err) {
+    text(c, `not shown: ${(err as Error).message}`);
+    cls(c, 'sub unreadable');
+  }
+}
 
 function summary(s: Status): void {
   const tally = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());

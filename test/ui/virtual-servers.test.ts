@@ -101,5 +101,13 @@ t.test('virtual servers and their real servers, live, and a page of 300 rows', {
   await b.eval(`(() => { const f = document.querySelector('#filter'); f.value = '198.51.100.13:'; f.dispatchEvent(new Event('input')); })()`);
   const shown = await b.eval<number>(`[...document.querySelectorAll('#vs tbody tr')].filter((r) => !r.hidden).length`);
   t.equal(shown, 2, 'the filter leaves the two real servers on 198.51.100.13 (ports 8000 and 8001)');
+
+  // A virtual server the page cannot read (no quorum: a /status of another version): its
+  // section says so, and the instances stay live.
+  write([{ name: 'odd', address: '192.0.2.120', port: 80, realServers: [] }]);
+  await b.until(`document.querySelector('#n-vs').textContent.startsWith('not shown:')`, 3000, 'the section to say it cannot show it');
+  t.match(await b.eval<string>(`document.querySelector('#n-vs').textContent`), /^not shown: \S/, 'with the reason');
+  t.equal(await b.eval<string>(`document.querySelector('#conn').className`), 'conn ok', 'the page still live');
+  t.equal(await b.eval<number>(`document.querySelectorAll('#instances tbody tr').length`), 1, 'the instance still shown');
   await until(() => true, 1, 'noop');
 });
