@@ -37,8 +37,9 @@ export interface Target {
 }
 
 export function parseArch(s: string | undefined): Arch {
-  const a = s === undefined || s === '' ? 'x64' : s === 'aarch64' ? 'arm64' : s === 'amd64' || s === 'x86_64' ? 'x64' : s;
-  if (!(ARCHES as string[]).includes(a)) throw new Error(`ARCH=${s}: one of ${ARCHES.join(', ')}`);
+  // No aliases (aarch64, x86_64): `make install` names the file by ARCH as given.
+  const a = s === undefined || s === '' ? 'x64' : s;
+  if (!(ARCHES as string[]).includes(a)) throw new Error(`ARCH=${s}: one of ${ARCHES.join(', ')} (the file is dist/vigil-linux-ARCH)`);
   return a as Arch;
 }
 
