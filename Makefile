@@ -10,7 +10,7 @@ CORE_SRC  := $(wildcard core-wasm/assembly/*.ts)
 CORE_WASM := core-wasm/build/core.wasm
 STAMP     := node_modules/.vigil-stamp
 
-.PHONY: all system-deps deps core host native policies ui test test-unit fuzz fuzz-replay bench demo clean distclean asan test-net dist install
+.PHONY: all system-deps deps core host native policies ui test test-unit fuzz fuzz-replay bench chaos demo clean distclean asan test-net dist install
 
 all: deps core host native policies ui
 
@@ -90,6 +90,13 @@ fuzz-replay: core
 
 bench: system-deps all
 	$(NODE) bench/run.ts
+
+# Faults side by side, a vigil pair against a keepalived pair in namespaces, interleaved
+# (bench/chaos/run.ts; CHAOS_RUNS=3, CHAOS_ONLY=loss20,sigstop,...). Needs root, and the test
+# packages (keepalived, nft, tcpdump).
+chaos: USES = build test
+chaos: system-deps all
+	$(NODE) bench/chaos/run.ts
 
 # Three vigil agents in network namespaces, their failovers timed (demo/README.md). Needs root:
 # sudo make demo.

@@ -171,6 +171,8 @@ export async function vipEvents(t: { teardown(fn: () => unknown): void }, ns: st
     if (performance.now() - t0 > 5000) throw new Error(`ip monitor in ${ns} did not start`);
     await new Promise((r) => setTimeout(r, 10));
   }
+  // What holds now, as a first event: a window's state is known from its start.
+  if (holders([ns], VIP).length) events.push({ at: Date.now(), deleted: false, addr: VIP });
   /** The first deletion (or addition) of the VIP at or after `sinceMs` (wall clock). */
   const first = (deleted: boolean, sinceMs: number) => events.find((e) => e.addr === VIP && e.deleted === deleted && e.at >= sinceMs)?.at;
   /** The same, waited for up to `ms` (the monitor's line may come a little after the event). */
