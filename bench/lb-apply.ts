@@ -1,6 +1,7 @@
-// The floor under the load balancer's apply time: what one `nft -f -` transaction costs here,
-// measured with hand-written transactions until vigil's reconciler (host/lb/) can be timed from
-// a check's verdict. In a namespace of its own:
+// The load balancer's apply time: vigil's reconciler (host/lb/, through bench/lb-reconcile.ts)
+// from a check's down verdict to the nft transaction applied at 3, 100 and 1,000 real servers,
+// and its full apply of 1,000 and 10,000 with the process's RSS; and under it, the floor: what
+// one hand-written `nft -f -` transaction costs here. In a namespace of its own:
 //   - replacing one element (delete + add in one transaction) of a slot map of 3, 100, 1,000 and
 //     10,000 elements, p50/p99, with nft spawned (a) through `ip netns exec` from outside and
 //     (b) by a process already inside the namespace, as `vigil lb` would be;
@@ -13,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ip, nsExec, quantile, have } from './lab.ts';
 import { table, type Target } from './table.ts';
+import type { ReconcileFigures } from './lb-reconcile.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const NS = 'vblba-d';
@@ -20,6 +22,9 @@ const T = 'vblba';
 const QUICK = process.env.VIGIL_BENCH_QUICK === '1';
 const SIZES = [3, 100, 1000, 10000];
 const ROUNDS = QUICK ? 20 : 60;
+const VERDICT_SIZES = [3, 100, 1000];
+const VERDICT_ROUNDS = QUICK ? 10 : 30;
+const RECONCILE = fileURLToPath(new URL('./lb-reconcile.ts', import.meta.url));
 
 // The slot table of a virtual server (wrr / mh): slot -> real server address . port.
 const addr = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -69,7 +74,14 @@ const series = (xs: number[]): Series => ({ p50: quantile(xs, 0.5), p99: quantil
 
 export interface ApplyRow { size: number; inside: Series; ipNetns: Series; noop: Series; spawnTrue: Series }
 export interface FullRow { size: number; ms: number; nftMaxRssKB: number; textKB: number }
-export interface ApplyResult { module: 'lb-apply'; skipped?: string; rounds: number; rows: ApplyRow[]; full: FullRow[]; targets: Target[] }
+export interface ApplyResult { module: 'lb-apply'; skipped?: string; rounds: number; rows: ApplyRow[]; full: FullRow[]; vigil: ReconcileFigures[]; vigilError?: string; targets: Target[] }
+
+// vigil's reconciler with `n` real servers, in the namespace (a process per size: its RSS is its own).
+function reconcile(n: number, rounds: number): ReconcileFigures {
+  const out = execFileSync('ip', ['netns', 'exec', NS, process.execPath, RECONCILE, String(n), String(rounds)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
 
 // Inside the namespace: the figures of (b) and the controls, as JSON on stdout.
 function inner(): void {
@@ -97,7 +109,7 @@ function fullRow(n: number): FullRow {
 }
 
 export async function run(): Promise<ApplyResult> {
-  const base = { module: 'lb-apply' as const, rounds: ROUNDS, rows: [], full: [], targets: [] };
+  const base = { module: 'lb-apply' as const, rounds: ROUNDS, rows: [], full: [], vigil: [], targets: [] };
   if (process.getuid?.() !== 0) return { ...base, skipped: 'needs root (a namespace)' };
   if (!have('nft')) return { ...base, skipped: 'no nft: bash packaging/system-deps.sh bench' };
   try { ip('netns', 'del', NS); } catch { /* none left */ }
@@ -114,9 +126,22 @@ export async function run(): Promise<ApplyResult> {
     }
     const full = [fullRow(1000), fullRow(10000), fullRow(1000), fullRow(10000)];
     const worst = Math.max(...rows.map((r) => r.inside.p99));
-    const targets: Target[] = [{ name: 'one element replaced, nft inside the namespace, p99 (floor of down verdict -> applied)',
+    const targets: Target[] = [{ name: 'floor: one element replaced by hand, nft in the namespace, p99',
       target: '<= 30 ms at 3..10,000', value: `${worst.toFixed(1)} ms`, met: worst <= 30 }];
-    return { ...base, rows, full, targets };
+    // vigil's own reconciler, when host/lb/ has one (it is being written beside this bench).
+    const vigil: ReconcileFigures[] = [];
+    let vigilError: string | undefined;
+    try {
+      for (const n of VERDICT_SIZES) vigil.push(reconcile(n, VERDICT_ROUNDS));
+      vigil.push(reconcile(10000, 0));
+      const measured = vigil.filter((v) => v.downToApplied.n > 0);
+      const w = Math.max(...measured.map((v) => v.downToApplied.p99));
+      targets.push({ name: `vigil: a check's down verdict -> transaction applied, p99 at ${measured.map((v) => v.servers).join(', ')} real servers`,
+        target: '<= 30 ms, flat', value: measured.map((v) => `${v.downToApplied.p99.toFixed(0)}`).join(' / ') + ' ms', met: w <= 30 });
+    } catch (e) {
+      vigilError = ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-3).join(' ');
+    }
+    return { ...base, rows, full, vigil, vigilError, targets };
   } finally {
     try { nsExec(NS, 'nft', 'delete', 'table', 'ip', T); } catch { /* not made */ }
     ip('netns', 'del', NS);
@@ -127,11 +152,23 @@ const f1 = (v: number) => v.toFixed(1);
 
 export function format(r: ApplyResult): string {
   if (r.skipped) return `lb-apply: skipped: ${r.skipped}`;
-  const lines = [`nft transactions (hand-written; vigil's reconciler not timed yet), ${r.rounds} per figure, ms p50 / p99:`];
-  lines.push(table(['map size', 'replace 1, nft in the ns', 'replace 1, ip netns exec nft', 'no-op, nft in the ns', 'spawn true'],
+  const lines: string[] = [];
+  const floor = [`nft transactions written by hand, ${r.rounds} per figure, ms p50 / p99:`];
+  floor.push(table(['map size', 'replace 1, nft in the ns', 'replace 1, ip netns exec nft', 'no-op, nft in the ns', 'spawn true'],
     r.rows.map((x) => [String(x.size), `${f1(x.inside.p50)} / ${f1(x.inside.p99)}`, `${f1(x.ipNetns.p50)} / ${f1(x.ipNetns.p99)}`,
       `${f1(x.noop.p50)} / ${f1(x.noop.p99)}`, `${f1(x.spawnTrue.p50)} / ${f1(x.spawnTrue.p99)}`])));
-  lines.push('full apply (table, chain, slot map; through ip netns exec), twice each:');
+  if (r.vigil.length) {
+    lines.push(`vigil's reconciler (host/lb/), one NAT virtual server, wrr; ${r.vigil[0].downToApplied.n} down and up verdicts each, ms p50 / p99:`);
+    lines.push(table(['real servers', 'down -> applied', 'of which nft', 'up -> applied', 'full apply', 'of which nft', 'RSS after', 'peak RSS', 'down tx'],
+      r.vigil.map((v) => [String(v.servers),
+        v.downToApplied.n ? `${f1(v.downToApplied.p50)} / ${f1(v.downToApplied.p99)}` : '-',
+        v.downNft.n ? `${f1(v.downNft.p50)} / ${f1(v.downNft.p99)}` : '-',
+        v.upToApplied.n ? `${f1(v.upToApplied.p50)} / ${f1(v.upToApplied.p99)}` : '-',
+        f1(v.fullApplyMs), f1(v.fullApplyNftMs), `${v.rssMB.toFixed(0)} MB`, `${v.maxRssMB.toFixed(0)} MB`, v.downToApplied.n ? `${v.downTxBytes} B` : '-'])));
+    lines.push('RSS: the measuring process (Node and the reconciler, as in `vigil lb`). Controls from the same run below.');
+  } else if (r.vigilError) lines.push(`vigil's reconciler: not measured: ${r.vigilError}`);
+  lines.push(...floor);
+  lines.push('full apply written by hand (table, chain, slot map; through ip netns exec), twice each:');
   lines.push(table(['elements', 'ms', 'nft peak RSS', 'text'], r.full.map((x) => [String(x.size), f1(x.ms), `${(x.nftMaxRssKB / 1024).toFixed(1)} MB`, `${f1(x.textKB)} KB`])));
   return lines.join('\n');
 }
