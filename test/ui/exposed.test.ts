@@ -4,10 +4,12 @@ import t from 'tap';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { lab, vigilConfig } from '../helpers/agents.ts';
 import { needTools } from '../helpers/tools.ts';
+import { buildPage } from '../../host/ui/build.ts';
 
 const skip = skipReason() ?? needTools('curl');
 
 t.test('a status listener beyond loopback is warned about at start', { skip }, async (t) => {
+  await buildPage();
   const l = lab(t, 'vux-', ['a', 'b']);
   const [a, b] = l.hosts;
   const exposed = vigilConfig({ priority: 150, interval: '100ms' }).replace('status: { listen: 127.0.0.1:9110 }', `status: { listen: "${a.v4}:9110" }`);
