@@ -148,8 +148,22 @@ if (size > 120e6) console.warn(`build-sea: ${DIST} is ${mb(size)}: over the 120 
 
 // A SEA cannot be signed here: the sha256 of every executable in dist/, printed and in
 // dist/SHA256SUMS (the format of sha256sum, for \`sha256sum -c\`).
-const sums = readdirSync('dist').filter((f) => f === 'vigil' || f.startsWith('vigil-linux-')).sort()
-  .map((f) => `${sha256(join('dist', f))}  ${f}\n`).join('');
-writeFileSync(join(BUILD, 'SHA256SUMS'), sums);
-renameSync(join(BUILD, 'SHA256SUMS'), 'dist/SHA256SUMS');
+// Two builds (x64 and arm64, as the tests run them) may finish together: each writes the list,
+// then reads the files again, and writes again until what it wrote is what is there, so the
+// last writer's list is right. A file is hashed once per (inode, size, mtime).
+const hashed = new Map<string, string>();
+const sumsNow = () => readdirSync('dist').filter((f) => f === 'vigil' || f.startsWith('vigil-linux-')).sort().map((f) => {
+  const st = statSync(join('dist', f));
+  const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  if (!hashed.has(key)) hashed.set(key, sha256(join('dist', f)));
+  return `${hashed.get(key)}  ${f}\n`;
+}).join('');
+let sums = sumsNow();
+for (let i = 0; ; i++) {
+  writeFileSync(join(BUILD, 'SHA256SUMS'), sums);
+  renameSync(join(BUILD, 'SHA256SUMS'), 'dist/SHA256SUMS');
+  const again = sumsNow();
+  if (again === sums || i === 10) break;
+  sums = again;
+}
 process.stdout.write(`dist/SHA256SUMS:\n${sums}`);
