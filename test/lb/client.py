@@ -1,14 +1,17 @@
 # The load-balancer tests' client, run inside the client namespace: COUNT requests, each on a
-# new connection (a new socket for udp), one line per request on stdout: what the real server
-# answered ("NAME CLIENT-ADDRESS"), or "ERR <reason>". Optional PAUSE between requests (s).
+# new connection (a new socket for udp), one line per request on stdout: when it started (wall
+# clock, s), when it ended, and what the real server answered ("NAME CLIENT-ADDRESS"), or "ERR <reason>".
+# Optional PAUSE between requests (s). With PARALLEL=1 in the environment each request starts
+# PAUSE after the one before in its own thread, whether that one has finished or not (a probe
+# train: an outage does not hold the next start back).
 #   client.py http HOST PORT COUNT [PAUSE]
 #   client.py udp HOST PORT COUNT [PAUSE]
 #   client.py dns HOST PORT COUNT [PAUSE]   an A query for svc.example; the answer's address
-import socket, struct, sys, time
+import os, socket, struct, sys, threading, time
 kind, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
-for i in range(count):
-    t0 = time.monotonic()
+def one(i):
+    start = time.time()
     try:
         if kind == "http":
             c = socket.create_connection((host, port), timeout=2)
@@ -36,7 +39,17 @@ for i in range(count):
             c.sendto(b"?", (host, port))
             body = c.recv(2048).decode().strip()
             c.close()
-        print(f"{time.time():.6f} {body}", flush=True)
+        print(f"{start:.6f} {time.time():.6f} {body}", flush=True)
     except Exception as e:
-        print(f"{time.time():.6f} ERR {type(e).__name__}: {e}", flush=True)
+        print(f"{start:.6f} {time.time():.6f} ERR {type(e).__name__}: {e}", flush=True)
+
+threads = []
+for i in range(count):
+    if os.environ.get("PARALLEL") == "1":
+        th = threading.Thread(target=one, args=(i,))
+        th.start()
+        threads.append(th)
+    else:
+        one(i)
     if pause: time.sleep(pause)
+for th in threads: th.join()

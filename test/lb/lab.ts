@@ -14,17 +14,19 @@ const HERE = import.meta.dirname;
 export const VIP = '192.0.2.100';
 
 export interface LbLab {
-  client: string; director: string; servers: { ns: string; addr: string; name: string }[]; sorry: { ns: string; addr: string } | null;
+  client: string; director: string; directors: string[]; servers: { ns: string; addr: string; name: string }[]; sorry: { ns: string; addr: string } | null;
   work: Workdir;
   backend(ns: string, kind: 'http' | 'udp', addr: string, port: number, name: string): Promise<Proc>;
-  vigil(file: string): Proc;
-  requests(kind: 'http' | 'udp', host: string, port: number, count: number, pauseS?: number): Promise<{ at: number; body: string }[]>;
+  vigil(file: string, ns?: string): Proc;
+  requests(kind: 'http' | 'udp' | 'dns', host: string, port: number, count: number, pauseS?: number, parallel?: boolean, onFirst?: () => void): Promise<{ at: number; end: number; body: string }[]>;
   keep(p: Proc): Proc;
 }
 
 const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-export function lbLab(t: { teardown(fn: () => unknown): void }, prefix: string, mode: 'routed' | 'lan', nServers = 3, sorry = false): LbLab {
+//   pair:          routed, with two directors d1 and d2 (203.0.113.2/.3 and 198.51.100.2/.3):
+//                  the gateways 203.0.113.1 and 198.51.100.1 are VIPs their VRRP instances move.
+export function lbLab(t: { teardown(fn: () => unknown): void }, prefix: string, mode: 'routed' | 'lan' | 'pair', nServers = 3, sorry = false): LbLab {
   const namespaces: string[] = [];
   const procs: Proc[] = [];
   const work = new Workdir();
@@ -47,13 +49,17 @@ export function lbLab(t: { teardown(fn: () => unknown): void }, prefix: string, 
   const client = `${prefix}c`, director = `${prefix}d`;
   const servers = Array.from({ length: nServers }, (_, i) => ({ ns: `${prefix}r${i + 1}`, name: `r${i + 1}`, addr: '' }));
   let sorryHost: { ns: string; addr: string } | null = null;
-  if (mode === 'routed') {
+  const directors = mode === 'pair' ? [`${prefix}d1`, `${prefix}d2`] : [director];
+  if (mode === 'routed' || mode === 'pair') {
     const cbr = bridge('cbr'), sbr = bridge('sbr');
-    addNs(client); addNs(director);
+    addNs(client);
     plug(cbr, client, 'eth0', '203.0.113.10/24');
     nsExec(client, 'ip', 'route', 'add', 'default', 'via', '203.0.113.1');
-    plug(cbr, director, 'eth0', '203.0.113.1/24');
-    plug(sbr, director, 'eth1', '198.51.100.1/24');
+    directors.forEach((d, i) => {
+      addNs(d);
+      plug(cbr, d, 'eth0', mode === 'pair' ? `203.0.113.${2 + i}/24` : '203.0.113.1/24');
+      plug(sbr, d, 'eth1', mode === 'pair' ? `198.51.100.${2 + i}/24` : '198.51.100.1/24');
+    });
     const hosts = [...servers, ...(sorry ? [{ ns: `${prefix}s`, name: 'sorry', addr: '' }] : [])];
     hosts.forEach((s, i) => {
       s.addr = s.name === 'sorry' ? '198.51.100.99' : `198.51.100.${11 + i}`;
@@ -80,20 +86,20 @@ export function lbLab(t: { teardown(fn: () => unknown): void }, prefix: string, 
   }
   const keep = (p: Proc) => { procs.push(p); return p; };
   return {
-    client, director, servers, sorry: sorryHost, work, keep,
+    client, director: directors[0], directors, servers, sorry: sorryHost, work, keep,
     async backend(ns, kind, addr, p, name) {
       const proc = keep(new Proc(spawn('ip', ['netns', 'exec', ns, 'python3', join(HERE, 'backend.py'), kind, addr, String(p), name], { stdio: ['ignore', 'pipe', 'pipe'] })));
       await proc.waitLine(/^ready$/, 10_000);
       return proc;
     },
-    vigil: (file) => keep(startVigil(director, file)),
-    requests(kind, host, p, count, pauseS = 0) {
+    vigil: (file, ns = directors[0]) => keep(startVigil(ns, file)),
+    requests(kind, host, p, count, pauseS = 0, parallel = false, onFirst) {
       return new Promise((resolve, reject) => {
-        const c = spawn('ip', ['netns', 'exec', client, 'python3', join(HERE, 'client.py'), kind, host, String(p), String(count), String(pauseS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = spawn('ip', ['netns', 'exec', client, 'python3', join(HERE, 'client.py'), kind, host, String(p), String(count), String(pauseS)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARALLEL: parallel ? '1' : '0' } });
         let out = '', err = '';
-        c.stdout.on('data', (b: Buffer) => { out += b; });
+        c.stdout.on('data', (b: Buffer) => { if (!out) onFirst?.(); out += b; });
         c.stderr.on('data', (b: Buffer) => { err += b; });
-        c.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').filter(Boolean).map((l) => { const [at, ...rest] = l.split(' '); return { at: Number(at) * 1000, body: rest.join(' ') }; })) : reject(new Error(`client.py exited ${code}: ${err}`))));
+        c.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').filter(Boolean).map((l) => { const [at, end, ...rest] = l.split(' '); return { at: Number(at) * 1000, end: Number(end) * 1000, body: rest.join(' ') }; }).sort((x, y) => x.at - y.at)) : reject(new Error(`client.py exited ${code}: ${err}`))));
       });
     },
   };
