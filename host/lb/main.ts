@@ -33,6 +33,17 @@ export async function runLb(file: string, log: Logger): Promise<number> {
     log,
   };
   const rec = new Reconciler(config, io);
+  // Before the first apply: a SIGHUP's default would end the process.
+  process.on('SIGHUP', () => {
+    try {
+      config = loadConfig(file);
+      ensureForwarding(config, log);
+      rec.reload(config);
+      log.info(`load balancer: reloaded ${file}`);
+    } catch (err) {
+      log.error(`load balancer: reload refused, the running config kept: ${(err as Error).message}`);
+    }
+  });
   const t0 = performance.now();
   if (await rec.syncNow()) log.info(`load balancer: ${config.virtualServers.length} virtual server(s), ${rec.servers.size} real server(s) in table ${config.loadBalancer.table}, applied in ${(performance.now() - t0).toFixed(1)} ms`);
 
@@ -55,16 +66,6 @@ export async function runLb(file: string, log: Logger): Promise<number> {
     if (r) rec.report(r);
   });
 
-  process.on('SIGHUP', () => {
-    try {
-      config = loadConfig(file);
-      ensureForwarding(config, log);
-      rec.reload(config);
-      log.info(`load balancer: reloaded ${file}`);
-    } catch (err) {
-      log.error(`load balancer: reload refused, the running config kept: ${(err as Error).message}`);
-    }
-  });
 
   return new Promise<number>((resolve) => {
     const end = async (why: string, remove: boolean) => {

@@ -202,6 +202,8 @@ export class Reconciler {
     this.transactions++;
     this.lastTransaction = text;
     this.applyMs.push(this.io.now() - since);
+    this.io.log.debug(`load balancer: transaction applied, ${text.split('\n').length - 1} command(s), ${(this.io.now() - since).toFixed(1)} ms after the change`,
+      { transaction: text.length <= 8192 ? text : `${text.slice(0, 8192)}... (${text.length} bytes)` });
     if (this.applyMs.length > 1000) this.applyMs.shift();
     // Connections of a failed server, once no new one can reach it: its clients reconnect elsewhere.
     for (const id of flush) {
