@@ -27,14 +27,15 @@ function readProc(pid: number, what: 'comm' | 'cmdline'): string | undefined {
   try { return readFileSync(`/proc/${pid}/${what}`, 'latin1'); } catch { return undefined; }
 }
 
-export function matches(c: CheckSpec, pid: number): boolean {
+// `read` is readProc, or a cache of it when one pid is tested against many checks.
+export function matches(c: CheckSpec, pid: number, read: (pid: number, what: 'comm' | 'cmdline') => string | undefined = readProc): boolean {
   const p = c.process!;
   if (p.process !== null) {
-    const comm = readProc(pid, 'comm');
+    const comm = read(pid, 'comm');
     return comm !== undefined && comm.replace(/\n$/, '') === p.process.slice(0, COMM_LEN);
   }
   if (p.cmdline !== null) {
-    const raw = readProc(pid, 'cmdline');
+    const raw = read(pid, 'cmdline');
     if (!raw) return false;
     const words = raw.split('\0');
     if (words[words.length - 1] === '') words.pop();
@@ -45,6 +46,11 @@ export function matches(c: CheckSpec, pid: number): boolean {
     return want.every((w, i) => (i === last && p.paramMatch === 'initial' ? words[i].startsWith(w) : words[i] === w));
   }
   return false;
+}
+
+function cached(): (pid: number, what: 'comm' | 'cmdline') => string | undefined {
+  const got: Partial<Record<'comm' | 'cmdline', string | undefined>> = {};
+  return (pid, what) => (what in got ? got[what] : (got[what] = readProc(pid, what)));
 }
 
 interface Tracked { spec: CheckSpec; pids: Set<number>; up: boolean; settled: boolean; timer: NodeJS.Timeout | undefined; transitions: number; rounds: number; failures: number; pidfileWatch?: FSWatcher }
@@ -59,10 +65,14 @@ export class ProcessWatch {
   private scanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   mode = 'starting';
+  private readonly names: Set<string>;                // the names checks match on (comm: 15 characters)
+  private readonly anyCmdline: boolean;
 
   constructor(specs: CheckSpec[], report: (r: CheckReport) => void) {
     this.report = report;
     this.checks = specs.map((spec) => ({ spec, pids: new Set(), up: false, settled: false, timer: undefined, transitions: 0, rounds: 0, failures: 0 }));
+    this.names = new Set(specs.flatMap((c) => (c.process!.process !== null ? [c.process!.process.slice(0, COMM_LEN)] : [])));
+    this.anyCmdline = specs.some((c) => c.process!.cmdline !== null);
   }
 
   start(): void {
@@ -92,17 +102,27 @@ export class ProcessWatch {
   private minInterval(): number { return Math.min(...this.checks.map((t) => t.spec.intervalUs / 1000)); }
 
   private scheduleScan(): void {
-    this.scanTimer = setTimeout(() => { this.scan(); for (const t of this.checks) this.decide(t, false); this.scheduleScan(); }, this.minInterval());
+    this.scanTimer = setTimeout(() => {
+      // A new process can change a verdict only below min or with a max: otherwise no scan
+      // (exits come by pidfd), so a healthy check costs nothing.
+      if (this.checks.some((t) => !t.spec.process!.pidfile && (t.pids.size < t.spec.process!.min || t.spec.process!.max !== null))) {
+        this.scan();
+        for (const t of this.checks) this.decide(t, false);
+      }
+      this.scheduleScan();
+    }, this.minInterval());
     this.scanTimer.unref();
   }
 
   // Every process, once: at start, and each interval where no connector tells of new ones.
   private scan(): void {
     const pids = readdirSync('/proc').filter((n) => n.charCodeAt(0) <= 57).map(Number).filter((n) => n > 0);
-    for (const t of this.checks) {
-      const p = t.spec.process!;
-      if (p.pidfile) { this.readPidfile(t); continue; }
-      for (const pid of pids) if (!t.pids.has(pid) && matches(t.spec, pid)) this.add(t, pid);
+    for (const t of this.checks) if (t.spec.process!.pidfile) this.readPidfile(t);
+    const named = this.checks.filter((t) => !t.spec.process!.pidfile);
+    // Each process's comm (and cmdline) read once, whatever the number of checks.
+    for (const pid of pids) {
+      const read = cached();
+      for (const t of named) if (!t.pids.has(pid) && matches(t.spec, pid, read)) this.add(t, pid);
     }
   }
 
@@ -212,12 +232,18 @@ export class ProcessWatch {
     });
   }
 
+  // Every fork and exec on the box comes here: most are dropped after one lookup (a fork of an
+  // untracked parent) or one read of comm (an exec no check's name matches).
   private event(what: number, pid: number, parent: number): void {
+    const read = cached();
+    if (what === EV_FORK) { if (!this.fds.has(parent)) return; }
+    else if (!this.fds.has(pid) && !this.anyCmdline && !this.names.has((read(pid, 'comm') ?? '').replace(/\n$/, ''))) return;
     for (const t of this.checks) {
       if (t.spec.process!.pidfile) continue;
       const had = t.pids.has(pid);
       // A fork's child runs its parent's program until it execs: counted when its parent is.
-      const now = what === EV_FORK ? t.pids.has(parent) || matches(t.spec, pid) : matches(t.spec, pid);
+      // (Its comm and cmdline are its parent's until then: nothing to read for an untracked one.)
+      const now = what === EV_FORK ? t.pids.has(parent) || had : matches(t.spec, pid, read);
       if (now && !had) { this.add(t, pid); this.decide(t, false); }
       else if (!now && had) { t.pids.delete(pid); this.decide(t, false); }
     }
