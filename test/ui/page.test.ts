@@ -1,10 +1,12 @@
 // The status page (GET / on the status listener) in a real browser against a real agent:
 // headless Chromium, inside the agent's namespace, driven over the DevTools protocol
 // (test/ui/browser.ts). Agent A has two instances and three checks (http, tcp, icmp) on
-// backends in C; B is a peer for A's first instance. What a person sees is asserted: the rows
+// backends in C, and a virtual server over two of them (`vigil lb`, NAT); B is a peer for A's
+// first instance. What a person sees is asserted: the rows
 // and their states; a check going down turning its row red within a second, without a reload;
 // a failover in the instance's timeline with its reason. Screenshots of the normal and the
-// degraded page go to test/ui/output/ (and, with VIGIL_UI_DOCS=1, to docs/).
+// degraded page go to test/ui/output/ (and, with VIGIL_UI_DOCS=1, the one with a check down to
+// docs/status-page.png, the README's).
 import t from 'tap';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,10 +16,8 @@ import { needTools } from '../helpers/tools.ts';
 import { startBackend } from '../checks/helpers.ts';
 import { Browser, CHROMIUM } from './browser.ts';
 import { buildPage } from '../../host/ui/build.ts';
-import { removeLbStatus, writeLbStatus } from '../../host/lb/status-file.ts';
-import { readlinkSync } from 'node:fs';
 
-const skip = skipReason() ?? needTools(CHROMIUM, 'python3', 'curl');
+const skip = skipReason() ?? needTools(CHROMIUM, 'python3', 'curl', 'nft', 'conntrack');
 const OUT = join(import.meta.dirname, 'output');
 const DOCS = join(import.meta.dirname, '..', '..', 'docs');
 const VIP1 = '192.0.2.100', VIP2 = '192.0.2.101';
@@ -58,6 +58,9 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
     '  - { name: VI_api, interface: eth0, vrid: 52, priority: 120, advertInterval: 50ms,',
     `      virtualAddresses: [${VIP2}/24], track: { checks: [{ name: api, weight: 0 }] } }`,
     ...checks,
+    'virtualServers:',
+    `  - { name: shop, address: ${VIP1}, port: 80, protocol: tcp, scheduler: wrr, forwarding: nat, quorum: 2,`,
+    `      realServers: [{ address: ${c.v4}, port: 8080, weight: 3, check: web }, { address: ${c.v4}, port: 8081, weight: 1, check: api }] }`,
     'status: { listen: 127.0.0.1:9110, target: 99.99 }',
     'realtime: { priority: 50 }',
   ].join('\n') + '\n';
@@ -68,19 +71,8 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   await until(() => holders([a.ns], VIP1).length === 1 && holders([a.ns], VIP2).length === 1, 5000, 'A to hold both VIPs', 20);
   await pb.waitLine(/"to":"backup"/, 5000);
 
-  // A virtual server over the two backends, as `vigil lb` hands it to the status server (a file
-  // the server splices into /status: host/lb/status-file.ts), written here as the checks stand.
-  const engine = JSON.parse(nsExec(a.ns, 'curl', '-sf', 'http://127.0.0.1:9110/status')).pid as number;
-  const lbBase = join('/run/vigil', `lb-${/\[(\d+)\]/.exec(readlinkSync(`/proc/${engine}/ns/net`))![1]}-9110`);
-  t.teardown(() => removeLbStatus(lbBase));
-  const since = new Date().toISOString();
-  const lb = (apiUp: boolean) => writeLbStatus(lbBase, JSON.stringify([{ name: 'shop', address: VIP1, port: 80, fwmark: null, protocol: 'tcp',
-    scheduler: 'wrr', forwarding: 'nat', quorum: { up: apiUp, needed: 2, healthy: apiUp ? 2 : 1, since, sorry: false },
-    realServers: [
-      { address: c.v4, port: 8080, weight: 3, effectiveWeight: 3, up: true, since, check: 'web', activeConnections: 12, packets: 0, bytes: 0 },
-      { address: c.v4, port: 8081, weight: 1, effectiveWeight: apiUp ? 1 : 0, up: apiUp, since: apiUp ? since : new Date().toISOString(), check: 'api', activeConnections: apiUp ? 3 : 0, packets: 0, bytes: 0 },
-    ] }]), '');
-  lb(true);
+  // The virtual server over the two backends: `vigil lb` has applied it, and /status shows it.
+  await pa.waitLine(/load balancer: 1 virtual server\(s\), 2 real server\(s\)/, 20_000);
 
   // The page as the agent serves it: one HTML file, no other request but /status.
   const head = nsExec(a.ns, 'curl', '-sS', '-D', '-', '-o', '/dev/null', 'http://127.0.0.1:9110/');
@@ -121,7 +113,6 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   await pa.waitLine(/check api: down/, 5000);
   const known = performance.now();
   await browser.until(isRed('#checks', 'api'), 2000, 'the api row to turn red');
-  lb(false);
   const redMs = performance.now() - known;
   t.ok(redMs < 1000, `api's row red ${redMs.toFixed(0)} ms after the engine logged it down (under 1 s)`);
   const apiRow = (await row(browser, '#checks', 'api'))!;
@@ -131,6 +122,12 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
   // Weight 0: VI_api goes to FAULT, its row red too.
   await browser.until(isRed('#instances', 'VI_api'), 3000, 'VI_api in fault, red');
   t.equal((await row(browser, '#instances', 'VI_api'))!.state, 'fault');
+  // The load balancer takes api's real server out, and the virtual server loses its quorum of 2.
+  await browser.until(`document.querySelector('#vs .vs.bad') && document.querySelector('#vs tr[data-key="${c.v4}:8081"]').classList.contains('bad')`, 3000, 'the virtual server without quorum');
+  t.match(await browser.eval<string>(`document.querySelector('#vs .vs').innerText`), /quorum down 1\/2/, 'the virtual server\'s quorum down, 1 of 2');
+  t.match(await browser.eval<string>(`document.querySelector('#vs tr[data-key="${c.v4}:8081"]').innerText`), /down\s+0 \/ 1/, 'its real server down, weight 0 of 1');
+  writeFileSync(join(OUT, 'check-down.png'), await browser.screenshot());
+  if (process.env.VIGIL_UI_DOCS === '1') { mkdirSync(DOCS, { recursive: true }); copyFileSync(join(OUT, 'check-down.png'), join(DOCS, 'status-page.png')); }
 
   // The web backend dies: VI_web's priority drops to 90 and B (100) preempts: a failover, in
   // the timeline with its reason.
@@ -153,12 +150,10 @@ t.test('the status page shows instances, checks and failovers live', { skip }, a
     const s = document.querySelector('#sort'); s.value = 'state'; s.dispatchEvent(new Event('change')); })()`);
   t.same((await rows(browser, '#checks')).map((r) => r.name), ['api', 'web', 'gateway'], 'sorted by state: down first');
   t.same((await rows(browser, '#instances')).map((r) => r.name), ['VI_api', 'VI_web'], 'fault before backup');
-  await browser.until(`document.querySelector('#vs .vs.bad')`, 3000, 'the virtual server without quorum');
-  t.match(await browser.eval<string>(`document.querySelector('#vs .vs').innerText`), /quorum down 1\/2/, 'the virtual server\'s quorum down, 1 of 2');
+  await browser.until(`document.querySelector('#vs .vs .vs-head').innerText.includes('quorum down 0/2')`, 3000, 'no real server left: quorum down, 0 of 2');
   const png = await browser.screenshot();
   writeFileSync(join(OUT, 'degraded.png'), png);
-  if (process.env.VIGIL_UI_DOCS === '1') { mkdirSync(DOCS, { recursive: true }); copyFileSync(join(OUT, 'degraded.png'), join(DOCS, 'status-page.png')); }
-  t.pass(`screenshots in ${OUT} (normal.png, degraded.png)`);
+  t.pass(`screenshots in ${OUT} (normal.png, check-down.png, degraded.png)`);
 
   // A click on an instance lists all its transitions (the engine keeps 100), not the last 3.
   const items = `document.querySelectorAll('#instances tr[data-key="VI_web"] .events li:not(.more)').length`;
