@@ -1,8 +1,10 @@
-// The status page's virtual servers, and a page of a few hundred rows, against a real agent.
-// `vigil lb` (the load balancer's process) hands its state to the status server as a file the
-// server splices into /status unparsed (host/lb/status-file.ts); this test writes that file the
-// way `vigil lb` does (writeLbStatus), as `vigil lb` would see the load balancer, so the page is
-// read through the agent's own /status. It also measures the engine's RSS while a page polls it.
+// The status page's virtual servers with counters that move at a known rate, and a page of a few
+// hundred rows, against a real agent. `vigil lb` hands its state to the status server as a file
+// the server splices into /status unparsed (host/lb/status-file.ts); this test writes that file
+// itself, the way `vigil lb` does (writeLbStatus), so the rates (500 packets/s) and the 300 real
+// servers are exactly known; the page reads them through the agent's own /status. A real
+// `vigil lb` behind the page: test/ui/page.test.ts. It also measures the engine's RSS while a
+// page polls it.
 import t from 'tap';
 import { readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
