@@ -5,7 +5,8 @@
 // are kept for /status: keepalived's track scripts fail silently, and users complain of that.
 // Runs in the checker process, never in the engine.
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { scriptProblem } from '../config/security.ts';
 import type { CheckSpec } from '../config/types.ts';
 import { CHECK_CODES as E, CheckError } from './errors.ts';
 
@@ -42,22 +43,10 @@ export function userIds(user: string): Ids | string {
   return r;
 }
 
-// Why the program may not run as root: host/config/security.ts's scriptProblem (the file and every
-// directory above it root's and not writable by others), where that module is present; else
-// the file's own owner and mode.
-type ScriptProblem = (path: string) => string | undefined;
-let scriptProblem: ScriptProblem | undefined;
-try { scriptProblem = (await import('../config/security.ts' as string) as { scriptProblem: ScriptProblem }).scriptProblem; } catch { scriptProblem = undefined; }
-function rootProblem(path: string): string | undefined {
-  if (scriptProblem) return scriptProblem(path);
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) return `${path} is not a file`;
-    if (st.uid !== 0) return `${path} belongs to uid ${st.uid}, not root: anyone who can write it would run as root`;
-    if (st.mode & 0o022) return `${path} is writable by its group or everyone: anyone who can write it would run as root`;
-  } catch (err) { return `${path}: ${(err as NodeJS.ErrnoException).code}`; }
-  return undefined;
-}
+// Why the program may not run as root (host/config/security.ts: the file and every directory
+// above it root's and not writable by others). `vigil check` refuses such a config; this is
+// for a file changed since the config was read.
+const rootProblem = (path: string) => scriptProblem(path);
 
 export function execProbe(c: CheckSpec, signal: AbortSignal): Promise<ExecDetail> {
   const x = c.exec!;

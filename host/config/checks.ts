@@ -21,7 +21,8 @@ const TARGET_EXAMPLE: Record<CheckType, string> = {
 const ONLY: Record<string, CheckType[]> = { method: ['http'], host: ['http', 'policy'], ca: ['http', 'policy'], query: ['dns'], qtype: ['dns'], policy: ['policy'], args: ['policy'] };
 const EXPECT_ONLY: Record<string, CheckType> = { status: 'http', body: 'http', digest: 'http', banner: 'tcp', address: 'dns' };
 
-export interface ReadCheck { spec: CheckSpec; nameAt: YNode; policyAt: YNode }
+// scriptAt: an exec check run as root, where its program is written (load.ts checks it is safe).
+export interface ReadCheck { spec: CheckSpec; nameAt: YNode; policyAt: YNode; scriptAt?: YNode }
 
 export function readChecks(ctx: Ctx, e: Entry): ReadCheck[] {
   const items = list(ctx, e, `checks, e.g. [${EXAMPLE}]`);
@@ -97,7 +98,8 @@ function readCheck(ctx: Ctx, f: Fields, item: YNode, i: number, names: Map<strin
     const l = readLocal(ctx, f, type as LocalType, label, item);
     if (l) Object.assign(spec, l); else ok = false;
     spec.target = l?.exec ? l.exec.command.join(' ') : l?.process ? (l.process.process ?? l.process.cmdline?.join(' ') ?? l.process.pidfile ?? '') : l?.file?.path ?? '';
-    return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: undefined } : undefined;
+    const root = l?.exec && (l.exec.user === 'root' || l.exec.user === '0');
+    return ok && name !== undefined ? { spec, nameAt: at(f.get('name')!), policyAt: undefined, ...(root ? { scriptAt: at(f.get('command')!) } : {}) } : undefined;
   }
 
   // Target.

@@ -171,7 +171,9 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
   const secE = top.get('security');
   const allow = secE ? readSecurity(ctx, secE) : false;
   const warnings: string[] = [];
-  for (const d of [...drafts, { scripts: lbScripts.map((x) => ({ ...x, runAs: undefined })) }]) {
+  // exec checks run as root: the program (/bin/sh for a shell command line).
+  const execScripts = checks.flatMap((c) => (c.scriptAt ? [{ path: c.spec.exec!.shell ? '/bin/sh' : c.spec.exec!.command[0], node: c.scriptAt, runAs: undefined }] : []));
+  for (const d of [...drafts, { scripts: lbScripts.map((x) => ({ ...x, runAs: undefined })) }, { scripts: execScripts }]) {
     for (const sc of d.scripts) {
       const why = scriptProblem(sc.path, sc.runAs);
       if (!why) continue;
