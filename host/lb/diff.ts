@@ -26,6 +26,7 @@ export function diff(old: TableState | null, next: TableState): string {
   // 2. Elements gone or changed (a changed value is a delete and an add: nft refuses to add over one).
   const elementsAdded: string[] = [];
   for (const [m, { elements }] of next.maps) {
+    if (old.maps.get(m)?.elements === elements) continue;   // a service's map not made again
     const was = old.maps.get(m)?.elements ?? new Map<string, string>();
     const del = [...was].filter(([k, v]) => elements.get(k) !== v).map(([k]) => k);
     if (del.length) out.push(`delete element ${T} ${m} { ${del.join(', ')} }`);
@@ -35,6 +36,7 @@ export function diff(old: TableState | null, next: TableState): string {
   // 3. Chains whose rules changed: flushed and refilled.
   for (const [c, lines] of next.chains) {
     const was = old.chains.get(c);
+    if (was === lines) continue;
     const rules = lines.filter((l) => !l.startsWith('type '));
     const wasRules = was?.filter((l) => !l.startsWith('type ')) ?? [];
     if (was && rules.join('\n') === wasRules.join('\n')) continue;

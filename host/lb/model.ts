@@ -7,7 +7,7 @@
 // address . protocol . port (and one on the packet mark), a chain per virtual server that picks
 // a real server through a slot map, and a chain per real server that does the forwarding.
 import type { VirtualServerSpec, RealServerSpec } from '../config/lb-types.ts';
-import { hashBuckets, maglevTable, serverKeys, wrrSlots } from './tables.ts';
+import { hashBuckets, maglevTable, serverKeys, updateBuckets, wrrSlots, type BucketTable } from './tables.ts';
 import { alignSlots } from './slots.ts';
 
 export interface TableState {
@@ -19,7 +19,20 @@ export interface TableState {
   counters: Set<string>;              // named counters, one per real server
 }
 
-export interface Plan { inet: TableState; netdev: TableState | null; slots: Map<string, string[]> }
+export interface Plan { inet: TableState; netdev: TableState | null; slots: Map<string, string[]>; fragments: Map<string, Fragment> }
+
+// One virtual server's objects, made again only when its inputs change: a real server's check
+// flapping re-plans its own service, whatever the others hold (10,000 real servers elsewhere
+// cost a string compare, not a table). `inputs` says what it was made from.
+export interface Fragment {
+  spec: VirtualServerSpec;
+  inputs: string;
+  objects: TableState;
+  dispatch: [map: string, key: string, value: string];
+  counters: [mark: string, counter: string][];
+  slots: string[];
+  buckets: BucketTable | null;
+}
 
 // What the reconciler knows of each real server (by rsId) and service (by name).
 export interface Runtime {
@@ -39,8 +52,13 @@ const PERSIST_SIZE = 1 << 20;           // clients remembered per real server
 
 /** A real server's stable id, readable in the table: its virtual server, address and port. */
 export function rsId(vs: VirtualServerSpec, rs: RealServerSpec): string {
-  return `${vs.name}-${rs.address.replace(/[.:]/g, '_')}-${rs.port}`;
+  let id = ids.get(rs);
+  if (id === undefined) ids.set(rs, id = `${vs.name}-${rs.address.replace(/[.:]/g, '_')}-${rs.port}`);
+  return id;
 }
+// Per parsed real server (a reload parses anew): computed once however often a sync asks.
+const ids = new WeakMap<RealServerSpec, string>();
+const keysOf = new WeakMap<VirtualServerSpec, Uint32Array>();
 
 /**
  * The ct mark each NAT real server's connections carry (counters, connection counts and flushes
@@ -76,7 +94,7 @@ function emptyTable(family: 'inet' | 'netdev', name: string): TableState {
   return { family, name, chains: new Map(), maps: new Map(), sets: new Map(), counters: new Set() };
 }
 
-export function plan(services: readonly VirtualServerSpec[], table: string, rt: Runtime): Plan {
+export function plan(services: readonly VirtualServerSpec[], table: string, rt: Runtime, cache: ReadonlyMap<string, Fragment> = new Map()): Plan {
   const inet = emptyTable('inet', table);
   const nat = services.filter((v) => v.forwarding === 'nat');
   const dr = services.filter((v) => v.forwarding === 'dr');
@@ -90,7 +108,8 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
   inet.chains.set('output', ['type nat hook output priority -100; policy accept;', ...dispatch]);
   inet.chains.set('counting', ['type filter hook forward priority filter; policy accept;', 'ct mark and 0xc0000000 == 0x40000000 counter name ct mark map @rs-counters']);
   const slots = new Map<string, string[]>();
-  for (const vs of nat) addService(inet, vs, rt, slots);
+  const fragments = new Map<string, Fragment>();
+  for (const vs of nat) merge(inet, fragmentOf(vs, rt, cache), slots, fragments);
 
   let netdev: TableState | null = null;
   if (dr.length) {
@@ -102,19 +121,37 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
     for (const dev of new Set(dr.map((v) => v.interface!))) {
       netdev.chains.set(`ingress-${dev}`, [`type filter hook ingress device ${JSON.stringify(dev)} priority 0; policy accept;`, ...dispatch]);
     }
-    for (const vs of dr) addService(netdev, vs, rt, slots);
+    for (const vs of dr) merge(netdev, fragmentOf(vs, rt, cache), slots, fragments);
   }
-  return { inet, netdev, slots };
+  return { inet, netdev, slots, fragments };
 }
 
-function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime, slotsOut: Map<string, string[]>): void {
-  const ip = ipf(vs);
-  const dr = vs.forwarding === 'dr';
-  const vsChain = `vs-${vs.name}`;
+// The objects of one service in one table: shared maps (dispatch, counters) get their entries.
+function merge(t: TableState, f: Fragment, slots: Map<string, string[]>, fragments: Map<string, Fragment>): void {
+  for (const [k, v] of f.objects.chains) t.chains.set(k, v);
+  for (const [k, v] of f.objects.maps) t.maps.set(k, v);
+  for (const [k, v] of f.objects.sets) t.sets.set(k, v);
+  for (const c of f.objects.counters) t.counters.add(c);
+  t.maps.get(f.dispatch[0])!.elements.set(f.dispatch[1], f.dispatch[2]);
+  for (const [mark, counter] of f.counters) t.maps.get('rs-counters')!.elements.set(mark, counter);
+  slots.set(f.spec.name, f.slots);
+  fragments.set(f.spec.name, f);
+}
+
+function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<string, Fragment>): Fragment {
   const ids = vs.realServers.map((rs) => rsId(vs, rs));
   const weights = ids.map((id) => rt.weight.get(id) ?? 0);
+  const dr = vs.forwarding === 'dr';
+  const inputs = [weights.join(','), rt.quorumUp.get(vs.name) !== false, dr ? vs.realServers.map((r) => rt.egress.get(r.address)).join(',') : ids.map((id) => rt.marks.get(id)).join(','),
+    dr && vs.sorryServer ? rt.egress.get(vs.sorryServer.address) : ''].join('|');
+  const old = cache.get(vs.name);
+  if (old && old.spec === vs && old.inputs === inputs) return old;
+  const t: TableState = { family: dr ? 'netdev' : 'inet', name: '', chains: new Map(), maps: new Map(), sets: new Map(), counters: new Set() };
+  const ip = ipf(vs);
+  const vsChain = `vs-${vs.name}`;
   const per = vs.persistence;
   const mask = per ? ` & ${maskText(vs, per.prefixLen)}` : '';
+  const counters: [string, string][] = [];
 
   // One chain (and counter, and persistence set) per real server: it does the forwarding.
   vs.realServers.forEach((rs, i) => {
@@ -128,18 +165,25 @@ function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime, slotsOut:
       lines.push(`update @aff-${id} { ${ip} saddr${mask} }`);
     }
     lines.push(forward(vs, rs.address, rs.port, dr ? rt.egress.get(rs.address) : undefined));
-    t.chains.set(`rs-${id}`, [lines.join(' ')]);
-    if (!dr) t.maps.get('rs-counters')!.elements.set(hex(rt.marks.get(id)!), `"c-${id}"`);
+    // The same rule as before keeps its array: the diff passes it over by reference.
+    const line = lines.join(' ');
+    const was = old?.objects.chains.get(`rs-${id}`);
+    t.chains.set(`rs-${id}`, was?.[0] === line ? was : [line]);
+    if (!dr) counters.push([hex(rt.marks.get(id)!), `"c-${id}"`]);
   });
 
   // The service chain: a persistent client first, then the scheduler's pick over the slots.
   const rules: string[] = [];
   if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @aff-${id} goto rs-${id}`); });
-  const ideal = slotTable(vs, ids, weights).map((i) => ids[i]);
+  let keys = keysOf.get(vs);
+  if (!keys) keysOf.set(vs, keys = serverKeys(vs.realServers));
+  const prevBuckets = old?.spec.scheduler === vs.scheduler ? old.buckets : null;
+  const table = slotTable(vs, keys, weights, prevBuckets);
+  const ideal = [...table].map((i) => ids[i]);
   // Counting schedulers may lay their slots anywhere; hashing ones may not (a bucket is a hash).
   const counting = vs.scheduler === 'rr' || vs.scheduler === 'wrr' || vs.scheduler === 'lc' || vs.scheduler === 'wlc';
-  const slots = counting && rt.slots.has(vs.name) ? alignSlots(rt.slots.get(vs.name)!, ideal) : ideal;
-  slotsOut.set(vs.name, slots);
+  const prev = rt.slots.get(vs.name);
+  const slots = counting && prev ? alignSlots(prev, ideal) : ideal;
   const slotMap = `slots-${vs.name}`;
   t.maps.set(slotMap, { decl: 'typeof numgen inc mod 2 : verdict', elements: new Map(slots.map((id, k) => [String(k), `goto rs-${id}`])) });
   if (slots.length) rules.push(`${selector(vs, slots.length)} vmap @${slotMap}`);
@@ -153,10 +197,11 @@ function addService(t: TableState, vs: VirtualServerSpec, rt: Runtime, slotsOut:
     t.chains.set(sorryChain, [`counter ${forward(vs, vs.sorryServer.address, vs.sorryServer.port, egress)}`]);
   } else t.chains.set(sorryChain, ['counter']);
   const target = rt.quorumUp.get(vs.name) === false ? sorryChain : vsChain;
-
   // The dispatch element: the one element a quorum change swaps.
-  if (vs.fwmark !== null) t.maps.get('marks')!.elements.set(hex(vs.fwmark), `goto ${target}`);
-  else t.maps.get(vs.family === 4 ? 'svc4' : 'svc6')!.elements.set(`${vs.address} . ${vs.protocol} . ${vs.port}`, `goto ${target}`);
+  const dispatch: Fragment['dispatch'] = vs.fwmark !== null ? ['marks', hex(vs.fwmark), `goto ${target}`]
+    : [vs.family === 4 ? 'svc4' : 'svc6', `${vs.address} . ${vs.protocol} . ${vs.port}`, `goto ${target}`];
+  const hashing = vs.scheduler === 'sh' || vs.scheduler === 'dh';
+  return { spec: vs, inputs, objects: t, dispatch, counters, slots, buckets: hashing ? { keys, weights, table: table as Uint16Array } : null };
 }
 
 function forward(vs: VirtualServerSpec, address: string, port: number, egress: string | undefined): string {
@@ -180,18 +225,17 @@ function selector(vs: VirtualServerSpec, n: number): string {
 }
 
 // Slot k -> index of the real server it goes to.
-export function slotTable(vs: VirtualServerSpec, ids: readonly string[], weights: readonly number[]): number[] {
+export function slotTable(vs: VirtualServerSpec, keys: Uint32Array, weights: readonly number[], prev: BucketTable | null = null): Uint16Array | number[] {
   if (!weights.some((w) => w > 0)) return [];
-  const keys = serverKeys(vs.realServers);
   switch (vs.scheduler) {
-    case 'sh': case 'dh': return [...hashBuckets(keys, weights, BUCKETS)];
-    case 'mh': return [...maglevTable(keys, weights, MAGLEV)];
+    case 'sh': case 'dh': return prev ? updateBuckets(prev, keys, weights, BUCKETS) : hashBuckets(keys, weights, BUCKETS);
+    case 'mh': return maglevTable(keys, weights, MAGLEV);
     case 'rr': {
       const out: number[] = [];
       weights.forEach((w, i) => { if (w > 0) out.push(i); });
       return out;
     }
-    default: return [...wrrSlots(weights)];
+    default: return wrrSlots(weights);
   }
 }
 

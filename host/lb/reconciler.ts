@@ -80,6 +80,7 @@ export class Reconciler {
   }
   private marks = new Map<string, number>();
   private appliedSlots = new Map<string, string[]>();
+  private appliedFragments = new Map<string, import('./model.ts').Fragment>();
 
   /** A checker report (host/checks/protocol.ts): unsettled ones keep what was known. */
   report(r: CheckReport): void {
@@ -174,7 +175,7 @@ export class Reconciler {
       }
     }
     const quorumUp = new Map([...this.quorum].map(([n, q]) => [n, q.up]));
-    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress, marks: this.marks, slots: this.appliedSlots });
+    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress, marks: this.marks, slots: this.appliedSlots }, this.appliedFragments);
     const flush = [...this.wantsFlush];
     let text = diff(this.applied?.inet ?? null, want.inet);
     // Persistence of a failed server goes with it: its clients pick again.
@@ -199,6 +200,7 @@ export class Reconciler {
     this.lastError = null;
     this.applied = { inet: want.inet, netdev: want.netdev };
     this.appliedSlots = want.slots;
+    this.appliedFragments = want.fragments;
     this.transactions++;
     this.lastTransaction = text;
     this.applyMs.push(this.io.now() - since);
