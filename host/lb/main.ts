@@ -82,8 +82,17 @@ export async function runLb(file: string, log: Logger): Promise<number> {
   });
 }
 
-// NAT forwards through this box: forwarding must be on (IPVS's NAT needs the same).
+// NAT forwards through this box: forwarding must be on (IPVS's NAT needs the same). And the
+// director's memory of which connection 4-tuples are taken must last as long as the real
+// servers' TIME_WAIT (docs/lb.md, New connections and TIME_WAIT): said, not set, as the sysctl
+// is the whole namespace's.
 function ensureForwarding(config: AgentConfig, log: Logger): void {
+  if (config.virtualServers.some((v) => v.forwarding === 'nat' && v.protocol === 'tcp')) {
+    try {
+      const tw = Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait', 'utf8'));
+      if (tw < 60) log.warn(`load balancer: net.netfilter.nf_conntrack_tcp_timeout_time_wait is ${tw} s, below the real servers' TIME_WAIT (60 s on Linux): new connections may meet a 4-tuple the real server still holds (docs/lb.md)`);
+    } catch { /* no conntrack sysctls yet: loaded with the table */ }
+  }
   for (const fam of [4, 6] as const) {
     if (!config.virtualServers.some((v) => v.family === fam)) continue;
     const path = fam === 4 ? '/proc/sys/net/ipv4/ip_forward' : '/proc/sys/net/ipv6/conf/all/forwarding';
