@@ -54,8 +54,9 @@ export const builtins: Plugin = {
 // its own; paths are host/-relative, without .ts.
 const START_CHUNK = ['private-dir', 'net/errors', 'net/shim', 'net/sockaddr', 'net/netlink', 'net/netlink/codec', 'net/netlink/socket',
   'net/netlink/links', 'net/netlink/addresses', 'net/netlink/monitor', 'net/vrrp-socket',
-  'core/addr', 'agent/spec', 'agent/log', 'agent/accepted', 'agent/handover', 'cli/args', 'cli/run'];
-const ENGINE_CHUNK = ['agent/engine-process', 'agent/engine', 'agent/trim', 'agent/notify', 'agent/status-server', 'net/announce',
+  'core/addr', 'agent/spec', 'agent/log', 'agent/accepted', 'agent/handover', 'agent/boot', 'cli/args', 'cli/run'];
+const ENGINE_CHUNK = ['agent/engine-main', 'agent/engine-process', 'agent/engine', 'agent/engine-state', 'agent/engine-loop',
+  'agent/engine-wire', 'agent/engine-plan', 'agent/engine-status', 'agent/trim', 'agent/notify', 'agent/status-server', 'net/announce',
   'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
 const hostModule = (list: string[]) => {
   const paths = new Set(list.map((m) => join(ROOT, 'host', `${m}.ts`)));
