@@ -15,9 +15,9 @@ STAMP     := node_modules/.vigil-stamp
 all: deps core host native policies ui
 
 # The Debian packages of packaging/debian-packages.txt for what this make is for: installed when
-# missing and root, named in one line otherwise. `make` needs the build ones, `make test` and
-# `make demo` theirs too; USES=... overrides.
-USES ?= build $(filter demo test bench,$(MAKECMDGOALS))
+# missing and root, named in one line otherwise. `make` needs the build ones, `make test`,
+# `make demo`, `make bench` and `make dist` theirs too; USES=... overrides.
+USES ?= build $(filter demo test bench dist,$(MAKECMDGOALS))
 system-deps:
 	@bash packaging/system-deps.sh $(USES)
 
@@ -108,7 +108,7 @@ demo: system-deps all
 # (packaging/). ARCH=x64 (the default; also dist/vigil) or arm64 (cross-built here: Node from
 # the npm registry, the shim by aarch64-linux-gnu-gcc). Writes dist/SHA256SUMS.
 ARCH ?= x64
-dist: all
+dist: system-deps all
 	$(NODE) packaging/build-sea.ts --arch $(ARCH)
 
 # make install [ARCH=x64|arm64] [PREFIX=/usr/local] [DESTDIR=]: the single executable for that
