@@ -109,7 +109,8 @@ function tokenize(s: string, file: string, line: number, offset: number, defs: M
   let i = 0;
   while (i < s.length) {
     const c = s[i];
-    if (c === ' ' || c === '\t' || c === '\v' || c === '\f') { i++; continue; }
+    // Any white space, a no-break space included (the word loop below stops at the same set).
+    if (/\s/.test(c)) { i++; continue; }
     if (c === '#' || c === '!') break;
     if (c === '{' || c === '}') { out.push(c); i++; continue; }
     const col = offset + i + 1;
