@@ -52,11 +52,14 @@ export const builtins: Plugin = {
 // `start`: what `vigil run` (the supervisor) and `vigil engine` both load first; `engine`: what
 // only the engine loads, after it. A module missing from these lists still works, in a chunk of
 // its own; paths are host/-relative, without .ts.
-const START_CHUNK = ['private-dir', 'net/errors', 'net/shim', 'net/sockaddr', 'net/netlink', 'net/netlink/codec', 'net/netlink/socket',
+// `common`: what the checker and `vigil check` share with them (a chunk of its own, so neither
+// loads the agent's start and engine code: ~3 MB of the checker's anonymous memory).
+const COMMON_CHUNK = ['errors', 'private-dir', 'net/errors', 'net/shim', 'core/addr', 'agent/log', 'cli/args'];
+const START_CHUNK = ['net/sockaddr', 'net/netlink', 'net/netlink/codec', 'net/netlink/socket',
   'net/netlink/links', 'net/netlink/addresses', 'net/netlink/monitor', 'net/vrrp-socket',
-  'core/addr', 'agent/spec', 'agent/log', 'agent/accepted', 'agent/handover', 'agent/boot', 'cli/args', 'cli/run'];
+  'agent/spec', 'agent/accepted', 'agent/handover', 'agent/boot', 'cli/run'];
 const ENGINE_CHUNK = ['agent/engine-main', 'agent/engine-process', 'agent/engine', 'agent/engine-state', 'agent/engine-loop',
-  'agent/engine-wire', 'agent/engine-plan', 'agent/engine-status', 'agent/trim', 'agent/notify', 'agent/status-server', 'net/announce',
+  'agent/engine-wire', 'agent/engine-plan', 'agent/engine-status', 'agent/trim', 'net/memory', 'agent/notify', 'net/spawn', 'agent/status-server', 'net/announce',
   'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
 const hostModule = (list: string[]) => {
   const paths = new Set(list.map((m) => join(ROOT, 'host', `${m}.ts`)));
@@ -67,6 +70,7 @@ const hostModule = (list: string[]) => {
 const CHUNK_GROUPS = [
   { name: 'engine', test: hostModule(ENGINE_CHUNK) },
   { name: 'start', test: hostModule(START_CHUNK) },
+  { name: 'common', test: hostModule(COMMON_CHUNK) },
 ];
 
 // Built into a directory of its own, then renamed into place: a vigil starting meanwhile sees

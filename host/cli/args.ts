@@ -4,6 +4,9 @@ const { parseArgs } = process.getBuiltinModule('node:util');
 import type { ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.ts';
 
+// Here, not in run.ts: the checker and `vigil check` read it without loading the agent's code.
+export const DEFAULT_CONFIG = '/etc/vigil/vigil.yaml';
+
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, command: string) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });

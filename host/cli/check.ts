@@ -8,7 +8,7 @@ import { UsageError } from '../errors.ts';
 import { parse } from './args.ts';
 import type { Command } from './command.ts';
 
-import { DEFAULT_CONFIG } from './run.ts';
+import { DEFAULT_CONFIG } from './args.ts';
 
 const usage = `Usage: vigil check [-c FILE] [--json]
 
