@@ -22,14 +22,14 @@ export interface LoggerOptions {
    */
   isatty?: (fd: number) => boolean;
   /**
-   * Every repeating line is limited to `burst` per `windowMs` (same level and text); what is
-   * held back is counted and said in one line when the window ends. Default 5 per 10 s: a
+   * Every repeating line is limited to `burst` per `windowMs` (same level, text and fields);
+   * what is held back is counted and said in one line when the window ends. Default 5 per 10 s: a
    * firewall dropping every advert at 100 adverts/s gives 5 lines and a count, not 1,000.
    */
   rateLimit?: { burst: number; windowMs: number } | false;
 }
 
-interface Repeat { start: number; count: number; suppressed: number; level: Level; fields?: Fields }
+interface Repeat { start: number; count: number; suppressed: number; level: Level; msg: string; fields?: Fields }
 const MAX_KEYS = 1024;
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -38,32 +38,33 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const limit = opts.rateLimit === false ? undefined : opts.rateLimit ?? { burst: 5, windowMs: 10_000 };
   const repeats = new Map<string, Repeat>();
   // A window ended: the count of what it held back, as one line of the same level.
-  const flush = (msg: string) => {
-    const r = repeats.get(msg);
-    repeats.delete(msg);
+  const flush = (key: string) => {
+    const r = repeats.get(key);
+    repeats.delete(key);
     if (r && r.suppressed > 0) {
-      write1(r.level, `${msg} (repeated ${r.suppressed} more time${r.suppressed === 1 ? '' : 's'} in ${limit!.windowMs / 1000} s, not logged)`,
+      write1(r.level, `${r.msg} (repeated ${r.suppressed} more time${r.suppressed === 1 ? '' : 's'} in ${limit!.windowMs / 1000} s, not logged)`,
         { ...r.fields, suppressed: r.suppressed });
     }
   };
   const emit = (level: Level, msg: string, f?: Fields) => {
     if (level === 'debug' && !opts.debug) return;
     if (limit) {
+      // The same line: the same level, text and fields ("reloaded" with other instances is news).
+      const key = f ? `${level} ${msg} ${JSON.stringify(f)}` : `${level} ${msg}`;
       const now = performance.now();
-      let r = repeats.get(msg);
-      if (r && now - r.start >= limit.windowMs) { flush(msg); r = undefined; }
+      let r = repeats.get(key);
+      if (r && now - r.start >= limit.windowMs) { flush(key); r = undefined; }
       if (!r) {
         if (repeats.size >= MAX_KEYS) for (const k of [...repeats.keys()]) flush(k);
-        r = { start: now, count: 0, suppressed: 0, level };
-        repeats.set(msg, r);
+        r = { start: now, count: 0, suppressed: 0, level, msg, fields: f };
+        repeats.set(key, r);
       }
       if (++r.count > limit.burst) {
         // The count is said when the window ends, even if the line never comes again.
         if (r.suppressed++ === 0) {
           const held = r;
-          setTimeout(() => { if (repeats.get(msg) === held) flush(msg); }, r.start + limit.windowMs - now).unref();
+          setTimeout(() => { if (repeats.get(key) === held) flush(key); }, r.start + limit.windowMs - now).unref();
         }
-        r.fields = f;
         return;
       }
     }

@@ -10,7 +10,8 @@ import { readChecks } from './checks.ts';
 import { readPolicies } from './policies.ts';
 import { readLoadBalancer, readVirtualServers } from './virtual-servers.ts';
 import { closest } from './keys.ts';
-import { at, boolean, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, type Entry, type YNode } from './reader.ts';
+import { at, boolean, Ctx, describe, Fields, integer, itemMap, itemString, list, map, string, uniqueName, MAX_PROBLEMS, TooManyProblems, type Entry, type YNode } from './reader.ts';
+import { MAX_DEPTH, tooDeep } from './depth.ts';
 import { scriptProblem } from './security.ts';
 import { DEFAULTS, LIMITS, type AgentConfig, type RealtimeSpec, type StatusSpec, type SyncGroupSpec } from './types.ts';
 import { parseListen } from './values.ts';
@@ -42,11 +43,28 @@ export function parseConfig(text: string, file: string): AgentConfig {
   if (text.length > LIMITS.fileBytes) {
     throw new ConfigError([{ file, line: 0, col: 0, message: `is ${text.length} characters; a vigil config is at most ${LIMITS.fileBytes}` }]);
   }
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    const before = text.slice(0, deep);
+    const line = before.split('\n').length, col = deep - before.lastIndexOf('\n');
+    throw new ConfigError([{ file, line, col, message: `nested more than ${MAX_DEPTH} levels deep here: a vigil config needs a handful; check the brackets and the indentation` }]);
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: false, strict: true, version: '1.2', schema: 'core',
   });
   const ctx = new Ctx(file, lc, doc);
+  try {
+    return readChecked(ctx, text, doc);
+  } catch (err) {
+    if (!(err instanceof TooManyProblems)) throw err;
+    const problems = sorted(ctx.problems);
+    problems.push({ file, line: 0, col: 0, message: `${MAX_PROBLEMS} problems, and more not listed: fix these first` });
+    throw new ConfigError(problems);
+  }
+}
+
+function readChecked(ctx: Ctx, text: string, doc: ReturnType<typeof parseDocument>): AgentConfig {
   for (const e of [...doc.errors, ...doc.warnings]) {
     // An unclosed quote is found at the end of the file; the fix is where the quote opens.
     const quote = e.code === 'MISSING_CHAR' && /closing (["'])quote/.exec(e.message)?.[1];
@@ -112,6 +130,7 @@ function readTop(ctx: Ctx, root: YNode): AgentConfig {
     if (items && items.length === 0) ctx.report(at(instE), 'instances is empty: list at least one instance');
     items?.forEach((item, i) => {
       if (i === LIMITS.instances) ctx.report(item, `${items.length} instances; vigil runs at most ${LIMITS.instances}`);
+      if (i >= LIMITS.instances) return;   // refused already; reading the rest is only time
       const d = readInstance(ctx, item, i);
       if (d) drafts.push(d);
     });

@@ -12,6 +12,10 @@ import { nameProblem } from './values.ts';
 
 export type YNode = Node | null | undefined;
 
+export const MAX_PROBLEMS = 100;
+/** Thrown by Ctx.report at MAX_PROBLEMS: parseConfig refuses the file with those. */
+export class TooManyProblems extends Error {}
+
 export class Ctx {
   readonly file: string;
   readonly problems: ConfigProblem[] = [];
@@ -32,6 +36,8 @@ export class Ctx {
   report(at: YNode | number, message: string): void {
     const { line, col } = this.pos(at);
     this.problems.push({ file: this.file, line, col, message });
+    // A file of thousands of problems is refused on its first ones, at once.
+    if (this.problems.length >= MAX_PROBLEMS) throw new TooManyProblems();
   }
 
   // What an alias stands for; anything else as it is.
