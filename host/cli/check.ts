@@ -57,6 +57,16 @@ export function summary(c: AgentConfig): string[] {
     }
   }
   for (const p of c.policies) lines.push(`policy ${p.name}: ${p.file}, memory ${p.memoryPages / 16} MiB, CPU ${fmtUs(p.cpuUs)} per round`);
+  if (c.virtualServers.length) {
+    lines.push(`${plural(c.virtualServers.length, 'virtual server')}, balanced by \`vigil lb\` on nftables (table ${c.loadBalancer.table}):`);
+    for (const v of c.virtualServers) {
+      const svc = v.fwmark !== null ? `fwmark ${v.fwmark}` : `${v.protocol} ${v.family === 6 ? `[${v.address}]` : v.address}:${v.port}`;
+      const extra = [v.persistence ? `persistence ${fmtUs(v.persistence.timeoutUs)}` : '', v.quorum > 1 || v.hysteresis ? `quorum ${v.quorum}${v.hysteresis ? ` +-${v.hysteresis}` : ''}` : '',
+        v.sorryServer ? `sorry server ${v.sorryServer.address}:${v.sorryServer.port}` : ''].filter(Boolean);
+      lines.push(`  ${v.name} (${svc}): ${v.scheduler}, ${v.forwarding}${v.interface ? ` in on ${v.interface}` : ''}, ${plural(v.realServers.length, 'real server')}`
+        + ` (${v.realServers.filter((r) => r.check).length} checked)${extra.length ? `, ${extra.join(', ')}` : ''}`);
+    }
+  }
   if (c.status.listen === null) lines.push('status API off');
   else if (c.status.exposed) {
     lines.push(`status API on ${formatListen(c.status.listen)}: beyond loopback, anyone who can reach it reads the agent's state`);

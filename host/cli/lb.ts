@@ -19,7 +19,12 @@ Options:
   -c, --config FILE   the configuration (default ${DEFAULT_CONFIG})
   --log-json          JSON log lines
   --debug             more log lines
-  -h, --help          this text`;
+  -h, --help          this text
+
+Examples:
+  vigil lb dump -c /etc/vigil/vigil.yaml
+  vigil lb dump | grep -A3 'map svc4'
+  vigil status            # the real servers, their state, weight and counters`;
 
 const options = {
   config: { type: 'string', short: 'c' }, 'log-json': { type: 'boolean' }, debug: { type: 'boolean' },
