@@ -57,6 +57,8 @@ export const checker: Command = {
     await runner.start();
     const trim = freeMallocPages();
     log.info(`checker running: ${config.checks.length} check(s) from ${file}`, { pid: process.pid });
+    // How the process checks learn of processes (the proc connector is silent in a namespace).
+    if (watches.modes().length) setTimeout(() => log.info(watches.modes().join('; ')), 300).unref();
     return await new Promise<number>((resolve) => {
       const stop = (why: string) => {
         runner.stop();

@@ -64,13 +64,25 @@ export const importCommand: Command = {
       io.stderr(`vigil import: ${file}: no instance or virtual server could be imported (see the lines above): no YAML written`);
       return 3;
     }
+    // What vigil check would say of it (a VRID used twice on one interface, a root script others
+    // can write): listed like the lines left out, and the exit is 3.
+    let refused = 0;
+    try {
+      (await import('../config/load.ts')).parseConfig(r.yaml, values.output ?? 'imported.yaml');
+    } catch (err) {
+      const { ConfigError, formatProblem } = await import('../config/errors.ts');
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) io.stderr(`${formatProblem(p)} (vigil check refuses this line of the imported YAML: fix it there)`);
+      refused = err.problems.length;
+    }
     if (values.output) {
       const tmp = `${values.output}.tmp-${process.pid}`;
       writeFileSync(tmp, r.yaml, { mode: 0o600 });
       renameSync(tmp, values.output);
     } else io.stdout(r.yaml.replace(/\n$/, ''));
     const c = r.counts;
-    io.stderr(`vigil import: ${c.instances} instance(s), ${c.syncGroups} sync group(s), ${c.checks} check(s), ${c.virtualServers} virtual server(s)${r.left.length ? `; ${r.left.length} line(s) not supported, listed above` : '; everything mapped'}`);
-    return r.left.length ? 3 : 0;
+    io.stderr(`vigil import: ${c.instances} instance(s), ${c.syncGroups} sync group(s), ${c.checks} check(s), ${c.virtualServers} virtual server(s)${r.left.length ? `; ${r.left.length} line(s) not supported, listed above` : refused ? '' : '; everything mapped'}`);
+    if (refused) io.stderr(`vigil import: the YAML needs ${refused} fix(es) before vigil check takes it, listed above`);
+    return r.left.length || refused ? 3 : 0;
   },
 };

@@ -36,6 +36,13 @@ t.test('lines left out: exit 3, each listed', async (t) => {
   t.match(r.err, /^some\.conf:5:3: smtp_alert: not supported \(vigil sends no e-mail: run a notify hook that does\)\n/);
 });
 
+t.test('what vigil check would refuse in the YAML is listed too: exit 3', async (t) => {
+  const r = run(['import', file('dup.conf', GOOD + GOOD.replace('VI_1', 'VI_2').replace('192.0.2.100', '192.0.2.101'))]);
+  t.equal(r.code, 3);
+  t.match(r.err, /imported\.yaml:\d+:\d+: VRID 51 is already used on eth0 by instance VI_1 .*\(vigil check refuses this line of the imported YAML: fix it there\)/);
+  t.match(r.err, /the YAML needs 1 fix\(es\) before vigil check takes it/);
+});
+
 t.test('not keepalived config, or no file: exit 2, one line, no stack', async (t) => {
   const tpl = run(['import', file('tpl.conf', GOOD.replace('eth0', '{{ iface }}'))]);
   t.equal(tpl.code, 2);
