@@ -55,10 +55,18 @@ export class ChildSlot {
     return this.child?.kill(sig) ?? false;
   }
 
-  stop(): void {
+  /** SIGTERM; resolves when it has exited, or after waitMs (then SIGKILL). */
+  stop(waitMs = 0): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.child?.kill('SIGTERM');
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    child.kill('SIGTERM');
+    if (waitMs === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, waitMs);
+      child.once('exit', () => { clearTimeout(t); resolve(); });
+    });
   }
 
   pid(): number | undefined { return this.child?.pid; }

@@ -14,6 +14,8 @@ import type { AgentConfig } from '../config/types.ts';
 import { configLine } from './spec.ts';
 import { spawnEngine } from './spawn.ts';
 import { ChildSlot } from './child-slot.ts';
+
+const LB_STOP_MS = 3000;
 import { Netlink } from '../net/netlink.ts';
 import { ifIndex } from '../net/vrrp-socket.ts';
 import { K, shim } from '../net/shim.ts';
@@ -179,7 +181,7 @@ export class Supervisor {
     const engine = this.child?.stdin;
     if (engine && engine.writable) engine.write(configLine(c));
     this.reloadChecker();
-    if (c.virtualServers.length === 0) this.lb.stop();
+    if (c.virtualServers.length === 0) void this.lb.stop();
     else if (!this.lb.signal('SIGHUP')) this.lb.start();
   }
 
@@ -190,9 +192,11 @@ export class Supervisor {
     clearTimeout(this.restartTimer);
     clearTimeout(this.checkerTimer);
     this.checker?.kill('SIGTERM');
-    this.lb.stop();
+    // The load balancer removes its table on the way: waited for (a little), so `vigil run`
+    // ends with it gone, before a service manager kills what is left of the agent.
+    const lbGone = this.lb.stop(LB_STOP_MS);
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) { this.done(0); return this.finished; }
+    if (!child || child.exitCode !== null || child.signalCode !== null) { this.done(0); await lbGone; return this.finished; }
     child.kill(sig);
     const killer = setTimeout(() => {
       this.o.log.error(`engine did not stop within ${STOP_TIMEOUT_MS / 1000}s: killing it`);
@@ -200,6 +204,7 @@ export class Supervisor {
     }, STOP_TIMEOUT_MS);
     const code = await this.finished;
     clearTimeout(killer);
+    await lbGone;
     return code;
   }
 
@@ -248,7 +253,7 @@ export class Supervisor {
     this.stopping = true;
     clearTimeout(this.checkerTimer);
     this.checker?.kill('SIGTERM');
-    this.lb.stop();
+    void this.lb.stop();
     this.nl?.close(); this.nl = undefined;
   }
 

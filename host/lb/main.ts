@@ -68,7 +68,10 @@ export async function runLb(file: string, log: Logger): Promise<number> {
 
 
   return new Promise<number>((resolve) => {
+    let ending = false;
     const end = async (why: string, remove: boolean) => {
+      if (ending) return;
+      ending = true;
       clearInterval(ticker);
       rec.stop();
       log.info(`load balancer: ${why}: stopping${remove ? ', table removed' : ', table kept'}`);
