@@ -81,7 +81,11 @@ export function readGlobals(ctx: Ctx, s: Stmt, g: Globals): void {
       case 'vrrp_garp_master_repeat': { const n = int(v); if (n !== undefined && n >= 1) g.garp.count = n; else ctx.skip(k, k.key, 'not a count'); break; }
       case 'vrrp_garp_interval': case 'vrrp_gna_interval': { const n = num(v); if (n !== undefined) g.garp.interval = secs(n); else ctx.skip(k, k.key, 'not a number of seconds'); break; }
       case 'vrrp_garp_master_refresh': { const n = int(v); if (n !== undefined) g.garp.refresh = secs(n); else ctx.skip(k, k.key, 'not a number of seconds'); break; }
-      case 'vrrp_garp_master_refresh_repeat': { const n = int(v); if (n !== undefined) g.garp.refreshRepeat = n; break; }
+      case 'vrrp_garp_master_refresh_repeat': {
+        const n = int(v);
+        if (n === undefined || n !== (g.garp.count ?? 5)) ctx.skip(k, k.key, `vigil repeats the whole burst (garp.count ${g.garp.count ?? 5}) at each refresh, not ${v?.text ?? 'nothing'}`);
+        break;
+      }
       default: ctx.skip(k, k.key, GLOBAL_REFUSED[k.key] ?? INSTANCE_REFUSED[k.key] ?? 'a global_defs keyword with no meaning in vigil');
     }
   }
@@ -285,10 +289,17 @@ export function readInstance(ctx: Ctx, s: Stmt, g: Globals, t: Trackables, taken
   if (preemptDelay && preempt !== false) item.preemptDelay = secs(preemptDelay);
   if (accept !== undefined) item.acceptMode = accept;
   item.virtualAddresses = kept.map((x) => x.text);
+  const famOf = (a: string) => (a.includes(':') ? 6 : 4);
   if (peers.length) {
-    const p = fam === undefined ? peers : peers.filter((a) => (a.includes(':') ? 6 : 4) === fam);
+    const p = peers.filter((a) => famOf(a) === fam);
+    for (const a of peers) if (famOf(a) !== fam) ctx.skip(s, 'unicast_peer', `${a} is IPv${famOf(a)} and the virtual addresses IPv${fam}: vigil's peers are of the instance's family`);
     if (p.length) item.unicastPeers = p;
-    if (source && p.length && (source.includes(':') ? 6 : 4) === fam && !p.includes(source)) item.unicastSource = source;
+    else ctx.skip(s, 'unicast_peer', 'no peer of the instance\'s family left: vigil sends multicast');
+    if (source && p.length) {
+      if (famOf(source) !== fam) ctx.skip(s, 'unicast_src_ip', `${source} is IPv${famOf(source)} and the virtual addresses IPv${fam}`);
+      else if (p.includes(source)) ctx.skip(s, 'unicast_src_ip', `${source} is also a peer: vigil lists only the other routers`);
+      else item.unicastSource = source;
+    }
   } else if (source) ctx.skip(s, 'unicast_src_ip', 'without unicast_peer keepalived sends multicast from it: vigil sends multicast from the interface\'s own address');
   if (auth) item.auth = auth;
   if (vmac) item.vmac = true;
