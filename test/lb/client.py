@@ -10,6 +10,7 @@
 import os, socket, struct, sys, threading, time
 kind, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+family = socket.AF_INET6 if ":" in host else socket.AF_INET   # HOST may be IPv6
 def one(i):
     start = time.time()
     try:
@@ -24,7 +25,7 @@ def one(i):
             c.close()
             body = data.split(b"\r\n\r\n", 1)[1].decode().strip() if b"\r\n\r\n" in data else "ERR no body"
         elif kind == "dns":
-            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c = socket.socket(family, socket.SOCK_DGRAM)
             c.settimeout(1)
             c.connect((host, port))   # a reply from any other address is not taken
             q = struct.pack(">HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in "svc.example".split(".")) + b"\0" + struct.pack(">HH", 1, 1)
@@ -34,7 +35,7 @@ def one(i):
             an = struct.unpack(">H", r[6:8])[0]
             body = socket.inet_ntoa(r[-4:]) if an else "ERR no answer"
         else:
-            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c = socket.socket(family, socket.SOCK_DGRAM)
             c.settimeout(1)
             c.sendto(b"?", (host, port))
             body = c.recv(2048).decode().strip()

@@ -16,7 +16,7 @@ export const VIP = '192.0.2.100';
 export interface LbLab {
   client: string; director: string; directors: string[]; servers: { ns: string; addr: string; name: string }[]; sorry: { ns: string; addr: string } | null;
   work: Workdir;
-  backend(ns: string, kind: 'http' | 'udp', addr: string, port: number, name: string): Promise<Proc>;
+  backend(ns: string, kind: 'http' | 'udp' | 'line', addr: string, port: number, name: string): Promise<Proc>;
   vigil(file: string, ns?: string): Proc;
   requests(kind: 'http' | 'udp' | 'dns', host: string, port: number, count: number, pauseS?: number, parallel?: boolean, onFirst?: () => void): Promise<{ at: number; end: number; body: string }[]>;
   keep(p: Proc): Proc;
