@@ -7,126 +7,19 @@
 // timer, and carries the commands out. Every input may be recorded (`record`): replayed into a
 // fresh EngineState, it is the same state (a warm start's handover, host/agent/handover.ts).
 import { Core, type ActionHandler, type InstanceConfig } from '../core/core.ts';
-import { parseAddress } from '../core/addr.ts';
 import { REASON_TEXT, type StateName, type ReasonName } from '../core/codes.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import { trackEffect } from '../checks/track-effect.ts';
 import type { CheckSpec, InstanceSpec } from './spec.ts';
+import { VirtualRouter, type RouterEnv, type TransitionRecord } from './virtual-router.ts';
+import type { AddressInput, CheckStatus, Commands, Input, LinkInput } from './engine-types.ts';
+
+export { VirtualRouter, type RouterEnv, type TransitionRecord };
+export type { AddressInput, CheckStatus, Commands, Input, LinkInput };
 
 // The interface's own state is tracked in the last slot with weight 0: down = Fault.
 export const OWN_LINK_TRACK = 31;
 const HISTORY = 100;
-
-/** What the driver found out about a router's place on the box before adding it. */
-export interface RouterEnv {
-  ifindex: number;
-  ifname: string;                 // where it speaks: the interface, or its VMAC
-  mac: string | null;             // aa:bb:..., the interface's (or the VMAC's)
-  source: string;                 // the socket's source address (IPv6: link-local)
-  linkFailing: boolean;           // the interface is down or not running
-  // Per entry of track.interfaces: down (or missing: true)
-  tracksFailing: boolean[];
-  vmac: { name: string; mac: string } | null;
-}
-
-/** A link as netlink reports it (host/net/netlink.ts), without the kernel's stamp. */
-export interface LinkInput { index: number; name: string; up: boolean; lowerUp: boolean; deleted: boolean }
-export interface AddressInput { op: 'add' | 'del'; index: number; address: string }
-
-export interface TransitionRecord { at: string; atUs: number; from: StateName; to: StateName; reason: ReasonName; why: string }
-
-/** A VRRP virtual router (RFC 5798 §3) as the engine runs it. `W`: the driver's own per-router data. */
-export class VirtualRouter<W = unknown> {
-  spec: InstanceSpec;
-  readonly slot: number;
-  readonly env: RouterEnv;
-  group: number;
-  wantVips = false;               // the core's last word: hold the VIPs
-  transitions: TransitionRecord[] = [];
-  // Unicast peers by a 30-bit key of their 16-byte address (a Smi: no allocation to look up),
-  // to find the peer a SEND is for without a search; -1 when none.
-  private peerKeys = new Map<number, number>();
-  private peerAddrs: Uint8Array[] = [];
-  wire: W | undefined;
-  constructor(spec: InstanceSpec, slot: number, env: RouterEnv, group: number) {
-    this.spec = spec; this.slot = slot; this.env = env; this.group = group;
-    this.setPeers();
-  }
-  setPeers(): void {
-    this.peerKeys.clear();
-    this.peerAddrs = (this.spec.unicastPeers ?? []).map((p) => parseAddress(p));
-    this.peerAddrs.forEach((a, i) => { if (!this.peerKeys.has(keyOf(a, 16))) this.peerKeys.set(keyOf(a, 16), i); });
-  }
-  /** The unicast peer `dst` (the core's 4- or 16-byte form) is, or -1: the multicast group. */
-  peerOf(dst: Uint8Array): number {
-    if (this.peerAddrs.length === 0) return -1;
-    const i = this.peerKeys.get(keyOf(dst, dst.length));
-    if (i === undefined) return -1;
-    const a = this.peerAddrs[i]!;
-    for (let k = 0; k < dst.length; k++) if (a[k] !== dst[k]) return -1;
-    return i;
-  }
-}
-
-function keyOf(a: Uint8Array, n: number): number {
-  let h = 0;
-  for (let i = 0; i < n; i += 4) h ^= ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!);
-  // IPv4 addresses sit in the first 4 of the 16 bytes, zeros after: the same key either way.
-  return (h ^ (h >>> 30)) & 0x3fffffff;
-}
-
-/** What the driver carries out. Called synchronously, in the order the state decided. */
-export interface Commands<W = unknown> {
-  /** An advert: to unicast peer `peer` of the router's list, or to the group (-1). `bytes` is a view into the core. */
-  send(r: VirtualRouter<W>, bytes: Uint8Array, peer: number): void;
-  /** Hold the router's VIPs (add every one) or not (remove every one). */
-  vips(r: VirtualRouter<W>, add: boolean): void;
-  /** A reload changed a holding router's VIPs: remove those of `old` no longer wanted, add the rest. */
-  swapVips(r: VirtualRouter<W>, old: InstanceSpec): void;
-  /** Gratuitous ARP / unsolicited NA for the VIPs, once they are in place. */
-  announce(r: VirtualRouter<W>): void;
-  /** The one timer, at the core's earliest deadline (µs, CLOCK_MONOTONIC), or Infinity. */
-  armTimer(deadlineUs: number): void;
-  notify(r: VirtualRouter<W>, hook: string, e: { state: StateName; previous: StateName; priority: number; reason: ReasonName }): void;
-  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** A health check as the engine knows it: from the checker process's reports (host/checks/). */
-export interface CheckStatus {
-  name: string;
-  type: string;
-  target: string;
-  up: boolean;
-  known: boolean;             // a settled report arrived
-  error: string | null;
-  code: string | null;        // error's stable code (host/checks/errors.ts)
-  latencyMs: number | null;
-  transitions: number;        // changes of `up` seen by this engine
-  rounds: number;             // as the checker process counts them (since it started)
-  failures: number;
-  since: string | null;       // when `up` last changed here
-  policy: object | null;      // type policy: the policy's state as the checker reports it
-  run: CheckReport['run'] | null;   // rise/fall progress as the checker last reported it (the status page shows it)
-  detail?: CheckReport['detail'];   // exec: its last exit code and first output line; process: the pids
-  value?: number | null;      // file: the integer its file holds (host/checks/track-effect.ts applies it)
-}
-
-/** One input, as recorded for a replay (JSON: a handover line carries it). */
-export type Input =
-  | ['checks', CheckSpec[]]
-  | ['add', number, InstanceSpec, number, RouterEnv]          // now, spec, group, env
-  | ['start', number, string]                                // now, router
-  | ['configure', number, InstanceSpec, number, boolean[]]   // now, spec, group, tracked links failing
-  | ['remove', number, string]
-  | ['ip', number, number, string]                           // now, ifindex, the packet (base64)
-  | ['vrrp', number, number, 4 | 6, number, string, string, string] // now, ifindex, family, ttl, source, destination, message (base64)
-  | ['timeout', number]
-  | ['link', number, LinkInput]
-  | ['address', number, AddressInput]
-  | ['check', number, CheckReport]
-  | ['stop', number]
-  // An input refused part way (a configure the core would not take whole): replayed the same.
-  | ['threw', Input];
 
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 

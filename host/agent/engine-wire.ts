@@ -1,18 +1,43 @@
 // What the engine's driver keeps per virtual router beside its state (host/agent/engine-state.ts):
 // its socket, unicast peers as socket addresses, the VIPs' prepared netlink requests, the VIP work
 // queue, its announcement and its last notify hook; and the VIP operations it carries out.
-import type { VrrpSocket } from '../net/vrrp-socket.ts';
+import { VrrpSocket } from '../net/vrrp-socket.ts';
 import { addressRequest, type Netlink, type PreparedRequest } from '../net/netlink.ts';
-import type { Vmac } from '../net/vmac.ts';
+import { createVmac, type Vmac } from '../net/vmac.ts';
 import { isLinkLocal6, parseAddress } from '../core/addr.ts';
 import { parseMac, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.ts';
 import type { Logger } from './log.ts';
 import type { InstanceSpec } from './spec.ts';
-import type { RouterEnv, VirtualRouter } from './engine-state.ts';
+import type { LinkInput, RouterEnv, VirtualRouter } from './engine-state.ts';
 
 // A socket shared by the routers on one interface, family and source; the receive stamp of the
 // last datagram read, while journaling (host/agent/handover.ts).
 export interface SocketEntry { sock: VrrpSocket; users: number; key: string; lastStamp?: [number, number] }
+
+/** The VRRP sockets, one per interface, family and source, shared by the routers that speak there. */
+export class SocketTable {
+  private readonly map = new Map<string, SocketEntry>();
+  async use(s: InstanceSpec, ifname: string, listen?: (e: SocketEntry) => void): Promise<SocketEntry> {
+    const k = `${ifname}/${s.family}/${s.unicastSource ?? ''}`;
+    let e = this.map.get(k);
+    if (!e) {
+      const sock = await VrrpSocket.open({ ifname, family: s.family, source: s.unicastSource ?? undefined, sourceIfname: s.interface });
+      e = { sock, users: 0, key: k };
+      this.map.set(k, e);
+      listen?.(e);
+    }
+    e.users++;
+    return e;
+  }
+  unuse(e: SocketEntry): void {
+    if (--e.users > 0) return;
+    e.sock.unlisten();
+    e.sock.close();
+    this.map.delete(e.key);
+  }
+  values(): IterableIterator<SocketEntry> { return this.map.values(); }
+  clear(): void { this.map.clear(); }
+}
 
 export class Wire {
   readonly sock: SocketEntry;
@@ -99,4 +124,45 @@ export async function removeStaleVips(nl: Netlink, spec: InstanceSpec, env: Pick
       await releaseVips(nl, { spec, env }, log, [v]);
     }
   }
+}
+
+// A VMAC of ours left by a run that died is removed and made again, so its settings are ours.
+export async function makeVmac(nl: Netlink, s: InstanceSpec, log: Logger): Promise<Vmac> {
+  const name = `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}`;
+  const old = await nl.getLink(name).catch(() => undefined);
+  if (old) {
+    log.warn(`${s.name}: removing stale VMAC ${name} (left by an earlier run)`, { instance: s.name });
+    await nl.deleteLink(old.index);
+  }
+  return createVmac({ parent: s.interface, vrid: s.vrid, family: s.family, name }, nl);
+}
+
+// The tracked interfaces' state, in track.interfaces' order: down or missing counts as failing.
+export async function tracksFailing(nl: Netlink, s: InstanceSpec, log: Logger): Promise<boolean[]> {
+  const out: boolean[] = [];
+  for (const t of s.track.interfaces) {
+    try {
+      const l = await nl.getLink(t.name);
+      out.push(!(l.up && l.lowerUp));
+    } catch {
+      log.warn(`instance ${s.name}: tracked interface ${t.name} does not exist; counted as down`, { instance: s.name });
+      out.push(true);
+    }
+  }
+  return out;
+}
+
+// Every link the routers speak on or track, as an event: after the kernel dropped some.
+export async function linkStates(nl: Netlink, routers: Iterable<Router>): Promise<LinkInput[]> {
+  const names = new Map<string, number>();
+  for (const r of routers) {
+    names.set(r.env.ifname, r.env.ifindex);
+    for (const t of r.spec.track.interfaces) if (!names.has(t.name)) names.set(t.name, 0);
+  }
+  const out: LinkInput[] = [];
+  for (const [name, known] of names) {
+    const l = await nl.getLink(name).catch(() => undefined);
+    out.push({ index: l?.index ?? known, name, up: !!l?.up, lowerUp: !!l?.lowerUp, deleted: !l });
+  }
+  return out;
 }

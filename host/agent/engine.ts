@@ -2,10 +2,9 @@
 // events to the engine's state machine (host/agent/engine-state.ts) and carries out its commands
 // on the wire and in the kernel. One OS timer (the core's earliest deadline), readiness
 // callbacks from libuv for the sockets, nothing else.
-import { VrrpSocket, ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
+import { ifIndex, type ReceivedPacket } from '../net/vrrp-socket.ts';
 import { Netlink, NetlinkMonitor, type AddrEvent, type LinkEvent } from '../net/netlink.ts';
 import { Announcer } from '../net/announce.ts';
-import { createVmac, type Vmac } from '../net/vmac.ts';
 import type { Logger } from './log.ts';
 import { runNotify } from './notify.ts';
 import type { EngineSpec, InstanceSpec } from './spec.ts';
@@ -14,7 +13,7 @@ import { EngineState, type Commands, type RouterEnv, type VirtualRouter } from '
 import { groupIndex, reloadPlan } from './engine-plan.ts';
 import { EngineLoop } from './engine-loop.ts';
 import { engineStatus } from './engine-status.ts';
-import { Wire, addVips, releaseVips, removeStaleVips, swapVips, type SocketEntry } from './engine-wire.ts';
+import { SocketTable, Wire, addVips, linkStates, makeVmac, releaseVips, removeStaleVips, swapVips, tracksFailing, type SocketEntry } from './engine-wire.ts';
 import { after, HandoverError, monotonicUs, replay, type Handover } from './handover.ts';
 
 // A received packet's age (queue wait, µs) beyond this is taken for a realtime clock step.
@@ -37,7 +36,7 @@ export class Engine implements Commands<Wire> {
   private nl: Netlink | undefined;
   private monitor: NetlinkMonitor | undefined;
   private loop: EngineLoop | undefined;
-  private readonly sockets = new Map<string, SocketEntry>();
+  private readonly sockets = new SocketTable();
   private readonly announcers = new Map<string, Announcer>();
   private stopping = false;
   readonly startedAt = new Date();
@@ -113,7 +112,7 @@ export class Engine implements Commands<Wire> {
       const r = this.state.router(s.name)!;
       // The wire first: a swap of the VIPs the state asks for uses the new requests.
       r.wire!.configure(s, r.env);
-      this.state.configure(this.now(), s, group, await this.tracksFailing(s));
+      this.state.configure(this.now(), s, group, await tracksFailing(this.nl!, s, this.logger));
     }
     this.loop?.trimLater();
     return {
@@ -127,7 +126,7 @@ export class Engine implements Commands<Wire> {
   private async add(s: InstanceSpec, group: number): Promise<Router> {
     // With a VMAC the instance speaks on a macvlan carrying the virtual MAC (RFC 5798 §7.3);
     // its VIPs live there, and its source address is still the parent's.
-    const vmac = s.vmac ? await this.makeVmac(s) : undefined;
+    const vmac = s.vmac ? await makeVmac(this.nl!, s, this.logger) : undefined;
     const ifname = vmac?.name ?? s.interface;
     let sock: SocketEntry | undefined;
     try {
@@ -136,68 +135,26 @@ export class Engine implements Commands<Wire> {
       const link = await this.nl!.getLink(ifindex);
       const env: RouterEnv = {
         ifindex, ifname, mac: link.mac ?? null, source: sock.sock.source, linkFailing: !(link.up && link.lowerUp),
-        tracksFailing: await this.tracksFailing(s), vmac: vmac ? { name: vmac.name, mac: vmac.mac } : null,
+        tracksFailing: await tracksFailing(this.nl!, s, this.logger), vmac: vmac ? { name: vmac.name, mac: vmac.mac } : null,
       };
       const wire = new Wire(s, env, sock, vmac);
       await removeStaleVips(this.nl!, s, env, this.logger);
       return this.state.add(this.now(), s, group, env, wire);
     } catch (err) {
-      if (sock) this.unuseSocket(sock);
+      if (sock) this.sockets.unuse(sock);
       await vmac?.remove().catch(() => {});
       throw err;
     }
   }
 
-  // A VMAC of ours left by a run that died is removed and made again, so its settings are ours.
-  private async makeVmac(s: InstanceSpec): Promise<Vmac> {
-    const name = `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}`;
-    const old = await this.nl!.getLink(name).catch(() => undefined);
-    if (old) {
-      this.logger.warn(`${s.name}: removing stale VMAC ${name} (left by an earlier run)`, { instance: s.name });
-      await this.nl!.deleteLink(old.index);
-    }
-    return createVmac({ parent: s.interface, vrid: s.vrid, family: s.family, name }, this.nl);
-  }
-
-  // The tracked interfaces' state, in track.interfaces' order: down or missing counts as failing.
-  private async tracksFailing(s: InstanceSpec): Promise<boolean[]> {
-    const out: boolean[] = [];
-    for (const t of s.track.interfaces) {
-      try {
-        const l = await this.nl!.getLink(t.name);
-        out.push(!(l.up && l.lowerUp));
-      } catch {
-        this.logger.warn(`instance ${s.name}: tracked interface ${t.name} does not exist; counted as down`, { instance: s.name });
-        out.push(true);
-      }
-    }
-    return out;
-  }
-
   // Unless `listen` is false (an engine taking over: it listens once it runs, adopt()).
   private async socketFor(s: InstanceSpec, ifname: string, listen = true): Promise<SocketEntry> {
-    const k = `${ifname}/${s.family}/${s.unicastSource ?? ''}`;
-    let e = this.sockets.get(k);
-    if (!e) {
-      const sock = await VrrpSocket.open({ ifname, family: s.family, source: s.unicastSource ?? undefined, sourceIfname: s.interface });
-      e = { sock, users: 0, key: k };
-      this.sockets.set(k, e);
-      if (listen) this.listen(e);
-    }
-    e.users++;
-    return e;
+    return this.sockets.use(s, ifname, listen ? (e) => this.listen(e) : undefined);
   }
 
   private listen(e: SocketEntry): void {
     const inBuf = this.core.inBuf;
     e.sock.listen(inBuf, 0, inBuf.length, (p) => this.onPacket(e, p));
-  }
-
-  private unuseSocket(e: SocketEntry): void {
-    if (--e.users > 0) return;
-    e.sock.unlisten();
-    e.sock.close();
-    this.sockets.delete(e.key);
   }
 
   // The router leaves the state (priority 0 first when `stop`: a reload's), its VIPs released,
@@ -211,7 +168,7 @@ export class Engine implements Commands<Wire> {
     } else {
       this.state.remove(this.now(), r.spec.name);
     }
-    this.unuseSocket(w.sock);
+    this.sockets.unuse(w.sock);
     if (w.vmac) {
       this.announcers.get(r.env.ifname)?.close();
       this.announcers.delete(r.env.ifname);
@@ -380,19 +337,10 @@ export class Engine implements Commands<Wire> {
     this.state.link(this.now(), { index: e.index, name: e.name, up: e.up, lowerUp: e.lowerUp, deleted: e.deleted });
   }
 
-  // The kernel dropped events: read link state again, fed to the state as events.
+  // The kernel dropped events: link state read again, fed to the state as events.
   private async resync(): Promise<void> {
     this.logger.warn('netlink event queue overran: re-reading link state');
-    const names = new Set<string>();
-    for (const r of this.state.routers.values()) {
-      names.add(r.env.ifname);
-      for (const t of r.spec.track.interfaces) names.add(t.name);
-    }
-    for (const name of names) {
-      const l = await this.nl!.getLink(name).catch(() => undefined);
-      const index = l?.index ?? [...this.state.routers.values()].find((r) => r.env.ifname === name)?.env.ifindex ?? 0;
-      this.state.link(this.now(), { index, name, up: !!l?.up, lowerUp: !!l?.lowerUp, deleted: !l });
-    }
+    for (const e of await linkStates(this.nl!, this.state.routers.values())) this.state.link(this.now(), e);
   }
 
   /** A line from the checker process (relayed by the supervisor). */
