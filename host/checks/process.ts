@@ -22,6 +22,7 @@ const CN_IDX_PROC = 1, CN_VAL_PROC = 1;
 const PROC_CN_MCAST_LISTEN = 1;
 const EV_FORK = 0x1, EV_EXEC = 0x2, EV_COMM = 0x200;
 const COMM_LEN = 15;
+const BATCH_MS = 20;
 
 function readProc(pid: number, what: 'comm' | 'cmdline'): string | undefined {
   try { return readFileSync(`/proc/${pid}/${what}`, 'latin1'); } catch { return undefined; }
@@ -213,11 +214,14 @@ export class ProcessWatch {
     }
     const buf = new Uint8Array(4096), src = new Uint8Array(12), meta = new Int32Array(8);
     const v = new DataView(buf.buffer);
-    s.pollStart(this.nl, K('UV_READABLE'), () => {
+    // The box's forks and execs come one datagram at a time: read them in batches, BATCH_MS
+    // after the first of a batch, not a wake-up each (exits are the pidfds', at once).
+    const drain = () => {
+      if (this.nl < 0) return;
       for (;;) {
         let n: number;
-        try { n = s.recvMsg(this.nl, buf, 0, buf.length, src, meta); } catch { return; }
-        if (n < 0) return;
+        try { n = s.recvMsg(this.nl, buf, 0, buf.length, src, meta); } catch { break; }
+        if (n < 0) break;
         this.connector = true;
         // nlmsghdr (16), cn_msg (20), proc_event: what, cpu, timestamp (8), then the event.
         if (n < 16 + 20 + 16 + 8) continue;
@@ -229,7 +233,10 @@ export class ProcessWatch {
         else continue;
         this.event(what, pid, parent);
       }
-    });
+      if (!this.stopped) s.pollStart(this.nl, K('UV_READABLE'), wake);
+    };
+    const wake = () => { s.pollStop(this.nl); setTimeout(drain, BATCH_MS).unref(); };
+    s.pollStart(this.nl, K('UV_READABLE'), wake);
   }
 
   // Every fork and exec on the box comes here: most are dropped after one lookup (a fork of an
