@@ -4,11 +4,13 @@
 // Loss is an nftables `numgen random` drop on the bridge (the kernel here has no netem).
 // CHAOS_RUNS (default 3) runs; CHAOS_ONLY=name,name to pick faults. Needs root.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsExec } from '../../test/net/netns.ts';
 import { holders } from '../../test/helpers/agents.ts';
 import {
-  pair, waitHolder, clientOn, clientMac, macOf, vipEvents, enginePid, keepalivedVrrpPid, VIP, type Impl,
+  pair, waitHolder, clientOn, clientMac, macOf, vipEvents, enginePid, keepalivedVrrpPid, keepalivedConf, VIP, type Impl,
 } from '../../test/chaos/harness.ts';
 import { held, overlapMs, takes, longestGap, cpuTimeMs, summary } from './measure.ts';
 import { floodStatus } from './status-flood.ts';
@@ -141,6 +143,24 @@ const FAULTS: Record<string, { what: string; run: (l: Lab) => Promise<Metrics> }
       }
       await sleep(1000);
       return { 'dual-master ms': await dual(l, from, Date.now()) };
+    },
+  },
+  kill9: {
+    what: 'kill -9 of the whole daemon, restart 1 s later',
+    async run(l) {
+      const p = l.p;
+      const pids = l.impl === 'vigil'
+        ? [p.pa.child.pid!, enginePid(p.pa.child.pid!)]
+        : ['main', 'vrrp'].map((k) => Number(readFileSync(join(p.l.work.dir, `${p.a.ns}.${k}.pid`), 'utf8')));
+      const killedAt = Date.now();
+      for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      await p.pa.exited;
+      await sleep(1000);
+      const execAt = Date.now();
+      p.pa = l.impl === 'vigil' ? p.l.vigilFile(p.a, join(p.l.work.dir, `${p.a.ns}.yaml`)) : p.l.keepalived(p.a, p.a.ns, keepalivedConf(150));
+      const removed = await l.onA.next(true, execAt, 5000);
+      await waitHolder(p.routers, p.a.ns, 10_000).catch((e) => { throw new Error(`${(e as Error).message}; A's log: ${p.pa.lines.slice(-8).join(' | ')}`); });
+      return { 'the killed run\'s VIP removed after exec ms': removed - execAt, 'dual master while dead ms': await dual(l, killedAt, execAt) };
     },
   },
   dup: {
