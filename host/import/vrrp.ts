@@ -276,6 +276,7 @@ export function readInstance(ctx: Ctx, s: Stmt, g: Globals, t: Trackables, taken
     + trackChecks.filter((x) => x.tr.kind !== 'file' && x.weight > 0).reduce((n, x) => n + x.weight, 0);
   if (pos && base < 255) {
     comments.push(`priority ${base} + ${pos} (the positive track weights, taken off while a track fails)`);
+    if (base + pos > 254) comments.push(`${base + pos} is over 254: capped, so a failing track takes this instance lower than keepalived would (keepalived caps the sum instead)`);
     base = Math.min(254, base + pos);
   }
   const item: Item = { '#': comments, name: vname, interface: iface, vrid, priority: base, version };
