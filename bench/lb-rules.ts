@@ -1,7 +1,7 @@
 // The load-balancer benchmark's data plane, written by hand: one function from a virtual server
 // to the nft transaction that installs it, so vigil's own renderer (host/lb/) can take its place
 // without touching the harness. The transaction replaces the bench's tables whole (create, delete,
-// define: idempotent in one `nft -f -`), so switching NAT <-> DR between runs is one apply.
+// define: idempotent in one `nft -f -`).
 //   nat: DNAT in nat prerouting, `numgen inc` over the real servers (rr).
 //   dr:  netdev ingress `fwd` on the clients' interface to a real server's address on the real
 //        servers' interface (the request never enters the director's IP stack), `jhash` on the
@@ -20,24 +20,31 @@ export interface BenchService {
   notrackReplies?: boolean;
 }
 
-export type RulesFn = (table: string, s: BenchService) => string;
+/** The transaction that installs all of `services` in `table`, replacing what was there. */
+export type RulesFn = (table: string, services: BenchService[]) => string | Promise<string>;
 
 // Deleting a table that may not exist: add it first (a no-op when it does) in the same transaction.
 const drop = (family: string, table: string) => `add table ${family} ${table}\ndelete table ${family} ${table}\n`;
 
-export const handWritten: RulesFn = (table, s) => {
+export const handWritten: RulesFn = (table, services) => {
+  let out = drop('ip', table) + drop('netdev', table);
+  services.forEach((s, i) => { out += one(table, s, i); });
+  return out;
+};
+
+function one(table: string, s: BenchService, i: number): string {
   const rs = s.realServers;
   if (!rs.length) throw new Error('a virtual server needs a real server');
-  let out = drop('ip', table) + drop('netdev', table);
+  let out = '';
   if (s.forwarding === 'nat') {
     const to = rs.length === 1 ? `${rs[0].address}:${rs[0].port}`
       : `numgen inc mod ${rs.length} map { ${rs.map((r, i) => `${i} : ${r.address} . ${r.port}`).join(', ')} }`;
     out += `table ip ${table} {
-  chain prerouting {
+  chain nat-${i} {
     type nat hook prerouting priority dstnat; policy accept;
     ip daddr ${s.vip} meta l4proto tcp tcp dport ${s.port} dnat ip to ${to}
   }
-  chain postrouting {
+  chain post-${i} {
     type nat hook postrouting priority srcnat; policy accept;
   }
 }
@@ -46,7 +53,7 @@ export const handWritten: RulesFn = (table, s) => {
     const to = rs.length === 1 ? rs[0].address
       : `jhash ip saddr . tcp sport mod ${rs.length} map { ${rs.map((r, i) => `${i} : ${r.address}`).join(', ')} }`;
     out += `table netdev ${table} {
-  chain ingress {
+  chain ingress-${i} {
     type filter hook ingress device "${s.ingress}" priority 0; policy accept;
     ip daddr ${s.vip} tcp dport ${s.port} fwd ip to ${to} device "${s.egress}"
   }
@@ -54,7 +61,7 @@ export const handWritten: RulesFn = (table, s) => {
 `;
     if (s.notrackReplies) {
       out += `table ip ${table} {
-  chain raw {
+  chain raw-${i} {
     type filter hook prerouting priority raw; policy accept;
     iifname "${s.egress}" ip saddr ${s.vip} tcp sport ${s.port} notrack
   }
@@ -63,7 +70,7 @@ export const handWritten: RulesFn = (table, s) => {
     }
   }
   return out;
-};
+}
 
 /** Removes what `handWritten` installed. */
 export const removeRules = (table: string) => drop('ip', table) + drop('netdev', table);

@@ -2,15 +2,17 @@
 // 1-3 real servers, each real server a real nginx (Debian's nginx-light) answering its own name.
 //
 //   client 203.0.113.2 (+ .3) --veth-- director 203.0.113.1 | br0 198.51.100.1 --veth-- b1 198.51.100.11
-//                                       VIP 192.0.2.100 on lo                  --veth-- b2 198.51.100.12 ...
+//                                VIPs 192.0.2.100 (NAT), .101 (DR) on lo        --veth-- b2 198.51.100.12 ...
 //
 // Routed, no NAT of its own: the client's default route and the real servers' go through the
 // director, so "client -> one real server straight" crosses the same director as "client -> VIP".
-// The client has a second address, 203.0.113.3, that `srcFor` routes the VIP's traffic from
+// The client has a second address, 203.0.113.3, that `srcFor` routes the VIPs' traffic from
 // (see the "New connections and TIME_WAIT" section of docs/lb.md for why the two paths must not
-// share a client address). Real servers hold the VIP on lo with arp_ignore=1 / arp_announce=2
-// for DR; the director accepts their DR replies from the VIP on br0 (accept_local): in this
-// bench it is also their router, which a DR director usually is not.
+// share a client address). NAT and DR each have a VIP of their own, both installed at once as
+// on a director with two virtual servers: one path's conntrack entries never meet the other's.
+// Real servers hold the DR VIP on lo with arp_ignore=1 / arp_announce=2; the director accepts
+// their DR replies from it on br0 (accept_local): in this bench it is also their router, which
+// a DR director usually is not.
 //
 // Everything is named with PREFIX; a run sweeps leftovers of an earlier one first, tears down in
 // its finally and on SIGINT/SIGTERM, and a reaper sweeps after a SIGKILL (bench/lab.ts).
@@ -22,6 +24,7 @@ import { ip, nsExec, reaper, sweep, sleep } from './lab.ts';
 
 export const PREFIX = 'vblb-';
 export const VIP = '192.0.2.100';
+export const VIP_DR = '192.0.2.101';
 export const CLIENT = '203.0.113.2';
 /** The client's address for the VIP's traffic (the route to the VIP says `src` this). */
 export const CLIENT_VIP_SRC = '203.0.113.3';
@@ -39,7 +42,7 @@ export interface Topology {
   director: string;
   backends: Backend[];
   dir: string;
-  /** Which client address the VIP's connections leave from (the route to the VIP's `src`). */
+  /** Which client address the VIPs' connections leave from (the routes to the VIPs say `src`). */
   srcFor(vipSource: string): void;
   destroy(): void;
 }
@@ -56,8 +59,7 @@ http {
   keepalive_requests 1000000;
   keepalive_timeout 60s;
   server {
-    listen ${address}:${PORT};
-    listen ${VIP}:${PORT};
+    listen ${PORT};
     location / { default_type text/plain; return 200 "${name}\\n"; }
   }
 }
@@ -72,7 +74,7 @@ function addNs(ns: string): void {
 async function waitListening(ns: string, address: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (nsExec(ns, 'ss', '-Htln', `sport = :${PORT}`).includes(address)) return;
+    if (nsExec(ns, 'ss', '-Htln', `sport = :${PORT}`).includes(`:${PORT}`)) return;
     await sleep(20);
   }
   throw new Error(`nginx in ${ns} is not listening on ${address}:${PORT} after ${ms} ms`);
@@ -108,7 +110,7 @@ export async function up(count: number): Promise<Topology> {
     nsExec(director, 'ip', 'link', 'add', SERVER_IF, 'type', 'bridge');
     nsExec(director, 'ip', 'addr', 'add', `${DIRECTOR_SERVER_SIDE}/24`, 'dev', SERVER_IF);
     nsExec(director, 'ip', 'link', 'set', SERVER_IF, 'up');
-    nsExec(director, 'ip', 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+    for (const v of [VIP, VIP_DR]) nsExec(director, 'ip', 'addr', 'add', `${v}/32`, 'dev', 'lo');
     nsExec(director, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', `net.ipv4.conf.${SERVER_IF}.accept_local=1`);
     for (let i = 1; i <= count; i++) {
       const name = `b${i}`;
@@ -120,7 +122,7 @@ export async function up(count: number): Promise<Topology> {
       nsExec(ns, 'ip', 'addr', 'add', `${address}/24`, 'dev', 'e0');
       nsExec(ns, 'ip', 'link', 'set', 'e0', 'up');
       nsExec(ns, 'ip', 'route', 'add', 'default', 'via', DIRECTOR_SERVER_SIDE);
-      nsExec(ns, 'ip', 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      nsExec(ns, 'ip', 'addr', 'add', `${VIP_DR}/32`, 'dev', 'lo');
       nsExec(ns, 'sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2');
       const home = join(dir, name);
       mkdirSync(home, { mode: 0o700 });
@@ -138,7 +140,7 @@ export async function up(count: number): Promise<Topology> {
   return {
     client, director, backends, dir, destroy,
     srcFor(vipSource: string) {
-      nsExec(client, 'ip', 'route', 'replace', `${VIP}/32`, 'via', DIRECTOR_CLIENT_SIDE, 'src', vipSource);
+      for (const v of [VIP, VIP_DR]) nsExec(client, 'ip', 'route', 'replace', `${v}/32`, 'via', DIRECTOR_CLIENT_SIDE, 'src', vipSource);
     },
   };
 }

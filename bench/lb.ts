@@ -1,8 +1,10 @@
-// The load balancer's overhead: wrk in a client namespace against a real nginx, through the VIP
-// (the director's nftables NAT or DR) and straight to the same real server routed through the
+// The load balancer's overhead: wrk in a client namespace against a real nginx, through a VIP
+// (the director's nftables NAT on 192.0.2.100, DR on 192.0.2.101) and straight to the same real server routed through the
 // same director (the control), in two modes: keep-alive, and a new connection per request
 // (`Connection: close`). Runs alternate control / NAT / DR, REPS times; the ratios are the median
-// of the paired ratios of each round. Topology: bench/lb-topo.ts; rules: bench/lb-rules.ts.
+// of the paired ratios of each round. Topology: bench/lb-topo.ts. Rules: vigil's own
+// (bench/lb-vigil-rules.ts, from host/lb/), or with VIGIL_LB_RULES=hand the hand-written ones
+// (bench/lb-rules.ts), which are also used when vigil's cannot be loaded.
 //
 // "before" repeats the first measurement's setup, where the client reached the VIP and the real
 // server from one address: new connections through a NAT VIP then collapse, because the real
@@ -20,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { have, median, nsExec } from './lab.ts';
-import { CLIENT, CLIENT_IF, CLIENT_VIP_SRC, PORT, SERVER_IF, VIP, onSignals, up, type Topology } from './lb-topo.ts';
+import { CLIENT, CLIENT_IF, CLIENT_VIP_SRC, PORT, SERVER_IF, VIP, VIP_DR, onSignals, up, type Topology } from './lb-topo.ts';
 import { handWritten, type RulesFn, type BenchService } from './lb-rules.ts';
 import { table, type Target } from './table.ts';
 
@@ -50,6 +52,7 @@ export interface Ratio { mode: Mode; setup: Setup; path: Path; rps: number; p99:
 
 export interface LbResult {
   module: 'lb';
+  rules: string;
   skipped?: string;
   ipvs: string;
   seconds: number; reps: number; connections: number;
@@ -95,7 +98,8 @@ function ctStats(ns: string): Record<string, number> {
   return out;
 }
 
-function apply(t: Topology, text: string): void {
+async function apply(t: Topology, rendered: string | Promise<string>): Promise<void> {
+  const text = await rendered;
   try {
     execFileSync('ip', ['netns', 'exec', t.director, 'nft', '-f', '-'], { input: text, stdio: ['pipe', 'ignore', 'pipe'] });
   } catch (e) {
@@ -103,17 +107,17 @@ function apply(t: Topology, text: string): void {
   }
 }
 
-function service(t: Topology, forwarding: 'nat' | 'dr'): BenchService {
-  return { vip: VIP, port: PORT, forwarding, realServers: [{ address: t.backends[0].address, port: PORT }],
-    ingress: CLIENT_IF, egress: SERVER_IF, notrackReplies: true };
+// Both virtual servers at once, each on its own VIP, as on a director with two: installed once.
+function services(t: Topology): BenchService[] {
+  const realServers = [{ address: t.backends[0].address, port: PORT }];
+  return [{ vip: VIP, port: PORT, forwarding: 'nat', realServers, ingress: CLIENT_IF, egress: SERVER_IF },
+    { vip: VIP_DR, port: PORT, forwarding: 'dr', realServers, ingress: CLIENT_IF, egress: SERVER_IF, notrackReplies: true }];
 }
 
-async function wrk(t: Topology, rules: RulesFn, path: Path, mode: Mode, setup: Setup, rep: number): Promise<WrkRun> {
+async function wrk(t: Topology, path: Path, mode: Mode, setup: Setup, rep: number): Promise<WrkRun> {
   const b = t.backends[0];
-  // The control runs with the NAT rules loaded (not matching it), so conntrack is on for it too,
-  // as on any director with a NAT virtual server.
-  apply(t, rules(TABLE, service(t, path === 'direct' ? 'nat' : path)));
-  const url = `http://${path === 'direct' ? b.address : VIP}:${PORT}/`;
+  // The control crosses the same director with the same rules loaded (conntrack on for it too).
+  const url = `http://${path === 'direct' ? b.address : path === 'nat' ? VIP : VIP_DR}:${PORT}/`;
   const args = ['netns', 'exec', t.client, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--timeout', '5s', '--latency'];
   if (mode === 'close') args.push('-H', 'Connection: close');
   const c0 = tcpExt(t.client), b0 = tcpExt(b.ns), s0 = ctStats(t.director);
@@ -155,9 +159,20 @@ export function ipvsAvailable(): string {
   }
 }
 
-export async function run(rules: RulesFn = handWritten): Promise<LbResult> {
+async function pickRules(): Promise<{ rules: RulesFn; name: string }> {
+  if (process.env.VIGIL_LB_RULES === 'hand') return { rules: handWritten, name: 'hand-written (bench/lb-rules.ts)' };
+  try {
+    const { vigilRules } = await import('./lb-vigil-rules.ts');
+    return { rules: vigilRules, name: "vigil's (host/lb/)" };
+  } catch (e) {
+    return { rules: handWritten, name: `hand-written (bench/lb-rules.ts): vigil's could not be loaded: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+export async function run(given?: RulesFn): Promise<LbResult> {
   const ipvs = ipvsAvailable();
-  const base = { module: 'lb' as const, ipvs, seconds: SECONDS, reps: REPS, connections: CONNECTIONS, runs: [], ratios: [], targets: [] };
+  const { rules, name } = given ? { rules: given, name: 'given' } : await pickRules();
+  const base = { module: 'lb' as const, rules: name, ipvs, seconds: SECONDS, reps: REPS, connections: CONNECTIONS, runs: [], ratios: [], targets: [] };
   if (process.getuid?.() !== 0) return { ...base, skipped: 'needs root (namespaces)' };
   const missing = ['wrk', 'nginx', 'nft', 'conntrack'].filter((c) => !have(c));
   if (missing.length) return { ...base, skipped: `missing ${missing.join(', ')}: bash packaging/system-deps.sh bench` };
@@ -165,9 +180,10 @@ export async function run(rules: RulesFn = handWritten): Promise<LbResult> {
   const stop = onSignals(t);
   const runs: WrkRun[] = [];
   try {
+    await apply(t, rules(TABLE, services(t)));
     const series = async (mode: Mode, setup: Setup, paths: Path[]) => {
       t.srcFor(setup === 'after' ? CLIENT_VIP_SRC : CLIENT);
-      for (let rep = 0; rep < REPS; rep++) for (const p of paths) runs.push(await wrk(t, rules, p, mode, setup, rep));
+      for (let rep = 0; rep < REPS; rep++) for (const p of paths) runs.push(await wrk(t, p, mode, setup, rep));
     };
     // "after" first: "before" leaves the real server's TIME_WAIT sockets behind for a minute.
     await series('keep-alive', 'after', ['direct', 'nat', 'dr']);
@@ -191,7 +207,7 @@ export async function run(rules: RulesFn = handWritten): Promise<LbResult> {
 const fmtUs = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} us`);
 
 export function format(r: LbResult): string {
-  const lines = [`load balancer: wrk -t1 -c${r.connections} ${r.seconds} s x ${r.reps} rounds per path, nginx-light, director on nftables`];
+  const lines = [`load balancer: wrk -t1 -c${r.connections} ${r.seconds} s x ${r.reps} rounds per path, nginx-light, director on nftables with ${r.rules} rules`];
   lines.push(`IPVS: ${r.ipvs}${r.ipvs === 'available' ? ' (not measured: no IPVS path in this bench yet)' : ', so there is no IPVS column'}`);
   if (r.skipped) return `${lines.join('\n')}\nskipped: ${r.skipped}`;
   const rows: string[][] = [];
