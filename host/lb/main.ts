@@ -13,7 +13,7 @@ import type { AgentConfig } from '../config/types.ts';
 import type { Logger } from '../agent/log.ts';
 import { parseReport } from '../checks/protocol.ts';
 import { runHook } from '../agent/notify.ts';
-import { applyTransaction, readCounters } from './nft.ts';
+import { applyTransaction, readCounters, readPersistence } from './nft.ts';
 import { Reconciler, type LbIo } from './reconciler.ts';
 import { lbMetrics, lbStatus, type Counters } from './status.ts';
 import { lbStatusBase, removeLbStatus, writeLbStatus } from './status-file.ts';
@@ -37,13 +37,20 @@ export async function runLb(file: string, log: Logger): Promise<number> {
   process.on('SIGHUP', () => {
     try {
       config = loadConfig(file);
-      ensureForwarding(config, log);
-      rec.reload(config);
-      log.info(`load balancer: reloaded ${file}`);
     } catch (err) {
       log.error(`load balancer: reload refused, the running config kept: ${(err as Error).message}`);
+      return;
     }
+    ensureForwarding(config, log);
+    rec.reload(config);
+    // Said once the kernel has it (or the apply failed, which is said too).
+    void rec.syncNow().then((ok) => { if (ok) log.info(`load balancer: reloaded ${file}`); });
   });
+  // A table left by an earlier run (a restart, a crash): its persistence is carried over.
+  if (config.virtualServers.some((v) => v.persistence)) {
+    rec.carry('inet', await readPersistence('inet', config.loadBalancer.table));
+    rec.carry('netdev', await readPersistence('netdev', config.loadBalancer.table));
+  }
   const t0 = performance.now();
   if (await rec.syncNow()) log.info(`load balancer: ${config.virtualServers.length} virtual server(s), ${rec.servers.size} real server(s) in table ${config.loadBalancer.table}, applied in ${(performance.now() - t0).toFixed(1)} ms`);
 
@@ -125,11 +132,15 @@ async function flushConntrack(mark: number): Promise<number> {
   return Number(/(\d+) flow entries/.exec(r.err)?.[1] ?? 0);
 }
 
-// Connections per ct mark, from one conntrack listing.
+// Active connections per ct mark, from one conntrack listing: TCP only when ESTABLISHED (as
+// IPVS's ActiveConn), since a closed one lingers in TIME_WAIT for 120 s and would weigh on lc.
 async function connectionCounts(): Promise<Map<number, number>> {
   const r = await run('conntrack', ['-L']);
   const out = new Map<number, number>();
-  for (const m of r.out.matchAll(/ mark=(\d+)/g)) { const k = Number(m[1]); if (k) out.set(k, (out.get(k) ?? 0) + 1); }
+  for (const m of r.out.matchAll(/^(\S+)\s+\d+\s+\d+\s+(\S+).* mark=(\d+)/gm)) {
+    const k = Number(m[3]);
+    if (k && (m[1] !== 'tcp' || m[2] === 'ESTABLISHED')) out.set(k, (out.get(k) ?? 0) + 1);
+  }
   return out;
 }
 

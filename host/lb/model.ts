@@ -61,6 +61,15 @@ const ids = new WeakMap<RealServerSpec, string>();
 const keysOf = new WeakMap<VirtualServerSpec, Uint32Array>();
 
 /**
+ * A real server's persistence set. The timeout is in its name: nft cannot change a set's timeout,
+ * and a set in use cannot be deleted before the rules using it, so a new timeout is a new set
+ * (the rules move to it in the same transaction, then the old one goes).
+ */
+export function affSet(id: string, vs: VirtualServerSpec): string {
+  return `aff-${id}-${vs.persistence ? vs.persistence.timeoutUs / 1e6 : 0}s`;
+}
+
+/**
  * The ct mark each NAT real server's connections carry (counters, connection counts and flushes
  * find them by it): a hash of its id in 0x40000000..0x7fffffff, moved on past a taken one. Marks
  * already given (`keep`) stay, so a reload never renumbers a running server.
@@ -161,8 +170,8 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
     if (dr) lines.push(`counter name "c-${id}"`);
     else lines.push(`ct mark set ${hex(rt.marks.get(id)!)}`);
     if (per) {
-      t.sets.set(`aff-${id}`, `type ${addrType(vs)}; flags dynamic,timeout; timeout ${per.timeoutUs / 1e6}s; size ${PERSIST_SIZE};`);
-      lines.push(`update @aff-${id} { ${ip} saddr${mask} }`);
+      t.sets.set(affSet(id, vs), `type ${addrType(vs)}; flags dynamic,timeout; timeout ${per.timeoutUs / 1e6}s; size ${PERSIST_SIZE};`);
+      lines.push(`update @${affSet(id, vs)} { ${ip} saddr${mask} }`);
     }
     lines.push(forward(vs, rs.address, rs.port, dr ? rt.egress.get(rs.address) : undefined));
     // The same rule as before keeps its array: the diff passes it over by reference.
@@ -174,7 +183,7 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
 
   // The service chain: a persistent client first, then the scheduler's pick over the slots.
   const rules: string[] = [];
-  if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @aff-${id} goto rs-${id}`); });
+  if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @${affSet(id, vs)} goto rs-${id}`); });
   let keys = keysOf.get(vs);
   if (!keys) keysOf.set(vs, keys = serverKeys(vs.realServers));
   const prevBuckets = old?.spec.scheduler === vs.scheduler ? old.buckets : null;

@@ -63,3 +63,20 @@ export async function readCounters(family: string, name: string): Promise<Map<st
   for (const o of json.nftables ?? []) if (o.counter) out.set(o.counter.name, { packets: o.counter.packets, bytes: o.counter.bytes });
   return out;
 }
+
+/** The persistence sets (aff-*) of a table as the kernel has them: each client and when it expires. */
+export async function readPersistence(family: string, name: string): Promise<Map<string, { val: string; expires: number }[]>> {
+  const out = new Map<string, { val: string; expires: number }[]>();
+  type Elem = string | { elem?: { val?: unknown; expires?: number } };
+  let json: { nftables?: Array<{ set?: { name: string; elem?: Elem[] } }> };
+  try { json = JSON.parse((await nft(['-j', 'list', 'sets', 'table', family, name])).stdout); } catch { return out; }
+  for (const o of json.nftables ?? []) {
+    if (!o.set?.name.startsWith('aff-')) continue;
+    const elems: { val: string; expires: number }[] = [];
+    for (const e of o.set.elem ?? []) {
+      if (typeof e === 'object' && typeof e.elem?.val === 'string' && typeof e.elem.expires === 'number') elems.push({ val: e.elem.val, expires: e.elem.expires });
+    }
+    if (elems.length) out.set(o.set.name, elems);
+  }
+  return out;
+}

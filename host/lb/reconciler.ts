@@ -7,7 +7,7 @@ import type { AgentConfig } from '../config/types.ts';
 import type { RealServerSpec, VirtualServerSpec } from '../config/lb-types.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import type { Logger } from '../agent/log.ts';
-import { assignMarks, plan, rsId, type Plan, type TableState } from './model.ts';
+import { affSet, assignMarks, plan, rsId, type Plan, type TableState } from './model.ts';
 import { diff } from './diff.ts';
 
 export interface LbIo {
@@ -155,6 +155,12 @@ export class Reconciler {
     return this.lastError === null;
   }
 
+  /** Persistence the table held before this process (by family, then set): kept by the first apply. */
+  carry(family: 'inet' | 'netdev', sets: Map<string, { val: string; expires: number }[]>): void {
+    this.carried.set(family, sets);
+  }
+  private carried = new Map<string, Map<string, { val: string; expires: number }[]>>();
+
   /** No more applies (a stop): pending work and retries are dropped. */
   stop(): void {
     this.stopped = true;
@@ -179,11 +185,24 @@ export class Reconciler {
     const flush = [...this.wantsFlush];
     let text = diff(this.applied?.inet ?? null, want.inet);
     // Persistence of a failed server goes with it: its clients pick again.
-    for (const id of flush) if (want.inet.sets.has(`aff-${id}`) && this.applied?.inet?.sets.has(`aff-${id}`)) text += `flush set inet ${want.inet.name} aff-${id}\n`;
+    const affOf = (id: string) => { const s = this.servers.get(id); return s ? affSet(id, s.vs) : ''; };
+    for (const id of flush) if (want.inet.sets.has(affOf(id)) && this.applied?.inet?.sets.has(affOf(id))) text += `flush set inet ${want.inet.name} ${affOf(id)}\n`;
     if (want.netdev) {
       text += diff(this.applied?.netdev ?? null, want.netdev);
-      for (const id of flush) if (want.netdev.sets.has(`aff-${id}`) && this.applied?.netdev?.sets.has(`aff-${id}`)) text += `flush set netdev ${want.netdev.name} aff-${id}\n`;
+      for (const id of flush) if (want.netdev.sets.has(affOf(id)) && this.applied?.netdev?.sets.has(affOf(id))) text += `flush set netdev ${want.netdev.name} ${affOf(id)}\n`;
     } else if (this.applied === null || this.applied.netdev) text += `add table netdev ${want.inet.name}\ndelete table netdev ${want.inet.name}\n`;
+    // The first apply replaces the table: clients a run before this one pinned to a real server
+    // (persistence) are put back, with what was left of their time.
+    if (this.applied === null) {
+      for (const t of [want.inet, want.netdev]) {
+        for (const [set, elems] of t ? this.carried.get(t.family) ?? [] : []) {
+          const decl = t!.sets.get(set);
+          const timeout = Number(/timeout (\d+)s/.exec(decl ?? '')?.[1] ?? 0);
+          if (!decl || !timeout) continue;
+          text += `add element ${t!.family} ${t!.name} ${set} { ${elems.map((e) => `${e.val} timeout ${timeout}s expires ${Math.max(1, Math.min(e.expires, timeout))}s`).join(', ')} }\n`;
+        }
+      }
+    }
     if (text === '') { this.wantsFlush.clear(); this.runQuorumHooks(quorumChanges); return; }
     try {
       await this.io.apply(text);
@@ -199,6 +218,7 @@ export class Reconciler {
     this.failures = 0;
     this.lastError = null;
     this.applied = { inet: want.inet, netdev: want.netdev };
+    this.carried.clear();
     this.appliedSlots = want.slots;
     this.appliedFragments = want.fragments;
     this.transactions++;

@@ -73,7 +73,7 @@ t.test('a real server down: its slots refilled, persistence flushed, conntrack f
   h.rec.report(down('c1'));
   await settle();
   const tx = lines(h.applied[1]);
-  t.ok(tx.includes('flush set inet vigil aff-web-198_51_100_11-1001'), 'its clients\' persistence goes with it');
+  t.ok(tx.includes('flush set inet vigil aff-web-198_51_100_11-1001-60s'), 'its clients\' persistence goes with it');
   t.ok(tx.some((l) => /add rule inet vigil vs-web numgen inc mod 2 vmap @slots-web/.test(l)), 'the modulus now 2');
   t.notOk(tx.some((l) => /add element inet vigil slots-web .*1001/.test(l)), 'no slot goes to it');
   t.equal(h.flushed.length, 1, 'its connections flushed once, after the transaction');
@@ -155,4 +155,15 @@ t.test('alignSlots: the ideal shares, and every slot whose server keeps its shar
     const best = [...prevIn].reduce((s, [k, v]) => s + Math.min(v, want.get(k) ?? 0), 0);
     return kept === best;
   }), { numRuns: 2000 });
+});
+
+t.test('a new persistence timeout is a new set: the rules move to it, then the old one goes', async (t) => {
+  const h = harness(configText('rr', 2, () => 1, '    persistence: { timeout: 60s }'));
+  await h.rec.syncNow();
+  h.rec.reload(parseConfig(configText('rr', 2, () => 1, '    persistence: { timeout: 120s }'), 'lb.yaml'));
+  await h.rec.syncNow();
+  const tx = lines(h.applied[1]);
+  const at = (re: RegExp) => tx.findIndex((l) => re.test(l));
+  t.ok(at(/^add set inet vigil aff-web-198_51_100_11-1000-120s \{ .*timeout 120s/) >= 0, 'the new set');
+  t.ok(at(/^delete set inet vigil aff-web-198_51_100_11-1000-60s$/) > at(/^add rule inet vigil rs-web-198_51_100_11-1000 .*@aff-web-198_51_100_11-1000-120s/), 'deleted after the rules moved');
 });

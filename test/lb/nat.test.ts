@@ -3,8 +3,8 @@
 // persistence, a backend killed and brought back, all killed (the sorry server), /status and
 // /metrics, and `vigil lb dump`.
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { needTools } from '../helpers/tools.ts';
 import { VIGIL, agentStatus, until, type Proc } from '../helpers/agents.ts';
@@ -44,8 +44,8 @@ t.test('NAT: rr, wrr, sh, persistence, a dead backend, the sorry server', { skip
     writeFileSync(file, config(lab, vs));
     const before = vigil.lines.length;
     vigil.signal('SIGHUP');
+    // Logged once the kernel has the new table.
     await until(() => vigil.lines.slice(before).some((l) => /load balancer: reloaded/.test(l)), 10_000, 'the reload', 20);
-    await new Promise((r) => setTimeout(r, 200));
   };
 
   t.test('rr: 30 new connections, 10 / 10 / 10', async (t) => {
@@ -77,6 +77,23 @@ t.test('NAT: rr, wrr, sh, persistence, a dead backend, the sorry server', { skip
       seen.add((await lab.requests('http', VIP, 80, 1))[0].body.split(' ')[0]);
     }
     t.ok(seen.size >= 2, `after each timeout the client is let go: rr gave ${[...seen].join(', ')}`);
+  });
+
+  t.test('persistence outlives vigil lb: killed, restarted by the supervisor, its clients kept', async (t) => {
+    await reload('    scheduler: rr\n    persistence: { timeout: 60s }');
+    const pinned = Object.keys(spread(await lab.requests('http', VIP, 80, 3)));
+    t.equal(pinned.length, 1, `pinned to ${pinned[0]}`);
+    const lbPid = execFileSync('ip', ['netns', 'pids', lab.director], { encoding: 'utf8' }).trim().split('\n')
+      .find((pid) => { try { return / lb /.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') + ' '); } catch { return false; } });
+    t.ok(lbPid, 'vigil lb runs');
+    const before = vigil.lines.length;
+    process.kill(Number(lbPid), 'SIGKILL');
+    await until(() => vigil.lines.slice(before).some((l) => /load balancer: 1 virtual server/.test(l)), 10_000, 'vigil lb restarted', 20);
+    // Before any new connection: the new table already holds the client in its server's set.
+    const server = lab.servers.find((x) => x.name === pinned[0])!;
+    const set = nsExec(lab.director, 'nft', 'list', 'set', 'inet', 'vigil', `aff-web-${server.addr.replace(/\./g, '_')}-8080-60s`);
+    t.match(set, /elements = \{ 203\.0\.113\.10 expires [45]\ds/, 'the client carried over into the new table, with the time it had left');
+    t.strictSame(Object.keys(spread(await lab.requests('http', VIP, 80, 6))), pinned, 'the same real server after the restart');
   });
 
   t.test('a backend killed: out within fall x interval + apply, no failure after; back after rise', async (t) => {
