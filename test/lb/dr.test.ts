@@ -34,7 +34,7 @@ t.test('DR: spread over the real servers, each sees the client itself; a dead on
   t.ok(a.every((x) => x.body.endsWith(' 192.0.2.10')), 'each real server saw the client\'s own address');
   // /status takes the kernel's counters about once a second.
   let counters: number[] = [];
-  await until(() => (counters = agentStatus(lab.director).virtualServers[0].realServers.map((r: { packets: number }) => r.packets)).every((n) => n > 0), 3000, 'counters', 100);
+  await until(() => (counters = agentStatus(lab.director).virtualServers[0].realServers.map((r: { packets: number }) => r.packets)).every((n: number) => n > 0), 3000, 'counters', 100);
   t.ok(counters.every((n: number) => n > 0), `packets counted per real server at the director's ingress: ${counters.join(', ')}`);
   t.match(spawnSync('ip', ['netns', 'exec', lab.director, 'nft', 'list', 'table', 'netdev', 'vigil'], { encoding: 'utf8' }).stdout,
     /fwd ip to 192\.0\.2\.11 device "eth0"/, 'the netdev table forwards to the real server\'s MAC');
