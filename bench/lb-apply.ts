@@ -12,7 +12,10 @@
 //   node bench/run.ts            as part of `make bench` (run() below)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ip, nsExec, quantile, have } from './lab.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ip, nsExec, quantile, have, reaper } from './lab.ts';
 import { table, type Target } from './table.ts';
 import type { ReconcileFigures } from './lb-reconcile.ts';
 
@@ -113,6 +116,9 @@ export async function run(): Promise<ApplyResult> {
   if (process.getuid?.() !== 0) return { ...base, skipped: 'needs root (a namespace)' };
   if (!have('nft')) return { ...base, skipped: 'no nft: bash packaging/system-deps.sh bench' };
   try { ip('netns', 'del', NS); } catch { /* none left */ }
+  // A SIGKILL (bench/run.ts's timeout) must not leave the namespace behind either.
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-lb-apply-'));
+  const reap = reaper('vblba-', dir);
   ip('netns', 'add', NS);
   try {
     const fromInside = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, process.execPath, SELF, '--inner'], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] }));
@@ -145,6 +151,8 @@ export async function run(): Promise<ApplyResult> {
   } finally {
     try { nsExec(NS, 'nft', 'delete', 'table', 'ip', T); } catch { /* not made */ }
     ip('netns', 'del', NS);
+    rmSync(dir, { recursive: true, force: true });
+    reap.close();
   }
 }
 
