@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Lan, VIGIL, Wire, children, cpuMs, reaper, sleep, workdir, wall, quantile, max, ROOT } from './lab.ts';
+import { Lan, VIGIL, Wire, children, cpuMs, memory, reaper, sleep, workdir, wall, quantile, max, ROOT } from './lab.ts';
 import { table, type Target } from './table.ts';
 
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -39,7 +39,7 @@ const ticksPct = (a: { ticks: number }, b: { ticks: number }, ms: number) => ((b
 
 interface Series {
   name: string; checks: number; intervalMs: number; type: 'http' | 'tcp'; perSecond: number; failures: number; rounds: number;
-  cpuPct: number; cpuPer10k: number; schedPct: number; backendPct: number; rssMB: number; errors: string[];
+  cpuPct: number; cpuPer10k: number; schedPct: number; backendPct: number; rssMB: number; pssMB: number; errors: string[];
 }
 
 async function series(w: { dir: string }, a: string, backend: { ip: string; pid: number }, type: 'http' | 'tcp', checks: number, intervalMs: number): Promise<Series> {
@@ -62,13 +62,13 @@ async function series(w: { dir: string }, a: string, backend: { ip: string; pid:
     const c0 = cpuMs(pid), b0 = cpuMs(backend.pid), s0 = sum(), t0 = performance.now();
     await sleep(WINDOW_MS);
     const c1 = cpuMs(pid), b1 = cpuMs(backend.pid), s1 = sum(), t1 = performance.now();
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const { rssMB: rss, pssMB: pss } = memory(pid);
     const perSecond = ((s1.rounds - s0.rounds) * 1000) / (t1 - t0);
     const cpuPct = ticksPct(c0, c1, t1 - t0);
     return {
       name: `${checks} ${type} checks every ${intervalMs} ms`, checks, intervalMs, type, perSecond, cpuPct, cpuPer10k: (cpuPct * 10_000) / perSecond,
       schedPct: ((c1.sched - c0.sched) / (t1 - t0)) * 100, backendPct: ((b1.sched - b0.sched) / (t1 - t0)) * 100,
-      failures: s1.failures - s0.failures, rounds: s1.rounds - s0.rounds, rssMB: rss,
+      failures: s1.failures - s0.failures, rounds: s1.rounds - s0.rounds, rssMB: rss, pssMB: pss,
       errors: [...new Set([...last.values()].map((r) => r.error).filter((e): e is string => !!e))].slice(0, 3),
     };
   } finally {
@@ -183,8 +183,8 @@ export async function run() {
 
 export function format(res: Awaited<ReturnType<typeof run>>): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  return table(['checks (vigil checker, one process)', 'checks/s', 'failed', 'CPU % of a core', 'CPU % per 10k/s', 'backend CPU %', 'RSS MB'],
-    res.series.map((s) => [s.name, s.perSecond.toFixed(0), String(s.failures), f(s.cpuPct), f(s.cpuPer10k), f(s.backendPct), s.rssMB.toFixed(0)]),
+  return table(['checks (vigil checker, one process)', 'checks/s', 'failed', 'CPU % of a core', 'CPU % per 10k/s', 'backend CPU %', 'RSS MB', 'PSS MB'],
+    res.series.map((s) => [s.name, s.perSecond.toFixed(0), String(s.failures), f(s.cpuPct), f(s.cpuPer10k), f(s.backendPct), s.rssMB.toFixed(0), s.pssMB.toFixed(0)]),
     ['l', 'r', 'r', 'r', 'r', 'r', 'r']) +
     `\n(CPU: utime + stime of all the checker's threads over ${WINDOW_MS / 1000} s; load average ${res.loadavg.map((l) => l.toFixed(2)).join(' -> ')} on ${res.cores} cores)` +
     '\n\nadvert jitter on the wire (gap between adverts minus 10 ms, ms), vigil master at 10 ms adverts, ' +

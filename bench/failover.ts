@@ -619,6 +619,9 @@ function targets(r: FailoverResult, kinds: Kind[]): Target[] {
     const er = vs.master.engine.rssMB;
     t.push({ name: 'VRRP engine RSS (vigil master\'s engine process, steady)', target: '<= 48 MB',
       value: `${er.toFixed(1)} MB${vs.master.total ? ` (all vigil processes ${vs.master.total.rssMB.toFixed(1)} MB)` : ''}`, met: er <= 48 });
+    // PSS per process: shared pages (the node binary) counted once across the agent, as on a router.
+    const pss = Object.entries(vs.master).filter(([, f]) => f && Number.isFinite(f.pssMB)).map(([p, f]) => `${p} ${f.pssMB.toFixed(1)}`).join(', ');
+    if (pss) t.push({ name: 'PSS per process (vigil master, steady)', target: 'whole agent <= 100 MB', value: `${pss} MB`, met: (vs.master.total?.pssMB ?? vs.master.engine.pssMB) <= 100 });
     t.push({ name: 'advert jitter p99.9 (vigil master, 10 ms, idle)', target: '<= 1 ms', value: ms(vs.jitter.p999, 2), met: vs.jitter.p999 <= 1 });
   }
   const ve = r.exec.find((e) => e.label === 'vigil');

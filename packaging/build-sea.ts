@@ -13,7 +13,7 @@
 // Nothing else: the build fails if the bundle pulls in any package but yaml and undici. undici
 // is the HTTP checker's (`vigil checker`, its own process): it is reached only through that
 // command's dynamic import, which the bundle keeps lazy, so the engine never runs it
-// (design.md, "Timing isolation"; test/checks has the import-graph test).
+// (docs/ARCHITECTURE.md "Processes"; test/checks has the import-graph test).
 //
 // sea-config.json is the template: its main, executable and output name files in a private
 // build directory (dist/.build-XXXXXX, so two builds never meet); its assets are relative to

@@ -6,7 +6,7 @@
 //
 // With checks in the config it also runs the checker (`vigil checker`, host/checks/), restarted
 // the same way, and relays its stdout lines (check reports) to the engine's stdin: the checks
-// never share a process with the engine (design.md "Timing isolation").
+// never share a process with the engine (docs/ARCHITECTURE.md "Processes").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from './log.ts';

@@ -1,17 +1,7 @@
-// Giving back what only the start needed, once the engine runs. After a start the node
-// binary's text and read-only data are ~40 MB of the engine's RSS (module loading, core.wasm's
-// compile, Node's bootstrap), of which a running engine touches a few MB; its private memory
-// (V8's heap, the core's, malloc's) is ~13 MB. dropCleanPages (host/net/memory.ts) takes file pages out
-// of this process's page tables: they stay in the page cache, shared (the supervisor's Node
-// maps the same binary), and a page used again comes back by a minor fault. Done in small
-// steps between adverts (the engine's pump): one madvise is a TLB shootdown, 0.1-1.3 ms here,
-// and all of it at once took 7-14 ms, an advert's worth at 10 ms.
-//
-// With `lock` (realtime on), the pass then holds what is left: every file mapping is locked with
-// MLOCK_ONFAULT (host/native/memory.c), so the code a running engine uses is never evicted
-// under memory pressure and read back from disk on the way to an advert. File pages are what
-// the kernel reclaims first, and with no swap (the usual router) the only memory it can. Not
-// the anonymous memory: V8 aborts when it cannot madvise a locked heap page away.
+// Giving back what only the start needed, once the engine runs: malloc's free pages, then the
+// node binary's file pages the running engine does not touch (dropCleanPages, in steps between
+// adverts), then, with real-time on, the file mappings locked on fault. Why and the figures:
+// docs/ARCHITECTURE.md "Timing choices" (the memory trim).
 // process.getBuiltinModule, not import: see host/core/addr.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
 import type { Shim } from '../net/shim.ts';

@@ -1,5 +1,5 @@
 // HTTP / HTTPS check with undici (this module runs in the checker process only: the VRRP
-// engine never loads undici, see design.md "Timing isolation"). TLS certificates are verified
+// engine never loads undici, see docs/ARCHITECTURE.md "Processes"). TLS certificates are verified
 // (undici's default) against Node's bundled CAs, or the check's `ca` file; `host` sets the Host
 // header and the TLS server name.
 //

@@ -1,4 +1,4 @@
-// The engine's process never loads undici or the checkers (design.md "Timing isolation"): the
+// The engine's process never loads undici or the checkers (docs/ARCHITECTURE.md "Processes"): the
 // import graph from what `vigil engine` loads, static and dynamic imports followed, reaches
 // neither. `vigil checker` does reach them.
 import t from 'tap';
