@@ -5,6 +5,8 @@
 # (when `vigil run` supervises its engine in a child process: the engine alone first, then both).
 # Every move is timed from outside (polling the routers' addresses) and set against RFC 5798's
 # Master_Down_Interval; the client's ping and neighbour cache show what a host on the LAN sees.
+# Then the load balancer: the master director spreads the VIP's port 80 over two web servers by
+# direct routing, takes a dead one out when its check fails, and puts it back.
 #
 # Run as root: `sudo make demo` (or `sudo bash demo/demo.sh` after `make`). Everything it
 # makes is named vdemo-* and lives in namespaces of its own; all of it is removed on exit, on
@@ -28,6 +30,8 @@ CLIENT6=2001:db8::50
 VIP4=192.0.2.100
 VIP6=2001:db8::100
 ADVERT_MS=10
+WEBS=(web1 web2)               # real servers behind the VIP's port 80 (direct routing)
+declare -A WEB4=([web1]=192.0.2.21 [web2]=192.0.2.22)
 
 # ---- output ------------------------------------------------------------------------------------
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
@@ -265,6 +269,16 @@ instances:
 syncGroups:                    # both VIPs always on the same router
   - name: G1
     instances: [VI_4, VI_6]
+checks:                        # the web servers, for the load balancer
+  - { name: web1, type: http, target: "http://${WEB4[web1]}/", interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }
+  - { name: web2, type: http, target: "http://${WEB4[web2]}/", interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }
+virtualServers:                # the VIP's port 80, whoever holds the VIP forwards it
+  - name: www
+    address: $VIP4
+    port: 80
+    scheduler: rr
+    forwarding: dr             # the web servers hold the VIP on lo and answer the client themselves
+    realServers: [{ address: ${WEB4[web1]}, check: web1 }, { address: ${WEB4[web2]}, check: web2 }]
 status:
   listen: 127.0.0.1:9110       # each router is its own network namespace: no clash
 EOF
@@ -327,11 +341,25 @@ for r in "${ROUTERS[@]}"; do
   start_reader "$r"
 done
 plug client "$CLIENT4" "$CLIENT6"
+declare -A WEBPID
+start_web() {  # W: a web server answering "W CLIENT-ADDRESS" on port 80 of any address
+  ip netns exec "$P$1" python3 "$ROOT/test/lb/backend.py" http 0.0.0.0 80 "$1" >"$WORK/$1.log" 2>&1 &
+  WEBPID[$1]=$!
+}
+for w in "${WEBS[@]}"; do
+  plug "$w" "${WEB4[$w]}" "2001:db8::${WEB4[$w]##*.}"
+  # Direct routing: the VIP on lo, never answered for nor used in ARP (the director owns it).
+  ip -n "$P$w" addr add "$VIP4/32" dev lo
+  ip netns exec "$P$w" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+  start_web "$w"
+done
 say "bridge br0 in namespace $BR; 192.0.2.0/24 and 2001:db8::/64 (documentation ranges)"
 for r in "${ROUTERS[@]}"; do
   say "$(printf '%-12s eth0 %-12s %-14s %s   priority %s' "$P$r" "${ADDR4[$r]}" "${ADDR6[$r]}" "${MAC[$r]}" "${PRIO[$r]}")"
 done
 say "$(printf '%-12s eth0 %-12s %-14s' "$CLIENT" "$CLIENT4" "$CLIENT6")"
+for w in "${WEBS[@]}"; do say "$(printf '%-12s eth0 %-12s lo %s   a web server' "$P$w" "${WEB4[$w]}" "$VIP4")"; done
 
 heading "Three vigil agents: VRRPv3, ${ADVERT_MS} ms adverts, VIPs $VIP4/24 + $VIP6/64"
 for r in "${ROUTERS[@]}"; do write_config "$r"; done
@@ -592,6 +620,42 @@ for r in "${ROUTERS[@]}"; do
     done < <(grep '"instance":"VI_4","from":"backup","to":"master"' "$f" || true)
   done
 done
+
+heading "Load balancing: the VIP's port 80 over two web servers, by direct routing"
+# Requests from the client, each on a new connection: "SERVER CLIENT-ADDRESS" per answer.
+get() {  # N
+  ip netns exec "$CLIENT" python3 "$ROOT/test/lb/client.py" http "$VIP4" 80 "$1" 2>/dev/null | cut -d' ' -f3- || true
+}
+tally() { sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }'; }
+lb_logged() {  # WHAT: r1's load balancer logged "real server ... is WHAT" since LBMARK; its time into $AT
+  local l
+  l=$(tail -n +"$LBMARK" "${LOG[r1]}" | grep -m1 "\"msg\":\"real server ${WEB4[web1]}:80 of www is $1") || return 1
+  AT=$(iso_us "$(log_time "$l")")
+}
+say "every router runs \`vigil lb\` beside its engine: nftables on eth0's ingress forwards the VIP's"
+say "port 80 to a web server's MAC; the web server answers the client from the VIP, itself. Before"
+say "conntrack, each connection is hashed (client address and port) onto the scheduler's slots."
+cmd "for i in 1..8: curl http://$VIP4/   # from the client, a new connection each"
+answers=$(get 8)
+[ -n "$answers" ] || die "no answer from http://$VIP4/"
+ok "answers: $(tally <<<"$answers")   (each saw the client's own address: $(awk '{ print $2 }' <<<"$answers" | sort -u | tr '\n' ' '))"
+cmd "kill web1's server"
+LBMARK=$(($(lines "${LOG[r1]}") + 1))
+now; t0=$NOW
+kill "${WEBPID[web1]}"; disown "${WEBPID[web1]}" 2>/dev/null || true
+wait_until 5 "r1 to take web1 out" lb_logged down
+ok "web1 out of service on r1 $(ms $((AT - t0))) ms after the kill (its check: 2 failures x 200 ms, then one nft transaction)"
+ok "answers: $(tally <<<"$(get 6)")"
+cmd "start web1's server again"
+LBMARK=$(($(lines "${LOG[r1]}") + 1))
+start_web web1
+wait_until 5 "web1's server to listen" grep -q '^ready$' "$WORK/web1.log"
+now; t0=$NOW
+wait_until 5 "r1 to put web1 back" lb_logged up
+ok "web1 back in service $(ms $((AT - t0))) ms after it listened (2 passes x 200 ms)"
+ok "answers: $(tally <<<"$(get 8)")"
+cmd "ip netns exec ${P}r1 vigil lb dump   # what r1 applied (an excerpt)"
+ip netns exec "${P}r1" "$VIGIL" lb dump 2>/dev/null | grep -E 'hook ingress|elements = \{ 192\.0\.2\.100|vmap @slots-www|fwd ip to' | sed 's/^[[:space:]]*//' | head -5 | indent
 
 heading "Summary"
 row() {  # pads by characters, ± included, whatever the locale

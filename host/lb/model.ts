@@ -116,6 +116,14 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
   inet.chains.set('prerouting', ['type nat hook prerouting priority dstnat; policy accept;', ...dispatch]);
   inet.chains.set('output', ['type nat hook output priority -100; policy accept;', ...dispatch]);
   inet.chains.set('counting', ['type filter hook forward priority filter; policy accept;', 'ct mark and 0xc0000000 == 0x40000000 counter name ct mark map @rs-counters']);
+  // DR's replies go from the real server to the client, past the director when it is their
+  // router: untracked, or conntrack keeps each as a half connection picked up mid-stream (60 s
+  // of CLOSE_WAIT) that later traffic on the same tuple meets (docs/lb.md).
+  inet.maps.set('dr-replies4', { decl: 'type ipv4_addr . inet_proto . inet_service : verdict', elements: new Map() });
+  inet.maps.set('dr-replies6', { decl: 'type ipv6_addr . inet_proto . inet_service : verdict', elements: new Map() });
+  inet.chains.set('dr-replies', ['type filter hook prerouting priority raw; policy accept;', 'ip saddr . meta l4proto . th sport vmap @dr-replies4', 'ip6 saddr . meta l4proto . th sport vmap @dr-replies6']);
+  inet.chains.set('untracked', ['notrack']);
+  for (const vs of dr) if (vs.address !== null) inet.maps.get(vs.family === 4 ? 'dr-replies4' : 'dr-replies6')!.elements.set(`${vs.address} . ${vs.protocol} . ${vs.port}`, 'goto untracked');
   const slots = new Map<string, string[]>();
   const fragments = new Map<string, Fragment>();
   for (const vs of nat) merge(inet, fragmentOf(vs, rt, cache), slots, fragments);

@@ -167,3 +167,15 @@ t.test('a new persistence timeout is a new set: the rules move to it, then the o
   t.ok(at(/^add set inet vigil aff-web-198_51_100_11-1000-120s \{ .*timeout 120s/) >= 0, 'the new set');
   t.ok(at(/^delete set inet vigil aff-web-198_51_100_11-1000-60s$/) > at(/^add rule inet vigil rs-web-198_51_100_11-1000 .*@aff-web-198_51_100_11-1000-120s/), 'deleted after the rules moved');
 });
+
+t.test('a DR service: a netdev table forwards, and its replies pass the director untracked', async (t) => {
+  const text = ['virtualServers:', '  - { name: www, address: 192.0.2.100, port: 80, scheduler: rr, forwarding: dr, interface: eth0, realServers: [{ address: 192.0.2.21 }, { address: 192.0.2.22 }] }'].join('\n') + '\n';
+  const h = harness(text);
+  await h.rec.syncNow();
+  const tx = h.applied[0];
+  t.match(tx, /chain dr-replies \{\n\t\ttype filter hook prerouting priority raw; policy accept;/);
+  t.match(tx, /map dr-replies4 \{[^}]*elements = \{ 192\.0\.2\.100 \. tcp \. 80 : goto untracked/);
+  t.match(tx, /table netdev vigil \{[\s\S]*chain ingress-eth0 \{\n\t\ttype filter hook ingress device "eth0" priority 0;/);
+  t.match(tx, /add rule netdev vigil rs-www-192_0_2_21-80 counter name "c-www-192_0_2_21-80" fwd ip to 192\.0\.2\.21 device "eth1"/);
+  t.match(tx, /add rule netdev vigil vs-www jhash ip saddr \. th sport mod 2 seed 0x[0-9a-f]{8} vmap @slots-www/, 'DR counts nothing: it hashes each connection');
+});
