@@ -30,8 +30,9 @@ const VERDICT_ROUNDS = QUICK ? 10 : 30;
 const RECONCILE = fileURLToPath(new URL('./lb-reconcile.ts', import.meta.url));
 
 // The slot table of a virtual server (wrr / mh): slot -> real server address . port.
-const addr = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-const elem = (i: number, port = 8080) => `${i} : ${addr(i)} . ${port}`;
+// Documentation addresses only (198.51.100.0/24): 200 hosts, and the port tells the rest apart.
+const addr = (i: number) => `198.51.100.${11 + (i % 200)}`;
+const elem = (i: number, port = 8080) => `${i} : ${addr(i)} . ${port + Math.floor(i / 200)}`;
 
 export function fullApply(n: number): string {
   const elems: string[] = [];
