@@ -190,7 +190,7 @@ function corpus(): Vector[] {
   const base: Record<string, AdvertSpec> = {
     ...PACKETS,
     'v2 no auth, 1 VIP': { family: 4, version: 2, vrid: 1, priority: 100, addrs: ['192.0.2.10'], advertInt: 1, src: '192.0.2.1', dst: '224.0.0.18' },
-    'v3 IPv4, 20 VIPs': { family: 4, version: 3, vrid: 200, priority: 254, addrs: Array.from({ length: 20 }, (_, i) => `10.0.0.${i + 1}`), advertInt: 4095, src: '10.0.0.254', dst: '224.0.0.18' },
+    'v3 IPv4, 20 VIPs': { family: 4, version: 3, vrid: 200, priority: 254, addrs: Array.from({ length: 20 }, (_, i) => `192.0.2.${i + 1}`), advertInt: 4095, src: '192.0.2.254', dst: '224.0.0.18' },
     'v3 IPv6, 1 VIP, prio 0': { family: 6, version: 3, vrid: 255, priority: 0, addrs: ['fe80::1'], advertInt: 1, src: 'fe80::1234:5678:9abc:def0', dst: 'ff02::12' },
     'v3 IPv4 unicast': { family: 4, version: 3, vrid: 7, priority: 100, addrs: ['198.51.100.1'], advertInt: 50, src: '198.51.100.2', dst: '198.51.100.3' },
   };
