@@ -1,6 +1,6 @@
 // The CPU that keepalived's script and process tracking costs, vigil's against keepalived's:
 //  - 100 exec checks at 1 s (/bin/true) in `vigil checker`, against keepalived running the same
-//    100 vrrp_scripts (tracked by one instance, so it runs them);
+//    100 vrrp_scripts as root (tracked by one instance, so it runs them); vigil also as nobody;
 //  - 100 process checks (one program, 5 copies running, 20 short processes a second started
 //    beside them for the kernel's events), against keepalived's 100 vrrp_track_process.
 // CPU is utime + stime of the processes and of the children they reaped (/proc/PID/stat), over
@@ -126,14 +126,14 @@ ${names.map((n) => `    ${n}`).join('\n')}
   }
 }
 `;
-    const vigilConf = (kind: 'exec' | 'process') => `instances:
+    const vigilConf = (kind: 'exec' | 'process', user = 'root') => `instances:
   - name: VI_1
     interface: e0
     vrid: 51
     virtualAddresses: [192.0.2.100/24]
 checks:
 ${names.map((n) => kind === 'exec'
-    ? `  - { name: ${n}, type: exec, command: [/bin/true], user: root, interval: 1s, timeout: 1s, rise: 1, fall: 1 }`
+    ? `  - { name: ${n}, type: exec, command: [/bin/true], user: ${user}, interval: 1s, timeout: 1s, rise: 1, fall: 1 }`
     : `  - { name: ${n}, type: process, process: vbtrack, min: 1, interval: 1s }`).join('\n')}
 status: false
 `;
@@ -143,12 +143,13 @@ status: false
       const argv = ['keepalived', '-n', '-l', '-D', '-P', '-f', f, '-p', join(dir, 'k.pid'), '-r', join(dir, 'v.pid'), '-c', join(dir, 'c.pid')];
       return kind === 'exec' ? spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'ignore' }) : spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
     };
-    const vg = (kind: 'exec' | 'process', inNs: boolean) => () => {
+    const vg = (kind: 'exec' | 'process', inNs: boolean, user = 'root') => () => {
       const f = join(dir, `vigil-${kind}.yaml`);
-      writeFileSync(f, vigilConf(kind));
+      writeFileSync(f, vigilConf(kind, user));
       return inNs ? spawn('ip', ['netns', 'exec', ns, VIGIL, 'checker', '-c', f], { stdio: 'ignore' }) : spawn(VIGIL, ['checker', '-c', f], { stdio: 'ignore' });
     };
-    const exec = { keepalived: await measure(ka('exec')), vigil: await measure(vg('exec', true)) };
+    // As root, as keepalived's script_user root; and as nobody (vigil's default: through setpriv).
+    const exec = { keepalived: await measure(ka('exec')), vigil: await measure(vg('exec', true)), vigilNobody: await measure(vg('exec', true, 'nobody')) };
     // Process events: 20 short processes a second, everywhere on the box.
     churn = spawn('sh', ['-c', 'while :; do /bin/true; sleep 0.05; done'], { stdio: 'ignore' });
     const events = countEvents();
@@ -156,7 +157,7 @@ status: false
     const round = (x: number) => Math.round(x * 10) / 10;
     return {
       module: 'import-checks', windowS: WINDOW_MS / 1000, checks: N,
-      exec100At1s: { keepalivedCpuMsPerS: round(exec.keepalived), vigilCpuMsPerS: round(exec.vigil), ratio: round(exec.vigil / exec.keepalived) },
+      exec100At1s: { keepalivedCpuMsPerS: round(exec.keepalived), vigilCpuMsPerS: round(exec.vigil), ratio: round(exec.vigil / exec.keepalived), vigilAsNobodyCpuMsPerS: round(exec.vigilNobody) },
       process100: {
         keepalivedCpuMsPerS: round(proc.keepalived), vigilCpuMsPerS: round(proc.vigil), ratio: round(proc.vigil / Math.max(proc.keepalived, 0.1)),
         // In a namespace: no connector; pidfds, and no /proc scan while every check has its min.
