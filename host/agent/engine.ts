@@ -387,7 +387,7 @@ export class Engine implements Commands<Wire> {
 
   notify(r: Router, hook: string, e: Parameters<Commands['notify']>[2]): void {
     if (!r.wire) return;
-    r.wire.lastNotify = runNotify(hook, { instance: r.spec.name, ...e }, r.spec.notify.timeoutUs, this.logger);
+    r.wire.lastNotify = runNotify(hook, { instance: r.spec.name, ...e }, r.spec.notify.timeoutUs, this.logger, r.spec.notify.user);
   }
 
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void { this.logger[level](msg, fields); }
