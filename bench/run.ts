@@ -24,8 +24,9 @@ const EXPECTED = ['core.ts', 'net.ts', 'failover.ts'];          // reported as s
 // Per module; failover.ts runs 20 failovers per series against keepalived and needs ~2.5 min;
 // checks.ts three load series and two 30 s jitter windows, about 110 s; lb.ts (the load
 // balancer against straight to a real server, side by side, and whether IPVS exists) 27 wrk runs
-// of 4 s, about 130 s; lb-apply.ts nft transactions on maps up to 10,000 elements, about 60 s.
-const TIMEOUTS: Record<string, number> = { 'failover.ts': 300_000, 'checks.ts': 200_000, 'lb.ts': 240_000, 'lb-apply.ts': 150_000 };
+// of 4 s, about 130 s; lb-apply.ts nft transactions on maps up to 10,000 elements, about 60 s;
+// scale.ts ten pairs of daemons (1-255 instances), about 200 s.
+const TIMEOUTS: Record<string, number> = { 'failover.ts': 300_000, 'checks.ts': 200_000, 'lb.ts': 240_000, 'lb-apply.ts': 150_000, 'scale.ts': 360_000 };
 const timeoutOf = (file: string) => Number(process.env.VIGIL_BENCH_TIMEOUT_MS ?? TIMEOUTS[file] ?? 75_000);
 
 type Outcome =
