@@ -29,7 +29,7 @@ t.test('each type, with its defaults and its parsed target', async (t) => {
 
 t.test('problems, each at its place', async (t) => {
   let f = file(['{ name: a, type: ftp, target: x }']);
-  expect(t, f, ['ftp', 'check a: type "ftp" is not a check type: write icmp, tcp, http, dns or policy']);
+  expect(t, f, ['ftp', 'check a: type "ftp" is not a check type: write icmp, tcp, http, dns, policy, exec, process or file']);
   f = file(['{ name: a, type: tcp, target: 198.51.100.1 }']);
   expect(t, f, ['198.51.100.1', 'check a: target "198.51.100.1" has no port: write ADDRESS:PORT, e.g. 198.51.100.10:25']);
   f = file(['{ name: a, type: tcp, target: "www.example:80" }']);
