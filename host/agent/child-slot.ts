@@ -12,6 +12,7 @@ export class ChildSlot {
   private backoff = FIRST_RESTART_MS;
   private startedAt = 0;
   private stopped = false;
+  private startAfterExit = false;   // started again while the last one was still on its way out
   restarts = 0;
 
   private readonly what: string;
@@ -25,6 +26,9 @@ export class ChildSlot {
 
   start(): void {
     clearTimeout(this.timer);
+    // Still stopping (a reload that removed its work, then one that brings it back): a new
+    // one once this one has exited, since a signal now would reach a process that is ending.
+    if (this.child && this.stopped) { this.startAfterExit = true; return; }
     this.stopped = false;
     if (this.child) return;
     const child = this.spawnIt();
@@ -34,6 +38,7 @@ export class ChildSlot {
     child.on('exit', (code, signal) => {
       if (child !== this.child) return;
       this.child = undefined;
+      if (this.startAfterExit) { this.startAfterExit = false; this.start(); return; }
       if (this.stopped) return;
       if (Date.now() - this.startedAt > STABLE_MS) this.backoff = FIRST_RESTART_MS;
       const wait = this.backoff;
@@ -50,14 +55,16 @@ export class ChildSlot {
     if (w && w.writable) w.write(line + '\n');
   }
 
-  /** False when it does not run. */
+  /** False when it does not run, or is stopping. */
   signal(sig: NodeJS.Signals): boolean {
+    if (this.stopped) return false;
     return this.child?.kill(sig) ?? false;
   }
 
   /** SIGTERM; resolves when it has exited, or after waitMs (then SIGKILL). */
   stop(waitMs = 0): Promise<void> {
     this.stopped = true;
+    this.startAfterExit = false;
     clearTimeout(this.timer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -68,7 +68,7 @@ export async function runLb(file: string, log: Logger): Promise<number> {
   await refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`));
   const ticker = setInterval(() => { refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`)); }, STATUS_MS);
 
-  createInterface({ input: process.stdin }).on('line', (line) => {
+  const reports = createInterface({ input: process.stdin }).on('line', (line) => {
     const r = parseReport(line);
     if (r) rec.report(r);
   });
@@ -84,6 +84,10 @@ export async function runLb(file: string, log: Logger): Promise<number> {
       log.info(`load balancer: ${why}: stopping${remove ? ', table removed' : ', table kept'}`);
       if (remove) await applyTransaction(rec.teardownText()).catch((err) => log.error(`load balancer: removing the table failed: ${(err as Error).message}`));
       if (base) removeLbStatus(base);
+      // The supervisor's pipe, left open, would keep this process alive after a stop: the
+      // supervisor then waits for an exit that never comes (and a reload could not start anew).
+      reports.close();
+      process.stdin.destroy();
       resolve(0);
     };
     process.once('SIGTERM', () => void end('SIGTERM', config.loadBalancer.removeOnStop));
