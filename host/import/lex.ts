@@ -53,41 +53,106 @@ function readInto(file: string, depth: number, r: LexResult, defs: Map<string, s
   r.files.push(file);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const raw = text.split(/\r\n|\n|\r/);
+  let skipDepth = 0;          // inside a block whose opening line was for another config id
+  let multi: { name: string; parts: string[] } | undefined;   // a $NAME= \ definition going on
   raw.forEach((src, i) => {
     const line = i + 1;
-    let body = src;
-    let offset = 0;
-    // @name: the line is for the config id `name` only; @^name: for every other.
-    const cond = /^(\s*)@(\^?)([^\s]*)\s?/.exec(body);
-    if (cond) {
-      const not = cond[2] === '^';
-      const match = cond[3] === configId;
-      if (match === not) { r.skipped++; return; }
-      offset = cond[0].length;
-      body = body.slice(offset);
-    }
-    // $NAME=value: a definition, used as ${NAME} or $NAME on later lines.
-    const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(body);
-    if (def) { defs.set(def[1], def[2].trim()); return; }
-    templateMarks(file, line, body, offset, r);
-    const words = tokenize(body, file, line, offset, defs, r);
-    if (!words.length) return;
-    const first = words[0];
-    if (first !== '{' && first !== '}' && first.text === 'include' && !first.quoted) {
-      const where = { file, line, col: first.col };
-      const pat = words[1];
-      if (!pat || pat === '{' || pat === '}') { r.problems.push({ ...where, keyword: 'include', why: 'include names no file' }); return; }
-      if (depth >= MAX_INCLUDE_DEPTH) { r.problems.push({ ...where, keyword: 'include', why: `includes nested over ${MAX_INCLUDE_DEPTH} deep (a loop?)` }); return; }
-      const base = path.dirname(file);
-      const pattern = path.isAbsolute(pat.text) ? pat.text : path.join(base, pat.text);
-      let found: string[] = [];
-      try { found = /[*?[]/.test(pattern) ? globSync(pattern).map((p: string) => path.resolve(p)).sort() : [pattern]; } catch { found = []; }
-      if (!found.length) { r.problems.push({ ...where, keyword: 'include', why: `${pat.text} matches no file (relative to ${base})` }); return; }
-      for (const f of found) readInto(f, depth + 1, r, defs, out, configId, where);
+    if (multi) {
+      // Each line but the last ends in "\".
+      if (/\\\s*$/.test(src)) { multi.parts.push(src.replace(/\\\s*$/, '')); return; }
+      multi.parts.push(src);
+      defs.set(multi.name, multi.parts.join('\n'));
+      multi = undefined;
       return;
     }
-    out.push({ words, file, line, wheres: [] });
+    if (skipDepth > 0) { skipDepth += braces(src); r.skipped++; return; }
+    const c = conditional(src, configId);
+    if (c === undefined) { skipDepth = Math.max(0, braces(src)); r.skipped++; return; }
+    const [body, offset] = c;
+    // $NAME=value: a definition, used as ${NAME} or $NAME on later lines (keepalived.conf(5),
+    // "Parameter substitution"); "$NAME= \" starts one of several lines.
+    const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(body);
+    if (def) {
+      if (/^\s*\\\s*$/.test(def[2])) multi = { name: def[1], parts: [] };
+      else defs.set(def[1], def[2].trim());
+      return;
+    }
+    templateMarks(file, line, body, offset, r);
+    undefinedParams(file, line, body, offset, defs, r);
+    // Substituted at use, recursively; a definition may hold several lines, even blocks.
+    const expanded = expand(body, defs);
+    const lines = expanded === body ? [[body, offset] as const] : expanded.split('\n').flatMap((l) => { const x = conditional(l, configId); return x ? [x] : []; });
+    for (const [text, off] of lines) {
+      const words = tokenize(text, file, line, off, r);
+      if (words.length) lineOut(words, file, line, depth, r, defs, out, configId);
+    }
   });
+}
+
+// [the line without its @id, where it starts], or undefined when it is for another config id:
+// @name is for the config id `name` only, @^name for every other.
+function conditional(src: string, configId: string): [string, number] | undefined {
+  const cond = /^(\s*)@(\^?)([^\s]*)\s?/.exec(src);
+  if (!cond) return [src, 0];
+  if ((cond[3] === configId) === (cond[2] === '^')) return undefined;
+  return [src.slice(cond[0].length), cond[0].length];
+}
+
+// ${NAME} and $NAME (before white space or the end) by their definitions, until none is left
+// (a value may use another); an undefined one stays as written.
+function expand(t: string, defs: Map<string, string>): string {
+  if (!t.includes('$') || !defs.size) return t;
+  for (let i = 0; i < 16; i++) {
+    const next = t.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g, (m, a: string | undefined, b: string | undefined) => defs.get(a ?? b!) ?? m);
+    if (next === t) return t;
+    t = next;
+  }
+  return t;
+}
+
+// An undefined ${NAME} outside quotes is a template's (Terraform, shell) placeholder.
+function undefinedParams(file: string, line: number, body: string, offset: number, defs: Map<string, string>, r: LexResult): void {
+  let q = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '"') q = !q;
+    else if (!q && (ch === '#' || ch === '!') && (i === 0 || /\s/.test(body[i - 1]))) return;
+    else if (!q && ch === '$' && body[i + 1] === '{') {
+      const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(body.slice(i));
+      if (m && !defs.has(m[1])) { r.templates.push({ file, line, col: offset + i + 1, token: m[0] }); return; }
+    }
+  }
+}
+
+// One line's words: an include read in place, or a line of the config.
+function lineOut(words: (Word | '{' | '}')[], file: string, line: number, depth: number, r: LexResult, defs: Map<string, string>, out: Line[], configId: string): void {
+  const first = words[0];
+  if (first !== '{' && first !== '}' && first.text === 'include' && !first.quoted) {
+    const where = { file, line, col: first.col };
+    const pat = words[1];
+    if (!pat || pat === '{' || pat === '}') { r.problems.push({ ...where, keyword: 'include', why: 'include names no file' }); return; }
+    if (depth >= MAX_INCLUDE_DEPTH) { r.problems.push({ ...where, keyword: 'include', why: `includes nested over ${MAX_INCLUDE_DEPTH} deep (a loop?)` }); return; }
+    const base = path.dirname(file);
+    const pattern = path.isAbsolute(pat.text) ? pat.text : path.join(base, pat.text);
+    let found: string[] = [];
+    try { found = /[*?[]/.test(pattern) ? globSync(pattern).map((p: string) => path.resolve(p)).sort() : [pattern]; } catch { found = []; }
+    if (!found.length) { r.problems.push({ ...where, keyword: 'include', why: `${pat.text} matches no file (relative to ${base})` }); return; }
+    for (const f of found) readInto(f, depth + 1, r, defs, out, configId, where);
+    return;
+  }
+  out.push({ words, file, line, wheres: [] });
+}
+
+// Net "{" less "}" on a line, outside quotes and comments.
+function braces(line: string): number {
+  let n = 0, q = false;
+  for (const c of line) {
+    if (c === '"') q = !q;
+    else if (!q && (c === '#' || c === '!')) break;
+    else if (!q && c === '{') n++;
+    else if (!q && c === '}') n--;
+  }
+  return n;
 }
 
 // A template's markers, found before comments are taken out (a Jinja "{# #}" or a "#NAME#"
@@ -104,7 +169,7 @@ const templateSpan = (s: string, at: number, close: string) => {
   return end < 0 ? s.slice(at, at + 20) : s.slice(at, end + close.length);
 };
 
-function tokenize(s: string, file: string, line: number, offset: number, defs: Map<string, string>, r: LexResult): (Word | '{' | '}')[] {
+function tokenize(s: string, file: string, line: number, offset: number, r: LexResult): (Word | '{' | '}')[] {
   const out: (Word | '{' | '}')[] = [];
   let i = 0;
   while (i < s.length) {
@@ -120,7 +185,7 @@ function tokenize(s: string, file: string, line: number, offset: number, defs: M
         if (s[j] === '\\' && j + 1 < s.length && (s[j + 1] === '"' || s[j + 1] === '\\')) { text += s[j + 1]; j += 2; continue; }
         text += s[j++];
       }
-      out.push({ text: substitute(text, defs, true, file, line, col, r), quoted: true, file, line, col });
+      out.push({ text, quoted: true, file, line, col });
       i = j + 1;
       continue;
     }
@@ -130,28 +195,14 @@ function tokenize(s: string, file: string, line: number, offset: number, defs: M
       if (s[j] === '$' && s[j + 1] === '{') { const end = s.indexOf('}', j); j = end < 0 ? s.length : end + 1; continue; }
       j++;
     }
-    const text = substitute(s.slice(i, j), defs, false, file, line, col, r);
+    const text = s.slice(i, j);
     // <NAME>, <ip address>: a placeholder a template engine or a person was meant to fill.
     const angle = /<[^<>]+>?/.exec(s.slice(i));
     if (angle && (angle.index < j - i || /^<[^<>]*>/.test(s.slice(i)))) r.templates.push({ file, line, col: col + angle.index, token: angle[0].length > 40 ? angle[0].slice(0, 40) : angle[0] });
-    // A definition may hold several words.
-    for (const w of text.split(/\s+/).filter(Boolean)) out.push({ text: w, quoted: false, file, line, col });
+    out.push({ text, quoted: false, file, line, col });
     i = j;
   }
   return out;
-}
-
-// ${NAME} and $NAME from the definitions; an undefined ${NAME} outside quotes is a template's
-// (Terraform, shell) placeholder, not keepalived config.
-function substitute(t: string, defs: Map<string, string>, quoted: boolean, file: string, line: number, col: number, r: LexResult): string {
-  if (!t.includes('$')) return t;
-  return t.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined, at: number) => {
-    const name = a ?? b!;
-    const v = defs.get(name);
-    if (v !== undefined) return v;
-    if (a !== undefined && !quoted) r.templates.push({ file, line, col: col + at, token: m });
-    return m;
-  });
 }
 
 // Lines into statements. "{" opens a block for the statement before it on the same line, or for

@@ -160,6 +160,54 @@ t.test('a sync group without sync_group_tracking_weight: weighted tracks ignored
   t.match(r.yaml, /# chk_haproxy \(weight -20\) left out, as keepalived ignores a weighted track in a sync group/);
 });
 
+t.test('@id lines: kept or left out by the config id, a block with its opening line', async (t) => {
+  const text = `@lb1 vrrp_instance ONE {
+  interface e0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+}
+@^lb1 vrrp_instance TWO {
+  interface e0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+`;
+  t.strictSame(imp(text, 'cond.conf', 'lb1').doc.instances.map((i: Any) => i.name), ['ONE']);
+  t.strictSame(imp(text, 'cond.conf', 'lb2').doc.instances.map((i: Any) => i.name), ['TWO']);
+  t.strictSame(imp(text, 'cond.conf', 'lb2').left, [], 'nothing of ONE read for lb2');
+});
+
+t.test('parameters: recursive, redefined, and a definition of several lines holding a block (keepalived.conf(5))', async (t) => {
+  const r = imp(`$BASE=192.0.2.\${SUB}
+$SUB=1
+$INSTANCE= \\
+vrrp_instance VI_\${NUM} { \\
+    interface e\${NUM} \\
+    virtual_router_id \${NUM} \\
+    @lb1 priority 130 \\
+    @lb2 priority 120 \\
+    virtual_ipaddress { \\
+        \${BASE}0\${NUM}/24 \\
+    } \\
+}
+$NUM=1
+$INSTANCE
+$SUB=2
+$NUM=2
+$INSTANCE
+`, 'params.conf', 'lb2');
+  t.equal(r.template, undefined);
+  t.strictSame(r.doc.instances.map((i: Any) => [i.name, i.interface, i.vrid, i.priority, i.virtualAddresses]), [
+    ['VI_1', 'e1', 1, 120, ['192.0.2.101/24']],
+    ['VI_2', 'e2', 2, 120, ['192.0.2.202/24']],
+  ]);
+  t.strictSame(r.left, []);
+});
+
 t.test('include with a relative glob, read in place', async (t) => {
   file('inc/conf.d/a.conf', 'vrrp_instance A {\n interface e0\n virtual_router_id 7\n virtual_ipaddress {\n  203.0.113.7\n }\n}\n');
   file('inc/conf.d/b.conf', 'vrrp_instance B {\n interface e0\n virtual_router_id 8\n virtual_ipaddress {\n  203.0.113.8\n }\n}\n');
