@@ -54,12 +54,12 @@ export const builtins: Plugin = {
 // its own; paths are host/-relative, without .ts.
 // `common`: what the checker and `vigil check` share with them (a chunk of its own, so neither
 // loads the agent's start and engine code: ~3 MB of the checker's anonymous memory).
-const COMMON_CHUNK = ['errors', 'private-dir', 'net/errors', 'net/shim', 'core/addr', 'agent/log', 'cli/args'];
+const COMMON_CHUNK = ['errors', 'private-dir', 'net/errors', 'net/shim', 'core/addr', 'agent/log', 'cli/args', 'agent/trim', 'net/memory'];
 const START_CHUNK = ['net/sockaddr', 'net/netlink', 'net/netlink/codec', 'net/netlink/socket',
   'net/netlink/links', 'net/netlink/addresses', 'net/netlink/monitor', 'net/vrrp-socket',
   'agent/spec', 'agent/accepted', 'agent/handover', 'agent/boot', 'cli/run'];
 const ENGINE_CHUNK = ['agent/engine-main', 'agent/engine-process', 'agent/engine', 'agent/engine-state', 'agent/engine-loop',
-  'agent/engine-wire', 'agent/engine-plan', 'agent/engine-status', 'agent/trim', 'net/memory', 'agent/notify', 'net/spawn', 'agent/status-server', 'net/announce',
+  'agent/engine-wire', 'agent/engine-plan', 'agent/engine-status', 'agent/notify', 'net/spawn', 'agent/status-server', 'net/announce',
   'net/vmac', 'net/realtime', 'config/diff', 'core/core', 'core/codes', 'checks/protocol'];
 const hostModule = (list: string[]) => {
   const paths = new Set(list.map((m) => join(ROOT, 'host', `${m}.ts`)));

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../agent/log.ts';
 import { UsageError } from '../errors.ts';
 import { shim } from '../net/shim.ts';
+import { trimAfterStart } from '../agent/trim.ts';
 import { DEFAULT_CONFIG, parse } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -84,13 +85,14 @@ export const checker: Command = {
   },
 };
 
-// V8's compiler threads and undici's parsing free their malloc memory but glibc keeps it (the
-// checker's anonymous memory grew 28 -> 34 MB in its first minute at 10 HTTP checks/s, with
-// V8's own heap 16 MB): malloc_trim gives it back, once the start's work is done and then
-// every 30 s (a few ms in the checker's loop, never in the engine's).
+// What only the start needed goes back, as the engine's does (trimAfterStart: malloc's free
+// pages, then the node binary's file pages the checks do not touch again). Then malloc_trim
+// every 30 s: V8's compiler threads and undici free their malloc memory and glibc keeps it
+// (anonymous memory 28 -> 34 MB in the first minute at 10 HTTP checks/s). Figures:
+// docs/ARCHITECTURE.md "Memory".
 function freeMallocPages(): NodeJS.Timeout | undefined {
   let s: ReturnType<typeof shim>;
   try { s = shim(); } catch { return undefined; }   // no shim (a test's tree): nothing to trim with
-  setTimeout(() => s.mallocTrim(), 5000).unref();
+  trimAfterStart(s);
   return setInterval(() => s.mallocTrim(), 30_000).unref();
 }

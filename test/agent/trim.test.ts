@@ -4,7 +4,7 @@
 // relocated RELRO), whose contents would be lost.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { fileChunks, fileMappings, MemoryLockError, MemoryTrim } from '../../host/agent/trim.ts';
+import { fileChunks, fileMappings, MemoryLockError, MemoryTrim, trimAfterStart } from '../../host/agent/trim.ts';
 import { dropCleanPages } from '../../host/net/memory.ts';
 import { shim } from '../../host/net/shim.ts';
 
@@ -166,4 +166,23 @@ t.test('mlock2 (MLOCK_ONFAULT) and munlockall on this process', { skip: noShim }
   t.throws(() => s.mlock2(0, 0, 0), RangeError);
   s.munlockall();
   t.equal(status('VmLck'), 0, 'munlockall: nothing locked');
+});
+
+// The supervisor's and the checker's pass: after the delay, malloc's pages, then file pages in
+// steps off the caller's stack (this process's own maps, through a recording shim).
+t.test('trimAfterStart: later, in steps, malloc first then madvise', { skip: noShim }, async (t) => {
+  const calls: string[] = [];
+  const s = shim();
+  const fake = {
+    mallocTrim: () => { calls.push('trim'); return 1; },
+    madvise: () => { calls.push('madvise'); },
+    mlock2: () => { calls.push('mlock2'); }, munlockall: () => { calls.push('munlockall'); },
+    constants: s.constants,
+  };
+  trimAfterStart(fake, 50);
+  t.same(calls, [], 'nothing at once');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(calls[0], 'trim', 'malloc first');
+  t.ok(calls.filter((c) => c === 'madvise').length > 0, `${calls.length - 1} madvise call(s)`);
+  t.notOk(calls.includes('mlock2'), 'no locking outside the engine');
 });
