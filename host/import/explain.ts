@@ -7,7 +7,8 @@ import { TOP_REFUSED } from './index.ts';
 const MAPPED: [string, string][] = [
   ['include FILE|GLOB', '(read in place; relative to the including file)'],
   ['@ID / @^ID lines', '(kept or left out by --config-id, as keepalived -i)'],
-  ['$NAME=value, ${NAME}', '(substituted)'],
+  ['$NAME=value, ${NAME}', '(substituted at use, recursively; "$NAME= \\" over several lines)'],
+  ['a second keyword on a line', 'not supported: keepalived reads one keyword a line and ignores the rest (listed)'],
   ['global_defs vrrp_version', 'instances[].version (keepalived\'s default is 2: written on each instance)'],
   ['global_defs script_user', 'checks[].user of exec checks'],
   ['global_defs enable_script_security', '(always: a root exec check\'s script must be safe)'],

@@ -124,7 +124,13 @@ export function readInstance(ctx: Ctx, s: Stmt, g: Globals, t: Trackables, taken
   if (/^\d/.test(vname)) vname = `VI_${vname}`;
   for (let i = 2; taken.has(vname); i++) vname = `${vigilName(nameW.text, 'VI')}_${i}`;
   taken.add(vname);
-  const kids = s.kids.flatMap((k) => splitLine(k, INSTANCE_KEYS, ARITY[k.key] ?? 1));
+  // Two keywords on one line ("state MASTER priority 200"): keepalived reads the first and
+  // ignores the rest (2.2.7: priority stays unset, so 255 for a MASTER). The same here, said.
+  const kids = s.kids.map((k) => {
+    const [head, ...rest] = splitLine(k, INSTANCE_KEYS, ARITY[k.key] ?? 1);
+    for (const x of rest) ctx.skip(x, x.key, `keepalived reads one keyword a line and ignores this one after "${k.key}" (so does vigil): put it on a line of its own if it is meant`);
+    return head;
+  });
   let iface: string | undefined = g.defaultInterface ?? undefined, vrid: number | undefined, priority: number | undefined, state: string | undefined;
   let version: 2 | 3 = g.version, advert = 1, advertW: Word | undefined, preempt: boolean | undefined, preemptDelay: number | undefined, accept: boolean | undefined;
   let auth: Item | undefined, source: string | undefined, vmac = false;

@@ -50,7 +50,8 @@ track_file maint {
 }
 vrrp_instance VI_1
 {
-    state MASTER priority 150
+    state MASTER
+    priority 150
     interface \${IFACE}
     virtual_router_id 01
     advert_int 1
@@ -120,8 +121,7 @@ t.test('vrrp: every field where it belongs, CRLF, tabs, no final newline', async
     garp: { count: 3, refresh: '60s' },
     notify: { master: '/etc/keepalived/master.sh' },
   });
-  // state MASTER priority 200: two keywords on one line; chk_pipe's +10 is in the base, taken
-  // off while it fails.
+  // chk_pipe's +10 is in the base, taken off while it fails.
   t.equal(i1.priority, 160, '150 + the positive weight 10');
   t.strictSame(i1.track.interfaces, [{ name: 'eth2', weight: 0 }], 'track_interface on one line; no weight = FAULT');
   t.strictSame(i1.track.checks, [
@@ -141,9 +141,9 @@ t.test('vrrp: every field where it belongs, CRLF, tabs, no final newline', async
   // What is left out, each at its line:col.
   t.strictSame(r.left.map((l) => l.replace(/ \(.*/, '')), [
     'keepalived.conf:3:4: router_id: not supported',
-    'keepalived.conf:49:21: label: not supported',
-    'keepalived.conf:68:5: notify_backup: not supported',
-    'keepalived.conf:89:5: notify_master: not supported',
+    'keepalived.conf:50:21: label: not supported',
+    'keepalived.conf:69:5: notify_backup: not supported',
+    'keepalived.conf:90:5: notify_master: not supported',
   ]);
   // And vigil takes it.
   const c = parseConfig(r.yaml, 'imported.yaml');
@@ -206,6 +206,13 @@ $INSTANCE
     ['VI_2', 'e2', 2, 120, ['192.0.2.202/24']],
   ]);
   t.strictSame(r.left, []);
+});
+
+t.test('two keywords on one line: keepalived reads the first and ignores the rest; so does vigil, and says so', async (t) => {
+  // keepalived 2.2.7 runs this instance at priority 255 (MASTER without a priority).
+  const r = imp('vrrp_instance V {\n  interface e0\n  state MASTER priority 200\n  virtual_router_id 9\n  virtual_ipaddress {\n    192.0.2.9\n  }\n}\n', 'two.conf');
+  t.equal(r.doc.instances[0].priority, 255);
+  t.match(r.left, [/^two\.conf:3:16: priority: not supported \(keepalived reads one keyword a line and ignores this one after "state"/]);
 });
 
 t.test('include with a relative glob, read in place', async (t) => {
