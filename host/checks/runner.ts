@@ -34,7 +34,8 @@ const COALESCE_MS = 1;
 // stack trace, per round, just when the process is already late.
 const TIMED_OUT = new CheckError(E.TIMEOUT, 'timed out');
 
-interface Running {
+// A check as the runner schedules it (not the engine's running router).
+interface ScheduledCheck {
   spec: CheckSpec;
   group: Group;
   state: CheckState;
@@ -58,9 +59,9 @@ interface Running {
 interface Group {
   intervalMs: number;
   timeoutMs: number;
-  ring: Running[];            // in order of their start within the interval
+  ring: ScheduledCheck[];            // in order of their start within the interval
   cursor: number;             // ring[cursor] starts next
-  flight: Running[];          // rounds started, in start (so deadline) order; finished ones are skipped
+  flight: ScheduledCheck[];          // rounds started, in start (so deadline) order; finished ones are skipped
   head: number;               // flight[head] is the oldest possibly unfinished
 }
 
@@ -85,7 +86,7 @@ async function fastBuiltin(type: CheckType): Promise<FastProbe | undefined> {
 
 export class Runner {
   private readonly o: RunnerOptions;
-  private readonly checks: Running[];
+  private readonly checks: ScheduledCheck[];
   private readonly groups: Group[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -105,7 +106,7 @@ export class Runner {
         byKey.set(key, group);
         this.groups.push(group);
       }
-      const c: Running = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, code: null, detail: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
+      const c: ScheduledCheck = { spec, group, state: initialState(), next: 0, inFlight: false, seq: 0, ac: null, handle: null, startedAt: 0, deadline: 0, error: null, code: null, detail: null, latencyMs: null, rounds: 0, failures: 0, dirty: false };
       group.ring.push(c);
       return c;
     });
@@ -195,7 +196,7 @@ export class Runner {
     this.wakeTimer = setTimeout(() => this.wake(), Math.max(0, at - performance.now()));
   }
 
-  private begin(c: Running): void {
+  private begin(c: ScheduledCheck): void {
     const now = performance.now();
     const seq = ++c.seq;
     c.inFlight = true;
@@ -225,7 +226,7 @@ export class Runner {
   }
 
   // `code` is error's VIGIL_E code (ignored on a success).
-  private finish(c: Running, error: string | null, code: string): void {
+  private finish(c: ScheduledCheck, error: string | null, code: string): void {
     c.inFlight = false;
     c.ac = null;
     c.handle = null;
@@ -247,7 +248,7 @@ export class Runner {
     }
   }
 
-  private report(c: Running): CheckReport {
+  private report(c: ScheduledCheck): CheckReport {
     return {
       check: c.spec.name, up: c.state.up, settled: c.state.settled, error: c.error, code: c.code, latencyMs: c.latencyMs,
       transitions: c.state.transitions, rounds: c.rounds, failures: c.failures,
