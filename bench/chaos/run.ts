@@ -4,7 +4,7 @@
 // Loss is an nftables `numgen random` drop on the bridge (the kernel here has no netem).
 // CHAOS_RUNS (default 3) runs; CHAOS_ONLY=name,name to pick faults. Needs root.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsExec } from '../../test/net/netns.ts';
@@ -156,6 +156,12 @@ const FAULTS: Record<string, { what: string; run: (l: Lab) => Promise<Metrics> }
       for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       await p.pa.exited;
       await sleep(1000);
+      // keepalived's VRRP child, orphaned, stays a zombie here (this container's pid 1 reaps no
+      // orphans; systemd would), and keepalived takes its pid file for a running daemon: gone
+      // with the process, as they would be on a real box.
+      if (l.impl === 'keepalived') {
+        for (const k of ['main', 'vrrp', 'check']) rmSync(join(p.l.work.dir, `${p.a.ns}.${k}.pid`), { force: true });
+      }
       const execAt = Date.now();
       p.pa = l.impl === 'vigil' ? p.l.vigilFile(p.a, join(p.l.work.dir, `${p.a.ns}.yaml`)) : p.l.keepalived(p.a, p.a.ns, keepalivedConf(150));
       const removed = await l.onA.next(true, execAt, 5000);
