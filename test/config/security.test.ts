@@ -137,3 +137,18 @@ t.test('notify.user: the hook runs as that user', { skip: root ? false : 'needs 
   writeFileSync(file, config(owned));
   t.equal(spawnSync(VIGIL, ['check', '-c', file], { encoding: 'utf8', timeout: 30_000 }).status, 2, 'the same script, run as root: refused');
 });
+
+t.test('notify.user in a running agent: its master hook runs as that user', { skip: netSkip ?? (root ? false : 'needs root') }, async (t) => {
+  const u = testUser(t);
+  const l = lab(t, 'vsecu-', ['a']);
+  const x = tree(t);
+  const hook = x.file('whoami.sh');
+  const out = join(x.dir, 'out');
+  writeFileSync(out, ''); chownSync(out, u.uid, u.gid);
+  const file = l.work.file('u.yaml', config(hook).replace('notify: {', `notify: { user: ${USER},`));
+  const p = l.vigilFile(l.hosts[0]!, file, { OUT: out });
+  await p.waitLine(/"to":"master"/, 15_000);
+  const t0 = performance.now();
+  while (readFileSync(out, 'utf8').trim() === '' && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(readFileSync(out, 'utf8').trim(), String(u.uid), `the hook ran as ${USER} (uid ${u.uid})`);
+});
