@@ -23,7 +23,9 @@ async function once(lan: Lan, mon: Monitor, kind: Kind, dir: string): Promise<nu
   await sleep(1500);
   const pids = [first.proc.pid!, ...children(first.proc.pid!)];
   for (const p of pids) for (const c of children(p)) pids.push(c);
-  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  // Stopped first, then killed: a supervisor killed a moment after its engine would see the
+  // engine die and remove its VIPs, which is not the case measured.
+  for (const sig of ['SIGSTOP', 'SIGKILL'] as const) for (const p of pids) { try { process.kill(p, sig); } catch { /* gone */ } }
   await first.exited;
   await sleep(1000);
   // keepalived's pid files name the killed processes (a zombie VRRP child may still hold its pid):
