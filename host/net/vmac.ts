@@ -93,7 +93,7 @@ export async function createVmac(o: VmacOptions, shared?: Netlink): Promise<Vmac
   const nl = shared ?? new Netlink();
   const mac = vmacAddress(o.vrid, o.family);
   const name = o.name ?? `${o.family === 4 ? 'vrrp' : 'vrrp6'}.${o.vrid}`;
-  if (name.length > 15) throw new RangeError(`interface name ${name} is longer than 15 bytes`);
+  if (name.length > 15) throw new NetError(`VMAC interface name ${JSON.stringify(name)} is longer than 15 bytes: choose a shorter vmac name`, 'VIGIL_ENET_IFNAME');
   let index = 0;
   let heldParent = false;
   try {

@@ -8,7 +8,7 @@
 // and receives nothing (a "ret #0" filter), and the receiver is bound to the device only.
 import { hostLittleEndian, sockaddrIn, sockaddrIn6 } from './sockaddr.ts';
 import { addressBytes, familyOf, formatAddress, isLinkLocal6, type Family } from '../core/addr.ts';
-import { NoSourceAddressError, mapOsError, mapSendError } from './errors.ts';
+import { NetError, NoSourceAddressError, mapOsError, mapSendError } from './errors.ts';
 import { Netlink } from './netlink.ts';
 import { K, shim } from './shim.ts';
 
@@ -114,7 +114,7 @@ export class VrrpSocket {
   static async open(o: VrrpSocketOptions): Promise<VrrpSocket> {
     const ifindex = ifIndex(o.ifname);
     const source = o.source ?? (await sourceAddress(o.sourceIfname ?? o.ifname, o.family));
-    if (familyOf(source) !== o.family) throw new TypeError(`source ${source} is not IPv${o.family}`);
+    if (familyOf(source) !== o.family) throw new NetError(`source ${source} is not an IPv${o.family} address`, 'VIGIL_ENET_FAMILY');
     const s = shim();
     const opened: number[] = [];
     const what = `opening the IPv${o.family} VRRP socket on ${o.ifname}`;
@@ -168,7 +168,7 @@ export class VrrpSocket {
 
   /** The prebuilt sockaddr of a unicast peer (build once per peer, not per packet). */
   peer(ip: string): Uint8Array {
-    if (familyOf(ip) !== this.family) throw new TypeError(`peer ${ip} is not IPv${this.family}`);
+    if (familyOf(ip) !== this.family) throw new NetError(`peer ${ip} is not an IPv${this.family} address`, 'VIGIL_ENET_FAMILY');
     return this.family === 4 ? sockaddrIn(ip) : sockaddrIn6(ip, isLinkLocal6(addressBytes(ip)) ? this.ifindex : 0);
   }
 
