@@ -84,9 +84,10 @@ export class Reconciler {
 
   /** A checker report (host/checks/protocol.ts): unsettled ones keep what was known. */
   report(r: CheckReport): void {
+    const weightWas = this.lastReport.get(r.check)?.detail?.weight;
     this.lastReport.set(r.check, r);
     if (!r.settled) return;
-    let changed = false;
+    let changed = r.detail?.weight !== weightWas;   // a dynamic check's weight moved
     for (const s of this.servers.values()) {
       if (s.spec.check !== r.check || s.up === r.up) continue;
       s.up = r.up;
@@ -128,7 +129,12 @@ export class Reconciler {
     const out = new Map<string, number>();
     for (const vs of this.config.virtualServers) {
       const ids = vs.realServers.map((rs) => rsId(vs, rs));
-      const base = ids.map((id, i) => (this.servers.get(id)?.up ? vs.realServers[i].weight : 0));
+      const base = ids.map((id, i) => {
+        const rs = vs.realServers[i];
+        if (!this.servers.get(id)?.up) return 0;
+        // keepalived's misc_dynamic (an exec check with dynamic: true): exit 2..255 sets the weight to exit - 2.
+        return (rs.check !== null ? this.lastReport.get(rs.check)?.detail?.weight : undefined) ?? rs.weight;
+      });
       if (vs.scheduler === 'lc' || vs.scheduler === 'wlc') {
         const score = base.map((w, i) => (w > 0 ? (vs.scheduler === 'lc' ? 1 : w) / (1 + (this.connections.get(this.marks.get(ids[i])!) ?? 0)) : 0));
         const max = Math.max(...score, 0);

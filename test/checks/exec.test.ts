@@ -96,3 +96,31 @@ t.test('config: timeout may equal the interval, not exceed it; keys of other typ
   t.throws(() => check('{ name: a, type: exec, command: [/bin/true], path: /x }'), /path is for file checks, not exec/);
   t.throws(() => check('{ name: a, type: exec }'), /has no command/);
 });
+
+t.test('misc_dynamic: the load balancer takes the weight it sets (host/lb/reconciler.ts)', async (t) => {
+  const { Reconciler } = await import('../../host/lb/reconciler.ts');
+  const { createLogger } = await import('../../host/agent/log.ts');
+  const config = parseConfig(`checks:
+  - { name: dyn, type: exec, dynamic: true, command: [/bin/sh, -c, "exit 12"] }
+virtualServers:
+  - name: web
+    address: 192.0.2.100
+    port: 80
+    scheduler: wrr
+    realServers:
+      - { address: 198.51.100.11, port: 80, weight: 3, check: dyn }
+      - { address: 198.51.100.12, port: 80, weight: 1 }
+`, 'lb.yaml');
+  const applied: string[] = [];
+  const r = new Reconciler(config, {
+    apply: async (text) => { applied.push(text); }, flushConntrack: async () => 0, egress: async () => undefined,
+    runHook: () => {}, now: () => performance.now(), log: createLogger({ json: true, write: () => {} }),
+  });
+  t.teardown(() => r.stop());
+  // The check's own run, reported as the checker reports it.
+  const d = await run(config.checks[0]);
+  r.report({ check: 'dyn', up: true, settled: true, error: null, latencyMs: 1, transitions: 1, rounds: 1, failures: 0, detail: d });
+  t.strictSame([...r.weights().values()], [10, 1], 'exit 12: weight 10 in place of the configured 3');
+  r.report({ check: 'dyn', up: true, settled: true, error: null, latencyMs: 1, transitions: 1, rounds: 2, failures: 0, detail: { exitCode: 0, output: '' } });
+  t.strictSame([...r.weights().values()], [3, 1], 'exit 0: the configured weight');
+});
