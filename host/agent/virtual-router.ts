@@ -39,16 +39,22 @@ export class VirtualRouter<W = unknown> {
   setPeers(): void {
     this.peerKeys.clear();
     this.peerAddrs = (this.spec.unicastPeers ?? []).map((p) => parseAddress(p));
-    this.peerAddrs.forEach((a, i) => { if (!this.peerKeys.has(keyOf(a, 16))) this.peerKeys.set(keyOf(a, 16), i); });
+    this.keysCollide = false;
+    this.peerAddrs.forEach((a, i) => {
+      const k = keyOf(a, 16);
+      if (this.peerKeys.has(k)) this.keysCollide = true;
+      else this.peerKeys.set(k, i);
+    });
   }
+  // Two peers with one key (possible for IPv6): those past the first are found by a search.
+  private keysCollide = false;
   /** The unicast peer `dst` (the core's 4- or 16-byte form) is, or -1: the multicast group. */
   peerOf(dst: Uint8Array): number {
     if (this.peerAddrs.length === 0) return -1;
     const i = this.peerKeys.get(keyOf(dst, dst.length));
-    if (i === undefined) return -1;
-    const a = this.peerAddrs[i]!;
-    for (let k = 0; k < dst.length; k++) if (a[k] !== dst[k]) return -1;
-    return i;
+    if (i !== undefined && same(this.peerAddrs[i]!, dst)) return i;
+    if (this.keysCollide) for (let k = 0; k < this.peerAddrs.length; k++) if (same(this.peerAddrs[k]!, dst)) return k;
+    return -1;
   }
 }
 
@@ -57,4 +63,9 @@ function keyOf(a: Uint8Array, n: number): number {
   for (let i = 0; i < n; i += 4) h ^= ((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!);
   // IPv4 addresses sit in the first 4 of the 16 bytes, zeros after: the same key either way.
   return (h ^ (h >>> 30)) & 0x3fffffff;
+}
+
+function same(a: Uint8Array, dst: Uint8Array): boolean {
+  for (let k = 0; k < dst.length; k++) if (a[k] !== dst[k]) return false;
+  return true;
 }

@@ -193,3 +193,21 @@ t.test('stop: a master sends priority 0 and releases; the backup takes over at o
   a.setLink('eth0', false);
   t.equal(a.logs.length, before, 'a stopped state takes no more input');
 });
+
+t.test('unicast: a SEND names its peer by index in the configured list, found without a search', async (t) => {
+  const { parseConfig } = await import('../../host/config/load.ts');
+  const { toEngineSpec } = await import('../../host/agent/spec.ts');
+  const { VirtualRouter } = await import('../../host/agent/virtual-router.ts');
+  const { parseAddress } = await import('../../host/core/addr.ts');
+  const spec = (peers: string[], family: 4 | 6) => toEngineSpec(parseConfig(`instances:\n${instanceYaml({ priority: 100, vips: [family === 4 ? '192.0.2.100/24' : '2001:db8::100/64'] })}\n    unicastPeers: [${peers.join(', ')}]\n`, 'u.yaml')).instances[0]!;
+  const env = { ifindex: 1, ifname: 'eth0', mac: null, source: '192.0.2.1', linkFailing: false, tracksFailing: [], vmac: null };
+  const v4 = new VirtualRouter(spec(['192.0.2.2', '192.0.2.3', '198.51.100.7'], 4), 0, env, -1);
+  const dst4 = (a: string) => parseAddress(a).subarray(0, 4);   // the core's SEND destination: 4 bytes for IPv4
+  t.same(['192.0.2.2', '192.0.2.3', '198.51.100.7', '192.0.2.4', '224.0.0.18'].map((a) => v4.peerOf(dst4(a))), [0, 1, 2, -1, -1]);
+  // 2001:db8::3 and 2001:db8::1:0:2 have the same key (their 32-bit words XOR alike).
+  const v6 = new VirtualRouter(spec(['fe80::2', '2001:db8::3', '2001:db8::1:0:2'], 6), 0, env, -1);
+  t.same(['fe80::2', '2001:db8::3', '2001:db8::1:0:2', '2001:db8::4', 'ff02::12'].map((a) => v6.peerOf(parseAddress(a))), [0, 1, 2, -1, -1],
+    'IPv6, two peers of one key told apart by their bytes');
+  const multicast = new VirtualRouter(toEngineSpec(parseConfig(`instances:\n${instanceYaml({ priority: 100 })}\n`, 'm.yaml')).instances[0]!, 0, env, -1);
+  t.equal(multicast.peerOf(dst4('224.0.0.18')), -1, 'no peers: the group');
+});
