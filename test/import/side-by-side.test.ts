@@ -3,9 +3,10 @@
 // real files have: VRRP with scripts and PASS auth (v2), unicast, a sync group, and a
 // virtual_server beside its instance.
 import t from 'tap';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { skipReason } from '../net/netns.ts';
+import { nsExec, skipReason } from '../net/netns.ts';
 import { holders, lab, until } from '../helpers/agents.ts';
 import { needTools } from '../helpers/tools.ts';
 import { importKeepalived } from '../../host/import/index.ts';
@@ -189,5 +190,63 @@ scenarios.forEach((s, n) => {
     t.pass(`and back to keepalived in ${(back / 1000).toFixed(1)} s`);
     await new Promise((r) => setTimeout(r, 1000));
     t.ok(one(k.ns), 'one master still');
+  });
+});
+
+// Two of the real files (../shared/kaconf/, read in place), with only what ties them to their
+// network changed: the virtual address, and the script path to one of the test's.
+const corpus = fileURLToPath(new URL('../../../shared/kaconf/', import.meta.url));
+const real: { file: string; edit: (text: string, s: Side, priority: number) => string; lose: 'script' | 'stop' }[] = [
+  {
+    // vrrp_script (weight 0: FAULT), nopreempt, PASS auth, notify hooks; v2.
+    file: '36-ceph-nfs-ha.conf', lose: 'script',
+    // (keepalived's own --config-test refuses its empty notification_email block: gone.)
+    edit: (x, s, p) => x.replace(/notification_email \{\s*\}/, '').replace('192.168.1.13/24', '192.0.2.100/24').replace('"/etc/keepalived/check_nfs.sh"', `"/bin/sh -c 'test ! -e ${s.dir}/fail'"`)
+      .replace('priority 100', `priority ${p}`).replace('router_id NFS_HA_222', 'router_id NFS_HA_222\n    enable_script_security\n    script_user root'),
+  },
+  // A bare use_vmac: both routers' VIP on a VMAC (macvlan) interface; v2.
+  { file: '34-vmac-minimal.conf', lose: 'stop', edit: (x, _s, p) => x.replace('10.0.1.1', '192.0.2.100').replace('priority 10', `priority ${p}`) },
+];
+
+real.forEach((f, n) => {
+  const why = !existsSync(join(corpus, f.file)) ? `${corpus} is absent: the real keepalived configs live outside the project` : undefined;
+  t.test(`keepalived and imported vigil side by side, a real file: ${f.file}`, { skip: skip ?? why, timeout: 120_000 }, async (t) => {
+    const l = lab(t, `vsr${n}-`, ['k', 'v']);
+    const [k, v] = l.hosts;
+    chmodSync(l.work.dir, 0o755);
+    const side = (name: string): Side => { const dir = join(l.work.dir, name); mkdirSync(dir); chmodSync(dir, 0o755); return { v4: '', dir }; };
+    const K = side('k'), V = side('v');
+    const text = readFileSync(join(corpus, f.file), 'utf8');
+    // On any interface: with use_vmac the VIP is on the VMAC one.
+    const has = (ns: string) => (JSON.parse(nsExec(ns, 'ip', '-j', 'addr', 'show')) as { addr_info?: { local: string }[] }[]).some((i) => (i.addr_info ?? []).some((a) => a.local === '192.0.2.100'));
+    const one = (who: string) => { const h = l.ns.filter(has); return h.length === 1 && h[0] === who; };
+    const imported = importKeepalived(l.work.file('vigil-side.conf', f.edit(text, V, 100)));
+    t.comment(`imported with ${imported.left.length} line(s) left out`);
+    const vg = l.vigilFile(v, l.work.file('vigil.yaml', imported.yaml));
+    let ka = l.keepalived(k, 'ka', f.edit(text, K, 150));
+    await until(() => one(k.ns) || one(v.ns), 15_000, 'a master');
+    await vg.waitLine(/checker running|"to":"(backup|master)"/, 15_000);
+    // nopreempt (36): whoever came first may hold it; keepalived at 150 takes it when vigil stops.
+    if (!one(k.ns)) {
+      await vg.stop();
+      await until(() => one(k.ns), 8000, 'keepalived to hold the VIP');
+      t.fail('vigil held the VIP before keepalived: restarted it');
+      return;
+    }
+    t.ok(one(k.ns), 'keepalived master, vigil backup: one holder');
+    if (f.lose === 'script') writeFileSync(join(K.dir, 'fail'), '');
+    else await ka.stop();
+    const to = await until(() => one(v.ns), 10_000, 'the VIP to move to vigil', 20);
+    t.pass(`keepalived ${f.lose === 'script' ? 'script failed (FAULT)' : 'stopped'}: vigil took the VIP in ${(to / 1000).toFixed(1)} s`);
+    if (f.lose === 'script') rmSync(join(K.dir, 'fail'));
+    else ka = l.keepalived(k, 'ka2', f.edit(text, K, 150));
+    if (/nopreempt/.test(text)) {
+      // keepalived stays backup (nopreempt); it takes the VIP back when vigil goes.
+      await new Promise((r) => setTimeout(r, 3000));
+      t.ok(one(v.ns), 'nopreempt: keepalived back, vigil keeps the VIP');
+      await vg.stop();
+    }
+    const back = await until(() => one(k.ns), 12_000, 'the VIP to move back to keepalived', 20);
+    t.pass(`and back to keepalived in ${(back / 1000).toFixed(1)} s`);
   });
 });
