@@ -158,9 +158,13 @@ function braces(line: string): number {
 // A template's markers, found before comments are taken out (a Jinja "{# #}" or a "#NAME#"
 // placeholder looks like a comment to keepalived).
 function templateMarks(file: string, line: number, body: string, offset: number, r: LexResult): void {
-  const re = /\{\{|\{%|\{#|#[A-Z][A-Z0-9_]*#|<--[^>]*-->/g;
+  // "{#" is Jinja's comment only at a line's start or closed by "#}": "global_defs {#note" is
+  // keepalived's brace and comment.
+  const re = /\{\{|\{%|^\s*\{#|\{#.*#\}|#[A-Z][A-Z0-9_]*#|<--[^>]*-->/g;
   for (let m = re.exec(body); m; m = re.exec(body)) {
-    r.templates.push({ file, line, col: offset + m.index + 1, token: m[0].startsWith('<') ? m[0] : m[0] === '{{' ? templateSpan(body, m.index, '}}') : m[0] === '{%' ? templateSpan(body, m.index, '%}') : m[0] === '{#' ? templateSpan(body, m.index, '#}') : m[0] });
+    const tok = m[0].trimStart(), at = m.index + m[0].length - tok.length;
+    const token = tok.startsWith('{{') ? templateSpan(body, at, '}}') : tok.startsWith('{%') ? templateSpan(body, at, '%}') : tok.startsWith('{#') ? templateSpan(body, at, '#}') : tok;
+    r.templates.push({ file, line, col: offset + at + 1, token });
     return;
   }
 }

@@ -326,6 +326,8 @@ t.test('templates are refused at their line:col', async (t) => {
     const r = imp(text, 'tpl.conf');
     t.match(r.template, { token, line, col }, token);
   }
+  t.match(imp('  {# a Jinja comment #}\n', 'tpl.conf').template, { token: '{# a Jinja comment #}', line: 1, col: 3 });
+  t.equal(imp('global_defs {#keepalived\'s brace, then a comment\n}\n', 'ok.conf').template, undefined, '"{#" after a keyword is a brace and a comment');
   t.equal(imp('$V=eth0\nvrrp_instance X {\n interface ${V}\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n').template, undefined, 'a defined ${NAME} is no template');
 });
 
