@@ -13,7 +13,7 @@ import type { AgentConfig } from '../config/types.ts';
 import type { Logger } from '../agent/log.ts';
 import { parseReport } from '../checks/protocol.ts';
 import { runHook } from '../agent/notify.ts';
-import { applyTransaction, readCounters, readPersistence } from './nft.ts';
+import { applyTransaction, listTable, readCounters, readPersistence } from './nft.ts';
 import { Reconciler, type LbIo } from './reconciler.ts';
 import { lbMetrics, lbStatus, type Counters } from './status.ts';
 import { lbStatusBase, removeLbStatus, writeLbStatus } from './status-file.ts';
@@ -59,6 +59,12 @@ export async function runLb(file: string, log: Logger): Promise<number> {
   const refresh = async () => {
     const t = config.loadBalancer.table;
     counters = new Map([...await readCounters('inet', t), ...(config.virtualServers.some((v) => v.forwarding === 'dr') ? await readCounters('netdev', t) : [])]);
+    // No counter at all: the table may be gone (`nft flush ruleset`, a restart of the nftables
+    // service); nothing else would bring it back until the next change.
+    if (counters.size === 0 && rec.servers.size > 0 && await listTable('inet', t) === null) {
+      log.warn(`load balancer: table inet ${t} is gone (nft flush ruleset?): putting it back whole`);
+      rec.resync();
+    }
     if (config.virtualServers.some((v) => v.forwarding === 'nat')) rec.setConnections(await connectionCounts());
     if (base) {
       const st = lbStatus(rec, counters, config.virtualServers);

@@ -167,6 +167,12 @@ export class Reconciler {
   }
   private carried = new Map<string, Map<string, { val: string; expires: number }[]>>();
 
+  /** The table is gone (host/lb/main.ts finds out): the next apply replaces it whole. */
+  resync(): void {
+    this.applied = null;
+    this.schedule();
+  }
+
   /** No more applies (a stop): pending work and retries are dropped. */
   stop(): void {
     this.stopped = true;
@@ -218,6 +224,9 @@ export class Reconciler {
       this.io.log.error(`load balancer: the transaction was refused, nothing of it applied; the kernel keeps the last good state; retrying in ${wait} ms: ${this.lastError}`,
         { detail: (err as { detail?: string }).detail });
       this.pendingSince = since;
+      // The kernel's table may not be the one this diff was made against (removed by hand, or by
+      // `nft flush ruleset`): the retry replaces it whole, still in one transaction.
+      this.applied = null;
       setTimeout(() => this.schedule(), wait).unref();
       return;
     }
