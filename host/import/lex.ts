@@ -116,7 +116,7 @@ function undefinedParams(file: string, line: number, body: string, offset: numbe
   for (let i = 0; i < body.length; i++) {
     const ch = body[i];
     if (ch === '"') q = !q;
-    else if (!q && (ch === '#' || ch === '!') && (i === 0 || /\s/.test(body[i - 1]))) return;
+    else if (!q && (ch === '#' || ch === '!')) return;
     else if (!q && ch === '$' && body[i + 1] === '{') {
       const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(body.slice(i));
       if (m && !defs.has(m[1])) { r.templates.push({ file, line, col: offset + i + 1, token: m[0] }); return; }
@@ -194,7 +194,9 @@ function tokenize(s: string, file: string, line: number, offset: number, r: LexR
       continue;
     }
     let j = i;
-    while (j < s.length && !/[\s{}]/.test(s[j])) {
+    // keepalived ends a word at "#" or "!" too: "priority 150#x" is 150, "auth_pass ab!cd" is ab
+    // (2.2.7's dump).
+    while (j < s.length && !/[\s{}#!]/.test(s[j])) {
       // ${NAME} is one word, braces and all.
       if (s[j] === '$' && s[j + 1] === '{') { const end = s.indexOf('}', j); j = end < 0 ? s.length : end + 1; continue; }
       j++;

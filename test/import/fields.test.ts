@@ -215,6 +215,11 @@ t.test('two keywords on one line: keepalived reads the first and ignores the res
   t.match(r.left, [/^two\.conf:3:16: priority: not supported \(keepalived reads one keyword a line and ignores this one after "state"/]);
 });
 
+t.test('a comment may start inside a word, as keepalived reads it', async (t) => {
+  const r = imp('vrrp_instance V {\n  interface e0\n  priority 150#x\n  virtual_router_id 7\n  authentication {\n    auth_type PASS\n    auth_pass ab!cd\n  }\n  virtual_ipaddress {\n    192.0.2.7\n  }\n}\n', 'cm.conf');
+  t.match(r.doc.instances[0], { priority: 150, auth: { password: 'ab' } });
+});
+
 t.test('include with a relative glob, read in place', async (t) => {
   file('inc/conf.d/a.conf', 'vrrp_instance A {\n interface e0\n virtual_router_id 7\n virtual_ipaddress {\n  203.0.113.7\n }\n}\n');
   file('inc/conf.d/b.conf', 'vrrp_instance B {\n interface e0\n virtual_router_id 8\n virtual_ipaddress {\n  203.0.113.8\n }\n}\n');
