@@ -4,6 +4,7 @@
 // address, held connections are counted per real server, and a dead one is left out and its
 // held connection flushed (conntrack's IPv6 table).
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { needTools } from '../helpers/tools.ts';
 import { agentStatus, until, type Proc } from '../helpers/agents.ts';
@@ -34,13 +35,14 @@ t.test('IPv6 NAT: rr 10/10/10, the client\'s own address, connections counted, a
   }
   // 250 ms checks: at 100 ms / 80 ms this loaded box flapped a real server now and then, and
   // flushOnFailure cut its held connection with it.
-  const file = lab.work.file('v6.yaml', [
+  const config = (extra = '') => [
     'checks:', ...rs.map((s) => `  - { name: ${s.name}, type: http, target: "http://[${s.addr6}]:8080/", interval: 250ms, timeout: 200ms, rise: 2, fall: 2 }`),
     'virtualServers:',
-    `  - { name: web6, address: "${VIP6}", port: 80, scheduler: rr, realServers: [${rs.map((s) => `{ address: "${s.addr6}", port: 8080, check: ${s.name} }`).join(', ')}] }`,
+    `  - { name: web6, address: "${VIP6}", port: 80, scheduler: rr${extra}, realServers: [${rs.map((s) => `{ address: "${s.addr6}", port: 8080, check: ${s.name} }`).join(', ')}] }`,
     `  - { name: line6, address: "${VIP6}", port: 9000, scheduler: rr, realServers: [${rs.map((s) => `{ address: "${s.addr6}", check: ${s.name} }`).join(', ')}] }`,
     'status: { listen: 127.0.0.1:9110 }',
-  ].join('\n') + '\n');
+  ].join('\n') + '\n';
+  const file = lab.work.file('v6.yaml', config());
   const vigil = lab.vigil(file);
   await vigil.waitLine(/load balancer: 2 virtual server\(s\), 6 real server\(s\) in table vigil, applied/, 20_000);
   await until(() => agentStatus(lab.director).virtualServers?.[0]?.realServers.every((r: { up: boolean }) => r.up) === true, 10_000, 'real servers up in /status', 50);
@@ -71,5 +73,15 @@ t.test('IPv6 NAT: rr 10/10/10, the client\'s own address, connections counted, a
   t.match(ping[r2held], /^ERR/, `the connection held on r2 is cut: ${ping[r2held]}`);
   t.ok(ping.every((p, i) => i === r2held || p === opened[i]), `the others answer as before: ${ping.join(', ')}`);
   hold.close();
+
+  // Persistence per /64 (an IPv6 mask in the set's key): the kernel takes it, and holds the client.
+  writeFileSync(file, config(', persistence: { timeout: 30s, netmask: 64 }'));
+  const from = vigil.lines.length;
+  vigil.signal('SIGHUP');
+  await until(() => vigil.lines.slice(from).some((l) => /load balancer: reloaded|refused/.test(l)), 10_000, 'the reload', 20);
+  t.ok(vigil.lines.slice(from).some((l) => /load balancer: reloaded/.test(l)), 'persistence netmask 64: reloaded (the transaction taken)');
+  t.match(nsExec(lab.director, 'nft', 'list', 'chain', 'inet', 'vigil', 'vs-web6'), /ip6 saddr & ffff:ffff:ffff:ffff:: (== )?@aff-/, 'the service chain looks the client up by its /64');
+  const p = spread(await lab.requests('http', VIP6, 80, 6));
+  t.equal(Object.keys(p).length, 1, `6 connections, one real server: ${JSON.stringify(p)}`);
   t.equal(await vigil.stop(), 0);
 });
