@@ -27,6 +27,8 @@ t.test('a minimal instance gets every default', async (t) => {
     policies: [],
     status: { listen: { host: '127.0.0.1', port: 9110 }, exposed: false },
     realtime: { enabled: true, priority: 50 },
+    virtualServers: [],
+    loadBalancer: { table: 'vigil', removeOnStop: true },
   });
   t.strictSame(c.instances[0], expected, 'no extra fields');
 });

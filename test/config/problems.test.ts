@@ -30,7 +30,7 @@ t.test('unknown keys: the key, with a suggestion', async (t) => {
     'unknown key "frobnicate" in an instance: the keys are name, interface, vrid, priority, version, advertInterval, preempt, '
     + 'preemptDelay, acceptMode, virtualAddresses, unicastPeers, unicastSource, auth, vmac, garp, track, notify']);
   expect(t, lines('instance:', ...instance('A', 1, '192.0.2.1')), ['instance:', 'unknown key "instance" (did you mean "instances"?)'],
-    ['instance:', 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml)']);
+    ['instance:', 'no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml), or "virtualServers:" for a load balancer alone']);
   expect(t, one(': 5'), ['    : |5', 'a key is missing before the ":" of 5']);
   expect(t, one('<<: { priority: 5 }'), ['<<', 'merge keys (<<) are not supported: write the keys out']);
   expect(t, one('priority: 150', 'priority: 160'), ['priority: 160', 'duplicate key "priority" (first on line 6): keep one of them']);
@@ -211,7 +211,7 @@ t.test('status and realtime', async (t) => {
   expect(t, top('status: { listen: "127.0.0.1:65536" }'), ['"127', 'status.listen "127.0.0.1:65536": the port must be 1..65535']);
   expect(t, top('status: { listen: "example.com:80" }'), ['"example', 'status.listen "example.com:80": the host must be an IPv4 address, [IPv6] or localhost (vigil resolves no names)']);
   expect(t, top('status: { listen: "[fe80::1%e0]:80" }'), ['"[fe80', 'status.listen "[fe80::1%e0]:80": "fe80::1%e0" in brackets is not an IPv6 address']);
-  expect(t, top('status: { port: 9110 }'), ['port', 'unknown key "port" in status: the keys are listen']);
+  expect(t, top('status: { port: 9110 }'), ['port', 'unknown key "port" in status: the keys are listen, target']);
   expect(t, top('realtime: { priority: 0 }'), ['0 }', 'realtime.priority 0 is out of range 1..99']);
   expect(t, top('realtime: { priority: 100 }'), ['100', 'realtime.priority 100 is out of range 1..99']);
   expect(t, top('realtime: off'), ['off', 'realtime must be a map, e.g. { priority: 50 }, or false, not "off"']);

@@ -45,7 +45,7 @@ t.test('empty and wrong-shaped files', async (t) => {
   t.strictSame(brief('# nothing but a comment\n'), [`1:1: ${empty}`]);
   t.strictSame(brief('- a\n- b\n'), ['1:1: the file must be a map with "instances:" at the top, not a list']);
   t.strictSame(brief('just words\n'), ['1:1: the file must be a map with "instances:" at the top, not "just words"']);
-  t.strictSame(brief('status: false\n'), ['1:1: no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml)']);
+  t.strictSame(brief('status: false\n'), ['1:1: no instances: add an "instances:" list with at least one instance (see examples/vigil.yaml), or "virtualServers:" for a load balancer alone']);
   t.strictSame(brief('1: x\ninstances: []\n'), ['1:1: 1 is not a key name: keys are words like "priority"', '2:12: instances is empty: list at least one instance']);
 });
 
