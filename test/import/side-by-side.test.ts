@@ -120,6 +120,24 @@ vrrp_instance VI_B {
 `,
   },
   {
+    // vigil lists excluded addresses in its adverts, keepalived does not: each must still take
+    // the other's adverts.
+    name: 'virtual_ipaddress_excluded, VRRPv2', vips: ['192.0.2.100', '192.0.2.102'], takeoverMs: 8000, lose: 'stop',
+    conf: (p) => `vrrp_instance VI_X {
+  interface eth0
+  virtual_router_id 76
+  priority ${p}
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+  virtual_ipaddress_excluded {
+    192.0.2.102/24
+  }
+}
+`,
+  },
+  {
     name: 'an instance with a virtual_server', vips: ['192.0.2.100'], takeoverMs: 4000, lose: 'stop',
     conf: (p) => `global_defs {
   vrrp_version 3
@@ -183,6 +201,15 @@ scenarios.forEach((s, n) => {
     const toVigil = await until(() => one(v.ns), s.takeoverMs, 'the VIP to move to vigil', 20);
     t.pass(`keepalived ${s.lose === 'script' ? 'tracked script failed' : 'stopped'}: vigil took the VIP in ${(toVigil / 1000).toFixed(1)} s`);
 
+    // keepalived back at 50 stays backup behind vigil: it takes vigil's adverts.
+    if (s.lose === 'stop') {
+      const low = l.keepalived(k, 'ka50', s.conf(50, K, V));
+      await low.waitLine(/Entering BACKUP STATE/, 10_000);
+      await new Promise((r) => setTimeout(r, 3500));
+      t.ok(one(v.ns), 'keepalived (50) backup behind vigil (100): one holder');
+      t.notOk(low.lines.some((x) => /Entering MASTER STATE/.test(x)), 'keepalived never became master');
+      await low.stop();
+    }
     // And back: keepalived at 150 again preempts vigil (100).
     if (s.lose === 'script') rmSync(join(K.dir, 'fail'));
     else ka = l.keepalived(k, 'ka2', s.conf(150, K, V));
