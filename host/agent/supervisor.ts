@@ -26,7 +26,7 @@ import type { EngineProcess } from './engine-process-handle.ts';
 
 export interface SupervisorOptions {
   log: Logger;
-  // How to start the engine: argv for the same binary (see childArgv in host/cli/run.ts).
+  // How to start the engine: argv for the same binary (engineArgv, host/agent/boot.ts).
   command: string;
   args: string[];
   // How to start the checker (the same binary's `checker` command); absent: no checks run.

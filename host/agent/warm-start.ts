@@ -31,7 +31,7 @@ export function warmStartable(c: AgentConfig): string | undefined {
 
 export interface WarmStartOptions {
   config: AgentConfig;            // the accepted record's
-  command: string;                // the engine's argv (host/cli/run.ts, engineArgv)
+  command: string;                // the engine's argv (host/agent/boot.ts, engineArgv)
   args: string[];
   log: Logger;
 }
