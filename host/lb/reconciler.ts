@@ -101,10 +101,14 @@ export class Reconciler {
   }
 
   reload(config: AgentConfig): void {
+    // A new table name: the old table goes in the transaction that makes the new one whole.
+    const was = this.config.loadBalancer.table;
+    if (config.loadBalancer.table !== was) { this.retired.add(was); this.applied = null; }
     this.config = config;
     this.adopt(config);
     this.schedule();
   }
+  private retired = new Set<string>();
 
   /** Connections per ct mark (from conntrack, about once a second): lc / wlc follow them. */
   setConnections(counts: Map<number, number>): void {
@@ -215,6 +219,7 @@ export class Reconciler {
         }
       }
     }
+    for (const old of this.retired) if (old !== want.inet.name) text = `add table inet ${old}\ndelete table inet ${old}\nadd table netdev ${old}\ndelete table netdev ${old}\n` + text;
     if (text === '') { this.wantsFlush.clear(); this.runQuorumHooks(quorumChanges); return; }
     try {
       await this.io.apply(text);
@@ -232,6 +237,7 @@ export class Reconciler {
     }
     this.failures = 0;
     this.lastError = null;
+    this.retired.clear();
     this.applied = { inet: want.inet, netdev: want.netdev };
     this.carried.clear();
     this.appliedSlots = want.slots;

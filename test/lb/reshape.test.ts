@@ -1,7 +1,8 @@
 // Reloads that reshape a service, each applied as a diff against the running table (never a
 // rebuild): a rename, a new port, persistence added / changed / removed, tcp to udp, an
-// address to a fwmark, NAT to DR and back, no virtual server at all and back. Each transaction
-// must be taken by the kernel, and the NAT shapes carry traffic right after.
+// address to a fwmark, NAT to DR and back, the table renamed and back, no virtual server at
+// all and back. Each transaction must be taken by the kernel, and the NAT shapes carry traffic
+// right after.
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
@@ -35,6 +36,8 @@ t.test('reloads that reshape a service: each one a transaction the kernel takes'
     ['direct routing', vs(`name: www, address: ${VIP}, port: 8080, forwarding: dr, interface: eth0, scheduler: wrr`), null],
     ['NAT again', vs(`name: web, address: ${VIP}, port: 80, scheduler: rr`), [80, { r1: 2, r2: 2 }]],
     ['two services', vs(`name: web, address: ${VIP}, port: 80, scheduler: rr`) + vs(`name: web2, address: ${VIP}, port: 82, scheduler: wrr`).replace('virtualServers:\n', ''), [82, { r1: 2, r2: 2 }]],
+    ['the table renamed', vs(`name: web, address: ${VIP}, port: 80, scheduler: rr`) + 'loadBalancer: { table: vigil2 }\n', [80, { r1: 2, r2: 2 }]],
+    ['and back', vs(`name: web, address: ${VIP}, port: 80, scheduler: rr`), [80, { r1: 2, r2: 2 }]],
   ];
   for (const [what, config, traffic] of steps) {
     writeFileSync(file, config);
@@ -51,6 +54,8 @@ t.test('reloads that reshape a service: each one a transaction the kernel takes'
       else t.strictSame(a, traffic[1], `${what}: 4 connections to port ${traffic[0]}: ${JSON.stringify(a)}`);
     }
     t.equal(tables().includes('table netdev vigil'), what === 'direct routing', `${what}: a netdev table only while a service is DR`);
+    const inet = tables().split('\n').filter((l) => l.startsWith('table inet vigil'));
+    t.strictSame(inet, [what === 'the table renamed' ? 'table inet vigil2' : 'table inet vigil'], `${what}: one inet table of vigil's: ${inet.join(', ')}`);
   }
 
   // No virtual server: vigil lb stops and the table goes; back: a new table.

@@ -1,6 +1,7 @@
-// After a refused transaction, or once vigil lb has found its table gone, the next apply
-// replaces the table whole (in one transaction): a diff made against a table the kernel no
-// longer has would be refused for ever. The Reconciler on its own, its I/O recorded.
+// After a refused transaction, once vigil lb has found its table gone, or when the table is
+// renamed (the old one removed in the same transaction), the next apply replaces the table
+// whole (in one transaction): a diff made against a table the kernel no longer has would be
+// refused for ever. The Reconciler on its own, its I/O recorded.
 import t from 'tap';
 import { parseConfig } from '../../host/config/load.ts';
 import { Reconciler, type LbIo } from '../../host/lb/reconciler.ts';
@@ -51,4 +52,17 @@ t.test('resync(): the next apply replaces the table whole, then diffs again', as
   await new Promise((r) => setTimeout(r, 50));
   t.equal(h.applied.length, 3);
   t.notMatch(h.applied[2], whole, 'a check down after it: a diff');
+});
+
+t.test('loadBalancer.table renamed: one transaction removes the old table and makes the new one', async (t) => {
+  const h = harness();
+  t.ok(await h.rec.syncNow());
+  h.rec.reload(parseConfig(text + 'loadBalancer: { table: lb2 }\n', 'lb.yaml'));
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(h.applied.length, 2);
+  t.match(h.applied[1], /^add table inet vigil\ndelete table inet vigil\nadd table netdev vigil\ndelete table netdev vigil\nadd table inet lb2\ndelete table inet lb2\ntable inet lb2 \{/);
+  h.rec.report(report('c1', false));
+  await new Promise((r) => setTimeout(r, 50));
+  t.notMatch(h.applied[2], /table inet vigil/, 'after it, diffs of the new table only');
+  t.match(h.applied[2], /inet lb2/);
 });
