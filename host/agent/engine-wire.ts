@@ -2,6 +2,8 @@
 // its socket, unicast peers as socket addresses, the VIPs' prepared netlink requests, the VIP work
 // queue, its announcement and its last notify hook; and the VIP operations it carries out.
 import { VrrpSocket } from '../net/vrrp-socket.ts';
+import type { Announcer } from '../net/announce.ts';
+import type { Core } from '../core/core.ts';
 import { addressRequest, type Netlink, type PreparedRequest } from '../net/netlink.ts';
 import { createVmac, type Vmac } from '../net/vmac.ts';
 import { isLinkLocal6, parseAddress } from '../core/addr.ts';
@@ -165,4 +167,17 @@ export async function linkStates(nl: Netlink, routers: Iterable<Router>): Promis
     out.push({ index: l?.index ?? known, name, up: !!l?.up, lowerUp: !!l?.lowerUp, deleted: !l });
   }
   return out;
+}
+
+// The router's GARP / NA: `count` frames of each, then the refresh, its config's.
+export function announce(a: Announcer, core: Core, r: Router, o: { count: number; startMs?: number }): void {
+  const w = r.wire!;
+  const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
+    ? core.garp(w.mac, v.address)
+    : core.na(w.mac, r.env.source, v.address, true));
+  w.announcement?.stop();
+  w.announcement = a.announce(frames, {
+    count: o.count, startMs: o.startMs, intervalMs: r.spec.garp.intervalUs / 1000,
+    refreshMs: r.spec.garp.refreshUs / 1000,
+  });
 }

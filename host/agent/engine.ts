@@ -13,7 +13,7 @@ import { EngineState, type Commands, type RouterEnv, type VirtualRouter } from '
 import { groupIndex, reloadPlan } from './engine-plan.ts';
 import { EngineLoop } from './engine-loop.ts';
 import { engineStatus } from './engine-status.ts';
-import { SocketTable, Wire, addVips, linkStates, makeVmac, releaseVips, removeStaleVips, swapVips, tracksFailing, type SocketEntry } from './engine-wire.ts';
+import { SocketTable, Wire, addVips, announce, linkStates, makeVmac, releaseVips, removeStaleVips, swapVips, tracksFailing, type SocketEntry } from './engine-wire.ts';
 import { after, HandoverError, monotonicUs, replay, type Handover } from './handover.ts';
 
 // A received packet's age (queue wait, µs) beyond this is taken for a realtime clock step.
@@ -161,12 +161,10 @@ export class Engine implements Commands<Wire> {
   // its socket and VMAC closed.
   private async forget(r: Router, stop = false): Promise<void> {
     const w = r.wire!;
+    this.state.remove(this.now(), r.spec.name);
     if (stop) {
-      this.state.remove(this.now(), r.spec.name);
       await w.vipOp;
       await releaseVips(this.nl!, r, this.logger);
-    } else {
-      this.state.remove(this.now(), r.spec.name);
     }
     this.sockets.unuse(w.sock);
     if (w.vmac) {
@@ -392,19 +390,9 @@ export class Engine implements Commands<Wire> {
 
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void { this.logger[level](msg, fields); }
 
-  // The instance's GARP / NA: `count` frames of each, then the refresh, its config's.
   private announceFor(r: Router, o: { count: number; startMs?: number }): void {
-    const w = r.wire!;
     let a = this.announcers.get(r.env.ifname);
     if (!a) { a = new Announcer(r.env.ifname); this.announcers.set(r.env.ifname, a); }
-    const mac = w.mac;
-    const frames = r.spec.virtualAddresses.map((v) => r.spec.family === 4
-      ? this.core.garp(mac, v.address)
-      : this.core.na(mac, r.env.source, v.address, true));
-    w.announcement?.stop();
-    w.announcement = a.announce(frames, {
-      count: o.count, startMs: o.startMs, intervalMs: r.spec.garp.intervalUs / 1000,
-      refreshMs: r.spec.garp.refreshUs / 1000,
-    });
+    announce(a, this.core, r, o);
   }
 }
