@@ -9,7 +9,7 @@
 import { Core, type ActionHandler, type InstanceConfig } from '../core/core.ts';
 import { REASON_TEXT, type StateName, type ReasonName } from '../core/codes.ts';
 import type { CheckReport } from '../checks/protocol.ts';
-import { trackEffect } from '../checks/track-effect.ts';
+import { trackEffect } from '../checks/protocol.ts';
 import type { CheckSpec, InstanceSpec } from './spec.ts';
 import { VirtualRouter, type RouterEnv, type TransitionRecord } from './virtual-router.ts';
 import type { AddressInput, CheckStatus, Commands, Input, LinkInput } from './engine-types.ts';
@@ -214,7 +214,7 @@ export class EngineState<W = unknown> {
     if (rep.detail !== undefined) c.detail = rep.detail;
     if (!rep.settled) return;
     c.known = true;
-    // A file check's value moves the priority without a change of up (track-effect.ts).
+    // A file check's value moves the priority without a change of up (host/checks/protocol.ts, trackEffect).
     const valueChanged = rep.value !== undefined && rep.value !== c.value;
     if (rep.value !== undefined) c.value = rep.value;
     if (c.up === rep.up && !valueChanged) return;

@@ -42,7 +42,7 @@ export interface CheckStatus {
   policy: object | null;      // type policy: the policy's state as the checker reports it
   run: CheckReport['run'] | null;   // rise/fall progress as the checker last reported it (the status page shows it)
   detail?: CheckReport['detail'];   // exec: its last exit code and first output line; process: the pids
-  value?: number | null;      // file: the integer its file holds (host/checks/track-effect.ts applies it)
+  value?: number | null;      // file: the integer its file holds (host/checks/protocol.ts's trackEffect applies it)
 }
 
 /** One input, as recorded for a replay (JSON: a handover line carries it). */

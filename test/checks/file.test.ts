@@ -6,7 +6,7 @@ import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileWatch, readValue } from '../../host/checks/file.ts';
-import { trackEffect } from '../../host/checks/track-effect.ts';
+import { trackEffect } from '../../host/checks/protocol.ts';
 import type { CheckReport } from '../../host/checks/protocol.ts';
 import { parseConfig } from '../../host/config/load.ts';
 

@@ -91,8 +91,7 @@ t.test('the bundled engine reaches no undici, jco, checker, policy runtime or ES
     `the walk reaches the engine (${names.length} modules)`);
   t.same(names.filter((n) => /(^|\/)undici(\/|$)/.test(n)), [], 'no undici');
   t.same(names.filter((n) => /@bytecodealliance\/jco|(^|\/)jco(\/|$)/.test(n)), [], 'no jco');
-  // and track-effect.ts: what a tracked check's state does to a priority, a pure function.
-  t.same(names.filter((n) => /host\/checks\/(?!protocol\.ts$|track-effect\.ts$)/.test(n)), [], 'of host/checks/, only the line protocol and the track effect');
+  t.same(names.filter((n) => /host\/checks\/(?!protocol\.ts$)/.test(n)), [], 'of host/checks/, only the line protocol');
   t.same(names.filter((n) => /host\/policy\/(?!types\.ts$)/.test(n)), [], 'of host/policy/, only its report types');
   // An ES import of node:http(s) builds its namespace, whose getters load Node's own undici
   // (packaging/bundle.ts, builtins): the TypeScript bin/vigil runs before `make` would load it.
