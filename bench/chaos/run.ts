@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nsExec } from '../../test/net/netns.ts';
-import { holders } from '../../test/helpers/agents.ts';
+import { holders, lab } from '../../test/helpers/agents.ts';
 import {
   pair, waitHolder, clientOn, clientMac, macOf, vipEvents, enginePid, keepalivedVrrpPid, keepalivedConf, VIP, type Impl,
 } from '../../test/chaos/harness.ts';
@@ -241,6 +241,19 @@ const FAULTS: Record<string, { what: string; run: (l: Lab) => Promise<Metrics> }
       return { 'connections opened': r.opened, 'still open at the end': r.held, 'A\'s longest advert gap ms': longestGap(stamps, from, to), 'dual-master ms': await dual(l, from, to) };
     },
   },
+  threeCut: {
+    what: 'three routers (150, 120, 100), the master\'s link cut 600 ms (x3 per run)',
+    async run(l) {
+      const all: Metrics[] = [];
+      for (let i = 0; i < 3; i++) all.push(await threeCut(l.impl));
+      const sum = (k: string) => all.reduce((a, m) => a + (m[k] ?? 0), 0);
+      return {
+        'cuts where the lowest held the VIP (of 3)': sum('lowest priority held the VIP (1 = yes)'),
+        'lowest priority held it ms (sum)': sum('lowest priority held it ms'),
+        'B took over after the cut ms (worst)': Math.max(...all.map((m) => m['B took over after the cut ms']!)),
+      };
+    },
+  },
   fifoHog: {
     what: 'SCHED_FIFO 60 hog on the advertiser\'s CPU, 100 ms bursts, 5 s',
     async run(l) {
@@ -261,6 +274,40 @@ function nft(ns: string, script: string): void {
   execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+// Three routers (A 150, B 120, D 100) of one implementation on their own bridge, kept across
+// runs: A's link cut; B should take over, and D (the lowest) never hold the VIP.
+const trios = new Map<Impl, { l: ReturnType<typeof lab>; ev: Awaited<ReturnType<typeof vipEvents>>[] }>();
+async function trio(impl: Impl) {
+  let x = trios.get(impl);
+  if (x) return x;
+  const l = lab(T, impl === 'vigil' ? 'b3v-' : 'b3k-', ['a', 'b', 'd']);
+  const prios = [150, 120, 100];
+  for (const [i, h] of l.hosts.entries()) {
+    if (impl === 'vigil') l.vigil(h, `${h.ns}.yaml`, { priority: prios[i]! });
+    else l.keepalived(h, h.ns, keepalivedConf(prios[i]!));
+    if (i === 0) await waitHolder(l.ns, l.hosts[0]!.ns, 10_000);
+  }
+  await sleep(1500);
+  x = { l, ev: await Promise.all(l.ns.map((ns) => vipEvents(T, ns))) };
+  trios.set(impl, x);
+  return x;
+}
+async function threeCut(impl: Impl): Promise<Metrics> {
+  const { l, ev } = await trio(impl);
+  await waitHolder(l.ns, l.hosts[0]!.ns, 5000).catch(() => {});
+  await sleep(300);
+  const cut = Date.now();
+  nsExec(l.hosts[0]!.ns, 'ip', 'link', 'set', 'eth0', 'down');
+  await sleep(600);
+  nsExec(l.hosts[0]!.ns, 'ip', 'link', 'set', 'eth0', 'up');
+  const back = Date.now();
+  await waitHolder(l.ns, l.hosts[0]!.ns, 5000).catch(() => {});
+  await sleep(300);
+  const dHeld = held(ev[2]!.events, cut, back).reduce((a, [s, e]) => a + e - s, 0);
+  const bTook = ev[1]!.first(false, cut);
+  return { 'lowest priority held the VIP (1 = yes)': dHeld > 0 ? 1 : 0, 'lowest priority held it ms': dHeld, 'B took over after the cut ms': (bTook ?? Infinity) - cut };
+}
+
 async function settle(l: Lab): Promise<void> {
   l.p.faults.heal();
   await waitHolder(l.p.routers, l.p.a.ns, 5000).catch(() => {});
@@ -278,7 +325,7 @@ async function main(): Promise<void> {
     for (const name of names) {
       for (const l of run % 2 ? [...labs].reverse() : labs) {
         await settle(l);
-        const m = await FAULTS[name]!.run(l).catch((e: Error) => ({ [`error: ${e.message.slice(0, 60)}`]: NaN }));
+        const m = await FAULTS[name]!.run(l).catch((e: Error) => ({ [`error: ${e.message.slice(0, 60)}`]: NaN } as Metrics));
         await settle(l);
         const stale = holders(l.p.routers, VIP);
         if (stale.length !== 1 || stale[0] !== l.p.a.ns) m['not settled after (holders)'] = stale.length;
