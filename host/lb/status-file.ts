@@ -4,7 +4,7 @@
 // as they are, unparsed. Both sides find the files on their own: they are named after the
 // network namespace and the status port, which the engine and `vigil lb` of one agent share
 // and two agents on one box (in two namespaces, or on two ports) do not.
-const { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
 const { join } = process.getBuiltinModule('node:path');
 
 /** The files' common path (without suffix), or null where there is no place for them. */
@@ -31,8 +31,16 @@ export function removeLbStatus(base: string): void {
   for (const s of ['.json', '.prom']) rmSync(base + s, { force: true });
 }
 
+// `vigil lb` rewrites its files about once a second; one this old was left by a vigil lb that
+// was killed (SIGKILL: no clean stop), and would show its virtual servers for ever, even to an
+// agent started since with none.
+const STALE_MS = 30_000;
+
 /** The raw texts, or null when no load balancer runs here. */
 export function readLbStatus(base: string | null, which: 'json' | 'prom'): string | null {
   if (base === null) return null;
-  try { return readFileSync(`${base}.${which}`, 'utf8'); } catch { return null; }
+  try {
+    if (Date.now() - statSync(`${base}.${which}`).mtimeMs > STALE_MS) return null;
+    return readFileSync(`${base}.${which}`, 'utf8');
+  } catch { return null; }
 }
