@@ -24,8 +24,13 @@ const STATUS_MS = 1000;
 export async function runLb(file: string, log: Logger): Promise<number> {
   let config = loadConfig(file);
   ensureForwarding(config, log);
+  // The status files again once a change is in the kernel, not only at the next second's refresh.
+  let statusNow = () => {};
   const io: LbIo = {
-    apply: async (text) => { await applyTransaction(text); },
+    apply: async (text) => {
+      await applyTransaction(text);
+      setImmediate(() => { try { statusNow(); } catch (err) { log.warn(`load balancer status: ${(err as Error).message}`); } });
+    },
     flushConntrack,
     egress,
     runHook: (script, argv) => { void runHook('quorum hook', [script, ...argv], {}, HOOK_TIMEOUT_US, log, { virtualServer: argv[1] }); },
@@ -66,10 +71,12 @@ export async function runLb(file: string, log: Logger): Promise<number> {
       rec.resync();
     }
     if (config.virtualServers.some((v) => v.forwarding === 'nat')) rec.setConnections(await connectionCounts());
-    if (base) {
-      const st = lbStatus(rec, counters, config.virtualServers);
-      writeLbStatus(base, JSON.stringify(st), lbMetrics(st, rec));
-    }
+    statusNow();
+  };
+  statusNow = () => {
+    if (!base) return;
+    const st = lbStatus(rec, counters, config.virtualServers);
+    writeLbStatus(base, JSON.stringify(st), lbMetrics(st, rec));
   };
   await refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`));
   const ticker = setInterval(() => { refresh().catch((err) => log.warn(`load balancer status: ${(err as Error).message}`)); }, STATUS_MS);
@@ -89,6 +96,7 @@ export async function runLb(file: string, log: Logger): Promise<number> {
       rec.stop();
       log.info(`load balancer: ${why}: stopping${remove ? ', table removed' : ', table kept'}`);
       if (remove) await applyTransaction(rec.teardownText()).catch((err) => log.error(`load balancer: removing the table failed: ${(err as Error).message}`));
+      statusNow = () => {};
       if (base) removeLbStatus(base);
       // The supervisor's pipe, left open, would keep this process alive after a stop: the
       // supervisor then waits for an exit that never comes (and a reload could not start anew).

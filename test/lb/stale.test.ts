@@ -38,3 +38,27 @@ t.test('status files left by a killed vigil lb are not shown for ever', { skip, 
   t.notMatch(m, /vigil_real_server_up/, 'nor in /metrics');
   t.equal(await vigil.stop(), 0);
 });
+
+// The files are rewritten once a change is in the kernel, not only at the next second's refresh:
+// /status follows a real server going down within milliseconds of vigil lb's log line.
+t.test('the status files follow a change at once', { skip, timeout: 60_000 }, async (t) => {
+  const lab = lbLab(t, 'vtlbzf-', 'routed', 1);
+  const web = await lab.backend(lab.servers[0].ns, 'http', lab.servers[0].addr, 8080, 'r1');
+  const file = lab.work.file('fresh.yaml', [
+    'checks:', `  - { name: r1, type: tcp, target: "${lab.servers[0].addr}:8080", interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }`,
+    'virtualServers:', `  - { name: web, address: ${VIP}, port: 80, realServers: [{ address: ${lab.servers[0].addr}, port: 8080, check: r1 }] }`,
+    'status: { listen: 127.0.0.1:9110 }',
+  ].join('\n') + '\n');
+  const vigil = lab.vigil(file);
+  await vigil.waitLine(/load balancer: 1 virtual server/, 20_000);
+  const json = `/run/vigil/lb-${nsExec(lab.director, 'readlink', '/proc/self/ns/net').replace(/\D/g, '')}-9110.json`;
+  const upInFile = () => { try { return JSON.parse(readFileSync(json, 'utf8'))[0].realServers[0].up as boolean; } catch { return null; } };
+  await until(() => upInFile() === true, 5000, 'r1 up in the file', 10);
+  await web.stop();
+  await until(() => upInFile() === false, 5000, 'r1 down in the file', 5);
+  const seen = Date.now();
+  const line = await vigil.waitLine(/real server .* is down/, 2000);
+  const lag = seen - Date.parse(JSON.parse(line).time);
+  t.ok(lag < 300, `the file said down ${lag} ms after vigil lb logged it (a refresh once a second alone: up to 1,000 ms)`);
+  t.equal(await vigil.stop(), 0);
+});
