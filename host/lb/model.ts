@@ -7,7 +7,7 @@
 // address . protocol . port (and one on the packet mark), a chain per virtual server that picks
 // a real server through a slot map, and a chain per real server that does the forwarding.
 import type { VirtualServerSpec, RealServerSpec } from '../config/lb-types.ts';
-import { hashBuckets, maglevTable, serverKeys, updateBuckets, wrrSlots, type BucketTable } from './tables.ts';
+import { hashBuckets, maglevTable, serverKeys, updateBuckets, wrrSlots, WRR_CAP, type BucketTable } from './tables.ts';
 import { alignSlots } from './slots.ts';
 
 export interface TableState {
@@ -32,6 +32,8 @@ export interface Fragment {
   counters: [mark: string, counter: string][];
   slots: string[];
   buckets: BucketTable | null;
+  full: string[] | null;          // counting schedulers: the full table as laid, and the ideal it was laid from
+  fullIdeal: string[] | null;
 }
 
 // What the reconciler knows of each real server (by rsId) and service (by name).
@@ -191,16 +193,29 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
 
   // The service chain: a persistent client first, then the scheduler's pick over the slots.
   const rules: string[] = [];
-  if (per) ids.forEach((id, i) => { if (weights[i] > 0) rules.push(`${ip} saddr${mask} @${affSet(id, vs)} goto rs-${id}`); });
+  // Every server that can ever serve keeps its lookup, up or down: a failed one's set is flushed
+  // in the same transaction, so the rule stays and the chain is not rewritten on a flap.
+  if (per) ids.forEach((id, i) => { if (vs.realServers[i].weight > 0) rules.push(`${ip} saddr${mask} @${affSet(id, vs)} goto rs-${id}`); });
   let keys = keysOf.get(vs);
   if (!keys) keysOf.set(vs, keys = serverKeys(vs.realServers));
   const prevBuckets = old?.spec.scheduler === vs.scheduler ? old.buckets : null;
-  const table = slotTable(vs, keys, weights, prevBuckets);
-  const ideal = [...table].map((i) => ids[i]);
   // Counting schedulers may lay their slots anywhere; hashing ones may not (a bucket is a hash).
   const counting = vs.scheduler === 'rr' || vs.scheduler === 'wrr' || vs.scheduler === 'lc' || vs.scheduler === 'wlc';
-  const prev = rt.slots.get(vs.name);
-  const slots = counting && prev ? alignSlots(prev, ideal) : ideal;
+  const table = counting ? countingSlots(vs, weights) : slotTable(vs, keys, weights, prevBuckets);
+  const ideal = [...table].map((i) => ids[i]);
+  // Counting: the full table (every server in, configured weights) is laid once and kept; a
+  // reload that changes it is laid over the old one (one weight up by one: one element and the
+  // modulus). The table served is the full one with the slots of servers that lost share given
+  // to those that gained it, interleaved; a server back gets its own slots back.
+  let full: string[] | null = null;
+  let fullIdeal: string[] | null = null;
+  let slots = ideal;
+  if (counting) {
+    fullIdeal = countingSlots(vs, vs.realServers.map((r) => r.weight)).map((i) => ids[i]);
+    const same = old?.spec.scheduler === vs.scheduler && old.full !== null;
+    full = same && old!.fullIdeal!.join() === fullIdeal.join() ? old!.full! : same ? alignSlots(old!.full!, fullIdeal) : fullIdeal;
+    slots = ideal.length === 0 ? [] : ideal.length === full.length ? alignSlots(full, ideal) : ideal;
+  }
   const slotMap = `slots-${vs.name}`;
   t.maps.set(slotMap, { decl: 'typeof numgen inc mod 2 : verdict', elements: new Map(slots.map((id, k) => [String(k), `goto rs-${id}`])) });
   if (slots.length) rules.push(`${selector(vs, slots.length)} vmap @${slotMap}`);
@@ -218,7 +233,8 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
   const dispatch: Fragment['dispatch'] = vs.fwmark !== null ? ['marks', hex(vs.fwmark), `goto ${target}`]
     : [vs.family === 4 ? 'svc4' : 'svc6', `${vs.address} . ${vs.protocol} . ${vs.port}`, `goto ${target}`];
   const hashing = vs.scheduler === 'sh' || vs.scheduler === 'dh';
-  return { spec: vs, inputs, objects: t, dispatch, counters, slots, buckets: hashing ? { keys, weights, table: table as Uint16Array } : null };
+  return { spec: vs, inputs, objects: t, dispatch, counters, slots, buckets: hashing ? { keys, weights, table: table as Uint16Array } : null,
+    full, fullIdeal };
 }
 
 function forward(vs: VirtualServerSpec, address: string, port: number, egress: string | undefined): string {
@@ -239,6 +255,38 @@ function selector(vs: VirtualServerSpec, n: number): string {
     case 'dh': return `jhash ${ip} daddr mod ${n}${seed}`;
     default: return vs.forwarding === 'dr' ? `jhash ${ip} saddr . th sport mod ${n}${seed}` : `numgen inc mod ${n}`;
   }
+}
+
+// A counting scheduler's table keeps one length, set by the configured weights (the round of
+// wrr's interleave, repeated to at least PAD_SLOTS): a real server going down or up, or lc/wlc's
+// weights following the connections, changes slot elements only, never the modulus in the
+// rule, so the transaction is a few element swaps (nft's cheapest). The shares then follow the
+// effective weights to within one slot in PAD_SLOTS or more; with every server in, exactly.
+const PAD_SLOTS = 64;
+
+export function countingSlots(vs: VirtualServerSpec, effective: readonly number[]): number[] {
+  const one = (w: number) => (w > 0 ? 1 : 0);
+  const configured = vs.realServers.map((r) => (vs.scheduler === 'rr' ? one(r.weight) : r.weight));
+  const eff = effective.map((w) => (vs.scheduler === 'rr' ? one(w) : w));
+  if (!configured.some((w) => w > 0) || !eff.some((w) => w > 0)) return [];
+  const round = [...wrrSlots(configured)];
+  const reps = Math.max(1, Math.min(Math.floor(WRR_CAP / round.length), Math.ceil(PAD_SLOTS / round.length)));
+  const length = round.length * reps;
+  const share = eff.every((w, i) => w === configured[i]) ? round : quotaRound(eff, length);
+  const out: number[] = [];
+  while (out.length < length) out.push(...share);
+  return out.slice(0, length);
+}
+
+// One interleaved round of `length` slots shared by weight (largest remainder), or a round that
+// divides it evenly.
+function quotaRound(weights: readonly number[], length: number): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (length * w) / total);
+  const quota = exact.map(Math.floor);
+  const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0, left = length - quota.reduce((a, b) => a + b, 0); k < left; k++) quota[order[k][1]]++;
+  return [...wrrSlots(quota)];
 }
 
 // Slot k -> index of the real server it goes to.
