@@ -9,10 +9,17 @@ export function alignSlots(prev: readonly string[], ideal: readonly string[]): s
   for (const id of ideal) want.set(id, (want.get(id) ?? 0) + 1);
   const have = new Map<string, number>();
   const out: (string | null)[] = new Array(ideal.length).fill(null);
+  const at = new Map<string, number[]>();
   for (let k = 0; k < Math.min(prev.length, ideal.length); k++) {
-    const id = prev[k];
-    const n = have.get(id) ?? 0;
-    if (n < (want.get(id) ?? 0)) { out[k] = id; have.set(id, n + 1); }
+    const ps = at.get(prev[k]);
+    if (ps) ps.push(k); else at.set(prev[k], [k]);
+  }
+  // A server that keeps only some of its slots keeps ones spread over the table, not the first
+  // ones: its share stays interleaved with the others'.
+  for (const [id, ps] of at) {
+    const keep = Math.min(ps.length, want.get(id) ?? 0);
+    for (let j = 0; j < keep; j++) out[ps[Math.floor((j * ps.length) / keep)]] = id;
+    have.set(id, keep);
   }
   const fill: string[] = [];
   for (const id of ideal) {

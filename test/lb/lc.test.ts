@@ -56,7 +56,10 @@ t.test('lc and wlc: connections held on one real server send new ones to the oth
   await until(() => vigil.lines.slice(before).some((l) => /load balancer: reloaded/.test(l)), 10_000, 'the reload', 20);
   t.equal(await weightsBecome('40,100'), '40,100', 'wlc 2:1 with four connections on r1: weights 40 and 100');
   const b = count(await hold.run('probe 7'));
-  t.ok((b.r2 ?? 0) >= 5, `7 new connections: ${JSON.stringify(b)} (wrr 40:100 is 2 in 7 to r1)`);
+  // The table keeps its length (wlc's weights move slot elements, not the modulus: host/lb/
+  // model.ts), so over 7 consecutive connections the 40:100 share is within a slot of 2 in 7;
+  // without the counts r1 would take 2 in 3 (its configured 2:1).
+  t.ok((b.r2 ?? 0) >= 4, `7 new connections: ${JSON.stringify(b)} (wrr 40:100 is 2 in 7 to r1; 2:1 would be 5)`);
   hold.close();
   t.equal(await vigil.stop(), 0);
 });
