@@ -61,6 +61,7 @@ t.test('a config that does not parse: refused with file:line:col, the table and 
   vigil.signal('SIGHUP');
   await until(() => vigil.lines.slice(from).some((l) => /load balancer: reloaded/.test(l)), 10_000, 'the reload', 20);
   t.not(table(), before, 'a good config after it applies');
-  t.strictSame(spread(await lab.requests('http', VIP, 80, 8)), { r1: 6, r2: 2 }, 'wrr 3:1 now');
+  // 64 connections: one whole turn of the slot table (3:1 laid over the 1:1 table's 64 slots).
+  t.strictSame(spread(await lab.requests('http', VIP, 80, 64)), { r1: 48, r2: 16 }, 'wrr 3:1 now, over one turn of the slot table');
   t.equal(await vigil.stop(), 0);
 });

@@ -35,7 +35,8 @@ t.test('a refused diff: the retry replaces the table whole', async (t) => {
   await new Promise((r) => setTimeout(r, 400));   // the first retry comes after 200 ms
   t.equal(h.applied.length, 2, 'applied on the retry');
   t.match(h.applied[1], whole, 'as a whole table, in one transaction');
-  t.match(h.applied[1], /elements = \{ 0 : goto rs-web-198_51_100_12-80 \}/, 'its slots without the failed real server');
+  const slots = /map slots-web \{[^}]*\}/.exec(h.applied[1])?.[0] ?? '';
+  t.ok(slots.includes('goto rs-web-198_51_100_12-80') && !slots.includes('goto rs-web-198_51_100_11-80'), 'its slots without the failed real server');
   h.rec.report(report('c0', true));
   await new Promise((r) => setTimeout(r, 50));
   t.notMatch(h.applied[2], whole, 'after it, diffs again');
