@@ -346,7 +346,7 @@ async function main(): Promise<void> {
       console.log(`| ${FAULTS[name]!.what} | ${k} | ${col('keepalived')} | ${col('vigil')} |`);
     }
   }
-  console.log('\nNot measured here: CLOCK_REALTIME jumps (one clock for the whole shared machine), memory pressure on the checker, three routers.');
+  console.log('\nNot measured here: CLOCK_REALTIME jumps (one clock for the whole shared machine: every other process on it would jump too), memory pressure on the checker.');
 }
 
 const cleanUp = async () => { for (const f of teardowns.reverse()) { try { await f(); } catch { /* best effort */ } } };
