@@ -53,7 +53,9 @@ export function summary(c: AgentConfig): string[] {
   if (c.checks.length) {
     lines.push(`${plural(c.checks.length, 'check')}, run by \`vigil checker\` beside the engine:`);
     for (const k of c.checks) {
-      lines.push(`  ${k.name} (${k.type} ${k.target}): every ${fmtUs(k.intervalUs)}, timeout ${fmtUs(k.timeoutUs)}, up after ${k.rise} / down after ${k.fall} in a row`);
+      // process and file checks are watched (the kernel tells of a change), not run in rounds.
+      const how = k.type === 'process' || k.type === 'file' ? 'watched as it changes' : `every ${fmtUs(k.intervalUs)}, timeout ${fmtUs(k.timeoutUs)}, up after ${k.rise} / down after ${k.fall} in a row`;
+      lines.push(`  ${k.name} (${k.type}${k.target ? ` ${k.target}` : ''}): ${how}`);
     }
   }
   for (const p of c.policies) lines.push(`policy ${p.name}: ${p.file}, memory ${p.memoryPages / 16} MiB, CPU ${fmtUs(p.cpuUs)} per round`);
