@@ -6,7 +6,7 @@ import t from 'tap';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { needTools } from '../helpers/tools.ts';
 import { agentStatus, until } from '../helpers/agents.ts';
-import { lbLab, spread, VIP } from './lab.ts';
+import { lbLab, spread, VIP, slotText } from './lab.ts';
 
 const skip = skipReason() ?? needTools('nft', 'conntrack', 'python3');
 const CHECK = { interval: 200, rise: 4 };
@@ -21,7 +21,7 @@ t.test('alpha: a real server gets traffic only once its check has passed rise ti
     `  - { name: web, address: ${VIP}, port: 80, scheduler: rr, alpha: ${alpha}, realServers: [${lab.servers.map((s) => `{ address: ${s.addr}, port: 8080, check: ${s.name} }`).join(', ')}] }`,
     'status: { listen: 127.0.0.1:9110 }',
   ].join('\n') + '\n');
-  const slots = () => nsExec(lab.director, 'nft', 'list', 'map', 'inet', 'vigil', 'slots-web');
+  const slots = () => slotText(lab.director, 'web');
   const dispatch = () => nsExec(lab.director, 'nft', 'list', 'map', 'inet', 'vigil', 'svc4');
 
   // The control: without alpha both real servers are in the slots at the first apply.

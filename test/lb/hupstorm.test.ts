@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { skipReason, nsExec } from '../net/netns.ts';
 import { needTools } from '../helpers/tools.ts';
-import { lbLab, spread, VIP } from './lab.ts';
+import { lbLab, spread, VIP, slotText } from './lab.ts';
 
 const skip = skipReason() ?? needTools('nft', 'python3');
 
@@ -34,7 +34,7 @@ t.test('31 reloads in a burst: the last one wins, nothing refused', { skip, time
   const refused = vigil.lines.slice(from).filter((l) => /refused|error/i.test(l));
   t.strictSame(refused.map((l) => JSON.parse(l).msg.slice(0, 200)), [], 'no transaction refused, no error');
   t.ok(vigil.lines.slice(from).some((l) => /load balancer: reloaded/.test(l)), 'reloaded');
-  const slots = nsExec(lab.director, 'nft', 'list', 'map', 'inet', 'vigil', 'slots-web');
+  const slots = slotText(lab.director, 'web');
   const n = (id: string) => (slots.match(new RegExp(`goto rs-web-198_51_100_${id}-8080`, 'g')) ?? []).length;
   t.strictSame([n('11'), n('12')], [48, 16], `the kernel's slot map holds the last config, 3:1 (${n('11')} / ${n('12')})`);
   t.strictSame(spread(await lab.requests('http', VIP, 80, 64)), { r1: 48, r2: 16 }, 'traffic 48/16 over one turn of the table');

@@ -111,3 +111,19 @@ export function spread(answers: { body: string }[]): Record<string, number> {
   for (const a of answers) { const k = a.body.startsWith('ERR') ? 'ERR' : a.body.split(' ')[0]; out[k] = (out[k] ?? 0) + 1; }
   return out;
 }
+
+/**
+ * A service's slot map as the kernel holds it, each slot written `goto rs-ID` whichever kind it
+ * is: verdicts to a chain per real server (slots-VS: DR, persistence), or ct marks that
+ * rs-targets4/6 turn into a DNAT target (marks-VS: NAT without persistence).
+ */
+export function slotText(ns: string, vs: string): string {
+  const list = (map: string) => { try { return nsExec(ns, 'nft', 'list', 'map', 'inet', 'vigil', map); } catch { return ''; } };
+  const verdicts = list(`slots-${vs}`);
+  if (verdicts) return verdicts;
+  const targets = new Map<string, string>();
+  for (const m of `${list('rs-targets4')}\n${list('rs-targets6')}`.matchAll(/(0x[0-9a-f]{8}) : ([0-9a-f.:]+) \. (\d+)/g)) {
+    targets.set(m[1], `${vs}-${m[2].replace(/[.:]/g, '_')}-${m[3]}`);
+  }
+  return list(`marks-${vs}`).replace(/(\d+) : (0x[0-9a-f]{8})/g, (_, k: string, mark: string) => `${k} : goto rs-${targets.get(mark) ?? mark}`);
+}

@@ -48,12 +48,22 @@ t.test('1,000 real servers: a reload changing one weight touches one slot elemen
   h.rec.reload(parseConfig(configText('wrr', 1000, (i) => (i === 500 ? 2 : 1)), 'lb.yaml'));
   await h.rec.syncNow();
   const tx = lines(h.applied[1]);
+  const mark = markOf(h.applied[0], '198.51.100.11 . 1500');
   t.strictSame(tx, [
     'flush chain inet vigil vs-web',
-    'add rule inet vigil vs-web numgen inc mod 1001 vmap @slots-web',
-    'add element inet vigil slots-web { 1000 : goto rs-web-198_51_100_11-1500 }',
-  ], 'one element added for the server whose weight grew, and the modulus');
+    'add rule inet vigil vs-web ct mark set numgen inc mod 1001 map @marks-web',
+    'add rule inet vigil vs-web meta l4proto tcp dnat ip to ct mark map @rs-targets4',
+    `add element inet vigil marks-web { 1000 : ${mark} }`,
+  ], 'one element added for the server whose weight grew (its ct mark), and the modulus');
+  t.notMatch(h.applied[0], /chain rs-/, 'a NAT service without persistence has no chain per real server');
 });
+
+// The ct mark a transaction's rs-targets map gives a real server (address . port).
+function markOf(tx: string, target: string): string {
+  const m = new RegExp(`(0x[0-9a-f]{8}) : ${target.replace(/\./g, '\\.')}[,\\s}]`).exec(tx);
+  if (!m) throw new Error(`no mark for ${target}`);
+  return m[1];
+}
 
 t.test('sh: a weight change moves buckets only to or from that server', async (t) => {
   const h = harness(configText('sh', 1000, () => 1));
@@ -61,10 +71,11 @@ t.test('sh: a weight change moves buckets only to or from that server', async (t
   h.rec.reload(parseConfig(configText('sh', 1000, (i) => (i === 7 ? 3 : 1)), 'lb.yaml'));
   await h.rec.syncNow();
   const tx = lines(h.applied[1]);
-  const added = tx.filter((l) => l.startsWith('add element inet vigil slots-web'));
+  const added = tx.filter((l) => l.startsWith('add element inet vigil marks-web'));
   t.equal(tx.length, added.length + 1, 'a delete and an add of slot elements, nothing else');
-  const targets = [...added.join(' ').matchAll(/: goto (rs-[\w-]+)/g)].map((m) => m[1]);
-  t.ok(targets.length > 0 && targets.every((x) => x === 'rs-web-198_51_100_11-1007'), `${targets.length} buckets moved, all to the server whose weight went 1 -> 3`);
+  const targets = [...added.join(' ').matchAll(/\d+ : (0x[0-9a-f]{8})/g)].map((m) => m[1]);
+  const mark = markOf(h.applied[0], '198.51.100.11 . 1007');
+  t.ok(targets.length > 0 && targets.every((x) => x === mark), `${targets.length} buckets moved, all to the server whose weight went 1 -> 3`);
 });
 
 t.test('a real server down: its slots refilled, persistence flushed, conntrack flushed after the apply', async (t) => {

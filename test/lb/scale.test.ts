@@ -27,9 +27,12 @@ t.test('1,000 real servers apply; one weight changed is one element', { skip, ti
   t.teardown(async () => { await lb.stop(); execFileSync('ip', ['netns', 'del', NS]); work.remove(); });
   const applied = JSON.parse(await lb.waitLine(/load balancer: 1 virtual server\(s\), 1000 real server\(s\)/, 30_000)) as { msg: string };
   t.comment(applied.msg);
-  const slots = JSON.parse(nsExec(NS, 'nft', '-j', 'list', 'map', 'inet', 'vigil', 'slots-big')).nftables.find((o: { map?: unknown }) => o.map).map.elem;
+  const slots = JSON.parse(nsExec(NS, 'nft', '-j', 'list', 'map', 'inet', 'vigil', 'marks-big')).nftables.find((o: { map?: unknown }) => o.map).map.elem;
   t.equal(slots.length, 1000, '1,000 slots in the kernel');
 
+  // Real server 500's ct mark, as the kernel's rs-targets4 has it.
+  const mark500 = /(0x[0-9a-f]{8}) : 198\.51\.100\.111 \. 10500/.exec(nsExec(NS, 'nft', 'list', 'map', 'inet', 'vigil', 'rs-targets4'))?.[1];
+  t.ok(mark500, 'real server 500 has its mark');
   writeFileSync(file, config(2));
   const before = lb.lines.length;
   lb.signal('SIGHUP');
@@ -46,10 +49,12 @@ t.test('1,000 real servers apply; one weight changed is one element', { skip, ti
   t.comment(tx.msg);
   t.strictSame(tx.transaction.trim().split('\n'), [
     'flush chain inet vigil vs-big',
-    'add rule inet vigil vs-big numgen inc mod 1001 vmap @slots-big',
-    'add element inet vigil slots-big { 1000 : goto rs-big-198_51_100_111-10500 }',
-  ], 'the transaction: one element and the modulus');
-  const after = JSON.parse(nsExec(NS, 'nft', '-j', 'list', 'map', 'inet', 'vigil', 'slots-big')).nftables.find((o: { map?: unknown }) => o.map).map.elem;
+    'add rule inet vigil vs-big ct mark set numgen inc mod 1001 map @marks-big',
+    'add rule inet vigil vs-big meta l4proto tcp dnat ip to ct mark map @rs-targets4',
+    `add element inet vigil marks-big { 1000 : ${mark500} }`,
+  ], 'the transaction: one element (the mark of the server whose weight grew) and the modulus');
+  const after = JSON.parse(nsExec(NS, 'nft', '-j', 'list', 'map', 'inet', 'vigil', 'marks-big')).nftables.find((o: { map?: unknown }) => o.map).map.elem;
   t.equal(after.length, 1001, 'the kernel has it');
-  t.match(nsExec(NS, 'nft', 'list', 'chain', 'inet', 'vigil', 'vs-big'), /numgen inc mod 1001 vmap @slots-big/);
+  t.match(nsExec(NS, 'nft', 'list', 'chain', 'inet', 'vigil', 'vs-big'), /numgen inc mod 1001 map @marks-big/);
+  t.notMatch(nsExec(NS, 'nft', 'list', 'table', 'inet', 'vigil'), /chain rs-/, 'no chain per real server');
 });
