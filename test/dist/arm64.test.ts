@@ -17,11 +17,12 @@
 // after when none is.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipReason, nsExec, type Host } from '../net/netns.ts';
 import { holders, until, lab, Proc, vigilConfig, VIGIL } from '../helpers/agents.ts';
 import { needTools } from '../helpers/tools.ts';
+import { sealedArgv as sealArgv, sealedEnv as sealEnv } from '../helpers/sealed.ts';
 import { ARM64_SYSROOT, elfMachine, sha256 } from '../../packaging/cross.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -63,27 +64,9 @@ function prepare(): string | undefined {
 }
 const skip = prepare();
 
-// Every node a shell could find outside the repository: /dev/null is bound over each.
-function nodes(): string[] {
-  const r = spawnSync('sh', ['-c', 'which -a node nodejs; for d in /usr/bin /bin /usr/local/bin; do ls $d/node $d/nodejs; done'], { encoding: 'utf8' });
-  const all = r.stdout.split('\n').filter(Boolean).map((p) => { try { return realpathSync(p); } catch { return ''; } });
-  return [...new Set(all)].filter((p) => p && !p.startsWith(ROOT + '/'));
-}
-
-// The sealed environment (as in sea.test.ts); exit 99 when a node is still reachable.
-const SEAL = `set -e
-mount -t tmpfs -o mode=0755 vq64-sealed "$VQ_ROOT"
-for n in $VQ_NODES; do mount --bind /dev/null "$n"; done
-for d in /usr/lib/node_modules /usr/local/lib/node_modules /usr/share/nodejs /usr/lib/nodejs; do
-  if [ -d "$d" ]; then mount -t tmpfs -o mode=0755 vq64-sealed "$d"; fi
-done
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-if command -v node >/dev/null || command -v nodejs >/dev/null || [ -e "$VQ_ROOT/node_modules" ]; then
-  echo "vq64: node is reachable in the sealed environment" >&2; exit 99
-fi
-exec env -i PATH="$PATH" "$@"`;
-const sealedArgv = (cmd: string[]) => ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', SEAL, 'sh', ...cmd];
-const sealedEnv = () => ({ ...process.env, VQ_ROOT: ROOT, VQ_NODES: nodes().join(' ') });
+// The sealed environment (test/helpers/sealed.ts, as sea.test.ts uses it).
+const sealedArgv = (cmd: string[]) => sealArgv('vq64', cmd);
+const sealedEnv = () => sealEnv(ROOT);
 function sealed(cwd: string, cmd: string[]): SpawnSyncReturns<string> & { ms: number } {
   const [file, ...args] = sealedArgv(cmd);
   const t0 = performance.now();

@@ -7,11 +7,12 @@
 // exec-to-first-advert and `--version` start-up against bin/vigil's (printed as comments).
 import t from 'tap';
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipReason, nsExec, type Host } from '../net/netns.ts';
 import { holders, until, lab, Proc, vigilConfig, VIGIL } from '../helpers/agents.ts';
 import { have, needTools } from '../helpers/tools.ts';
+import { sealedArgv as sealArgv, sealedEnv as sealEnv } from '../helpers/sealed.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist', 'vigil');
@@ -52,35 +53,8 @@ function prepare(): string | undefined {
 }
 const skip = prepare();
 
-// Every node a shell could find: all get /dev/null bound over them (the repository's are
-// under the tmpfs anyway).
-function nodes(): string[] {
-  const r = spawnSync('sh', ['-c', 'which -a node nodejs; for d in /usr/bin /bin /usr/local/bin; do ls $d/node $d/nodejs; done'], { encoding: 'utf8' });
-  const all = r.stdout.split('\n').filter(Boolean).map((p) => { try { return realpathSync(p); } catch { return ''; } });
-  return [...new Set(all)].filter((p) => p && !p.startsWith(ROOT + '/'));
-}
-
-// The sealed environment, as a shell prelude; then the command with a clean environment.
-// Exit 99 when node is still reachable (so a test can never pass by accident on Node).
-const SEAL = `set -e
-mount -t tmpfs -o mode=0755 vdist-sealed "$VDIST_ROOT"
-for n in $VDIST_NODES; do mount --bind /dev/null "$n"; done
-for d in /usr/lib/node_modules /usr/local/lib/node_modules /usr/share/nodejs /usr/lib/nodejs; do
-  if [ -d "$d" ]; then mount -t tmpfs -o mode=0755 vdist-sealed "$d"; fi
-done
-eval "$VDIST_EXTRA"
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-if command -v node >/dev/null || command -v nodejs >/dev/null || [ -e "$VDIST_ROOT/node_modules" ]; then
-  echo "vdist: node is reachable in the sealed environment" >&2; exit 99
-fi
-exec env -i PATH="$PATH" "$@"`;
-
-function sealedArgv(cmd: string[]): string[] {
-  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', SEAL, 'sh', ...cmd];
-}
-function sealedEnv(extra = ''): NodeJS.ProcessEnv {
-  return { ...process.env, VDIST_ROOT: ROOT, VDIST_NODES: nodes().join(' '), VDIST_EXTRA: extra };
-}
+const sealedArgv = (cmd: string[]) => sealArgv('vdist', cmd);
+const sealedEnv = (extra = '') => sealEnv(ROOT, extra);
 function sealed(cwd: string, cmd: string[], extra = ''): SpawnSyncReturns<string> {
   const [file, ...args] = sealedArgv(cmd);
   return spawnSync(file, args, { cwd, encoding: 'utf8', env: sealedEnv(extra), timeout: 30_000 });
