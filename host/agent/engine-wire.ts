@@ -99,6 +99,7 @@ export async function addVips(nl: Netlink, r: Router, log: Logger): Promise<void
 
 export async function releaseVips(nl: Netlink, r: { spec: InstanceSpec; env: Pick<RouterEnv, 'ifindex' | 'ifname'> }, log: Logger, list = r.spec.virtualAddresses): Promise<void> {
   for (const v of list) {
+    if (foreign.has(`${r.env.ifindex}/${v.address}`)) continue;   // the interface's own: never ours to remove
     try {
       await nl.deleteAddress({ index: r.env.ifindex, address: v.address, prefixlen: v.prefixLen, ifname: r.env.ifname });
     } catch (err) {
@@ -121,12 +122,24 @@ export async function swapVips(nl: Netlink, r: Router, old: InstanceSpec, log: L
 export async function removeStaleVips(nl: Netlink, spec: InstanceSpec, env: Pick<RouterEnv, 'ifindex' | 'ifname'>, log: Logger): Promise<void> {
   const present = await nl.listAddresses(env.ifindex, spec.family);
   for (const v of spec.virtualAddresses) {
-    if (present.some((a) => a.address === v.address)) {
+    const a = present.find((x) => x.address === v.address);
+    // A VIP that is the interface's only primary IPv4 address is the box's own, not one a dead
+    // run left: removing it would leave VRRP no address to send from. Kept, and never removed.
+    if (a && spec.family === 4 && !a.secondary && !present.some((x) => x !== a && !x.secondary)) {
+      foreign.add(`${env.ifindex}/${v.address}`);
+      log.warn(`${spec.name}: virtual address ${v.address} is ${env.ifname}'s own primary address: left alone (a virtual address should be one the box does not already have)`, { instance: spec.name });
+      continue;
+    }
+    if (a) {
       log.warn(`${spec.name}: removing stale VIP ${v.address} from ${env.ifname} (left by an earlier run)`, { instance: spec.name });
       await releaseVips(nl, { spec, env }, log, [v]);
     }
   }
 }
+
+// Addresses (ifindex/address) that are an interface's own while a VIP names them too.
+const foreign = new Set<string>();
+
 
 // A VMAC of ours left by a run that died is removed and made again, so its settings are ours.
 export async function makeVmac(nl: Netlink, s: InstanceSpec, log: Logger): Promise<Vmac> {
