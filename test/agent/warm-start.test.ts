@@ -210,7 +210,9 @@ status: { listen: 127.0.0.1:9110 }
     await cap.stop();
     const prios = adverts(cap, a.v4).map(([, q]) => q);
     const zero = prios.indexOf(0);
-    t.ok(zero > 0 && prios.slice(zero + 1).some((q) => q === 200), 'the supervisor\'s engine said priority 0 before the cold one spoke');
+    // On a busy box the engine proper can die before the supervisor's engine has sent an advert
+    // at all: then its priority 0 is the first on the wire, which is as right.
+    t.ok(zero >= 0 && prios.slice(zero + 1).some((q) => q === 200), `the supervisor's engine said priority 0 before the cold one spoke (${prios.slice(0, Math.max(zero, 0) + 3).join(' ')} ...)`);
     t.same(holders(l.ns, VIP), [], 'no VIP left');
   });
 
