@@ -19,7 +19,7 @@ export interface TableState {
   counters: Set<string>;              // named counters, one per real server
 }
 
-export interface Plan { inet: TableState; netdev: TableState | null; slots: Map<string, string[]>; fragments: Map<string, Fragment> }
+export interface Plan { inet: TableState; netdev: TableState | null; fragments: Map<string, Fragment> }
 
 // One virtual server's objects, made again only when its inputs change: a real server's check
 // flapping re-plans its own service, whatever the others hold (10,000 real servers elsewhere
@@ -31,7 +31,6 @@ export interface Fragment {
   dispatch: [map: string, key: string, value: string];
   counters: [mark: string, counter: string][];
   targets: [map: string, mark: string, target: string][];
-  slots: string[];
   buckets: BucketTable | null;
   full: string[] | null;          // counting schedulers: the full table as laid, and the ideal it was laid from
   fullIdeal: string[] | null;
@@ -43,7 +42,6 @@ export interface Runtime {
   quorumUp: ReadonlyMap<string, boolean>;     // absent: up
   egress: ReadonlyMap<string, string>;        // dr: real server address -> the device toward it
   marks: ReadonlyMap<string, number>;         // nat: the ct mark of each real server (assignMarks)
-  slots: ReadonlyMap<string, readonly string[]>;   // each service's slot table as applied (real server ids), to change as little of it as can be
 }
 
 // sh / dh buckets: at 4,096 each server's share is within about 2% of its weight's (at 256, 9%).
@@ -131,9 +129,8 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
   inet.chains.set('dr-replies', ['type filter hook prerouting priority raw; policy accept;', 'ip saddr . meta l4proto . th sport vmap @dr-replies4', 'ip6 saddr . meta l4proto . th sport vmap @dr-replies6']);
   inet.chains.set('untracked', ['notrack']);
   for (const vs of dr) if (vs.address !== null) inet.maps.get(vs.family === 4 ? 'dr-replies4' : 'dr-replies6')!.elements.set(`${vs.address} . ${vs.protocol} . ${vs.port}`, 'goto untracked');
-  const slots = new Map<string, string[]>();
   const fragments = new Map<string, Fragment>();
-  for (const vs of nat) merge(inet, fragmentOf(vs, rt, cache), slots, fragments);
+  for (const vs of nat) merge(inet, fragmentOf(vs, rt, cache), fragments);
 
   let netdev: TableState | null = null;
   if (dr.length) {
@@ -145,13 +142,13 @@ export function plan(services: readonly VirtualServerSpec[], table: string, rt: 
     for (const dev of new Set(dr.map((v) => v.interface!))) {
       netdev.chains.set(`ingress-${dev}`, [`type filter hook ingress device ${JSON.stringify(dev)} priority 0; policy accept;`, ...dispatch]);
     }
-    for (const vs of dr) merge(netdev, fragmentOf(vs, rt, cache), slots, fragments);
+    for (const vs of dr) merge(netdev, fragmentOf(vs, rt, cache), fragments);
   }
-  return { inet, netdev, slots, fragments };
+  return { inet, netdev, fragments };
 }
 
 // The objects of one service in one table: shared maps (dispatch, counters) get their entries.
-function merge(t: TableState, f: Fragment, slots: Map<string, string[]>, fragments: Map<string, Fragment>): void {
+function merge(t: TableState, f: Fragment, fragments: Map<string, Fragment>): void {
   for (const [k, v] of f.objects.chains) t.chains.set(k, v);
   for (const [k, v] of f.objects.maps) t.maps.set(k, v);
   for (const [k, v] of f.objects.sets) t.sets.set(k, v);
@@ -159,7 +156,6 @@ function merge(t: TableState, f: Fragment, slots: Map<string, string[]>, fragmen
   t.maps.get(f.dispatch[0])!.elements.set(f.dispatch[1], f.dispatch[2]);
   for (const [mark, counter] of f.counters) t.maps.get('rs-counters')!.elements.set(mark, counter);
   for (const [map, mark, target] of f.targets) t.maps.get(map)!.elements.set(mark, target);
-  slots.set(f.spec.name, f.slots);
   fragments.set(f.spec.name, f);
 }
 
@@ -189,8 +185,8 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
     const id = ids[i];
     const lines: string[] = [];
     t.counters.add(`c-${id}`);
+    if (!dr) counters.push([hex(rt.marks.get(id)!), `"c-${id}"`]);
     if (direct) {
-      counters.push([hex(rt.marks.get(id)!), `"c-${id}"`]);
       targets.push([vs.family === 4 ? 'rs-targets4' : 'rs-targets6', hex(rt.marks.get(id)!), `${rs.address} . ${rs.port}`]);
       return;
     }
@@ -205,7 +201,6 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
     const line = lines.join(' ');
     const was = old?.objects.chains.get(`rs-${id}`);
     t.chains.set(`rs-${id}`, was?.[0] === line ? was : [line]);
-    if (!dr) counters.push([hex(rt.marks.get(id)!), `"c-${id}"`]);
   });
 
   // The service chain: a persistent client first, then the scheduler's pick over the slots.
@@ -257,7 +252,7 @@ function fragmentOf(vs: VirtualServerSpec, rt: Runtime, cache: ReadonlyMap<strin
   const dispatch: Fragment['dispatch'] = vs.fwmark !== null ? ['marks', hex(vs.fwmark), `goto ${target}`]
     : [vs.family === 4 ? 'svc4' : 'svc6', `${vs.address} . ${vs.protocol} . ${vs.port}`, `goto ${target}`];
   const hashing = vs.scheduler === 'sh' || vs.scheduler === 'dh';
-  return { spec: vs, inputs, objects: t, dispatch, counters, targets, slots, buckets: hashing ? { keys, weights, table: table as Uint16Array } : null,
+  return { spec: vs, inputs, objects: t, dispatch, counters, targets, buckets: hashing ? { keys, weights, table: table as Uint16Array } : null,
     full, fullIdeal };
 }
 

@@ -79,7 +79,6 @@ export class Reconciler {
     for (const s of this.servers.values()) s.mark = this.marks.get(s.id)!;
   }
   private marks = new Map<string, number>();
-  private appliedSlots = new Map<string, string[]>();
   private appliedFragments = new Map<string, import('./model.ts').Fragment>();
 
   /** A checker report (host/checks/protocol.ts): unsettled ones keep what was known. */
@@ -197,7 +196,7 @@ export class Reconciler {
       }
     }
     const quorumUp = new Map([...this.quorum].map(([n, q]) => [n, q.up]));
-    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress, marks: this.marks, slots: this.appliedSlots }, this.appliedFragments);
+    const want: Plan = plan(this.config.virtualServers, this.config.loadBalancer.table, { weight: this.weights(), quorumUp, egress, marks: this.marks }, this.appliedFragments);
     const flush = [...this.wantsFlush];
     let text = diff(this.applied?.inet ?? null, want.inet);
     // Persistence of a failed server goes with it: its clients pick again.
@@ -240,7 +239,6 @@ export class Reconciler {
     this.retired.clear();
     this.applied = { inet: want.inet, netdev: want.netdev };
     this.carried.clear();
-    this.appliedSlots = want.slots;
     this.appliedFragments = want.fragments;
     this.transactions++;
     this.lastTransaction = text;
