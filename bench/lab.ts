@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { recordPath } from '../host/agent/accepted.ts';
+import { leftVipsPath } from '../host/agent/left-vips.ts';
 import { ip, nsExec, wireBridge } from '../test/net/netns.ts';
 
 export { ip, nsExec };
@@ -395,7 +396,10 @@ export function workdir(): { dir: string; remove(): void } {
   return {
     dir,
     remove: () => {
-      for (const f of readdirSync(dir)) if (f.endsWith('.yaml')) rmSync(recordPath(join(dir, f)), { force: true });
+      for (const f of readdirSync(dir)) {
+        if (!f.endsWith('.yaml')) continue;
+        for (const p of [recordPath(join(dir, f)), leftVipsPath(join(dir, f)), `${leftVipsPath(join(dir, f))}.err`]) rmSync(p, { force: true });
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -39,9 +39,14 @@ function program(): string {
 // A record's file: named by the config's absolute path, hashed (FNV-1a, 64 bits: a name, not a
 // secret; node:crypto would cost the engine's start more than the whole lookup).
 export function recordPath(file: string, dir = ACCEPTED_DIR): string {
+  return join(dir, `${configHash(file)}.json`);
+}
+
+// bin/vigil's record_of computes the same: keep the two in step.
+export function configHash(file: string): string {
   let h = 0xcbf29ce484222325n;
   for (const c of Buffer.from(resolve(file))) h = BigInt.asUintN(64, (h ^ BigInt(c)) * 0x100000001b3n);
-  return join(dir, `${h.toString(16).padStart(16, '0')}.json`);
+  return h.toString(16).padStart(16, '0');
 }
 
 // The config a supervisor accepted for exactly this file's current text, or undefined (none,

@@ -39,27 +39,38 @@ export function claimConfig(file: string): boolean {
   }
 }
 
+/** A VIP a run may have left on an interface. */
+export interface LeftVip { instance: string; address: string; prefixLen: number; ifname: string }
+
+/** The VIPs of `c` a killed run may have left. With a VMAC they were on the macvlan, which the engine removes and makes again. */
+export function leftVipsOf(c: AgentConfig): LeftVip[] {
+  return c.instances.filter((i) => !i.vmac)
+    .flatMap((i) => i.virtualAddresses.map((v) => ({ instance: i.name, address: v.address, prefixLen: v.prefixLen, ifname: i.interface })));
+}
+
 /** Removes every VIP of `c` present on its interfaces; says which, once the kernel has. */
 export function removeLeftVips(c: AgentConfig, log: Logger): void {
+  removeVips(leftVipsOf(c), log);
+}
+
+/** Removes each of `vips` that is present; says which, once the kernel has. */
+export function removeVips(vips: LeftVip[], log: Logger): number {
   const s = shim();
   const fd = s.socket(K('AF_NETLINK'), K('SOCK_RAW'), K('NETLINK_ROUTE'));
-  const asked = new Map<number, { instance: string; address: string; ifname: string }>();
+  const asked = new Map<number, LeftVip>();
+  let removed = 0;
   try {
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, K('AF_NETLINK'), true);
     let seq = 1;
-    for (const i of c.instances) {
-      // With a VMAC the VIPs were on the macvlan, which the engine removes and makes again.
-      if (i.vmac) continue;
+    for (const v of vips) {
       let index = 0;
-      try { index = s.ifNameToIndex(i.interface); } catch { /* no such interface: nothing left on it */ }
+      try { index = s.ifNameToIndex(v.ifname); } catch { /* no such interface: nothing left on it */ }
       if (!(index > 0)) continue;
-      for (const v of i.virtualAddresses) {
-        const m = delAddr(seq, index, addressBytes(v.address), v.prefixLen);
-        // rtnetlink carries a request out in the sender's sendmsg(): gone when this returns.
-        s.sendTo(fd, m, 0, m.length, sa);
-        asked.set(seq++, { instance: i.name, address: v.address, ifname: i.interface });
-      }
+      const m = delAddr(seq, index, addressBytes(v.address), v.prefixLen);
+      // rtnetlink carries a request out in the sender's sendmsg(): gone when this returns.
+      s.sendTo(fd, m, 0, m.length, sa);
+      asked.set(seq++, v);
     }
     // The acks are queued by then: read without waiting.
     const buf = new Uint8Array(8192), src = new Uint8Array(128), meta = new Int32Array(16);
@@ -71,6 +82,7 @@ export function removeLeftVips(c: AgentConfig, log: Logger): void {
         const len = view.getUint32(off, true);
         const a = asked.get(view.getUint32(off + 8, true));
         if (view.getUint16(off + 4, true) === NLMSG_ERROR && a && view.getInt32(off + 16, true) === 0) {
+          removed++;
           log.warn(`${a.instance}: removing stale VIP ${a.address} from ${a.ifname} (left by an earlier run)`,
             { instance: a.instance, startMs: Math.round(performance.now()) });   // since this process began
         }
@@ -81,6 +93,7 @@ export function removeLeftVips(c: AgentConfig, log: Logger): void {
   } finally {
     s.close(fd);
   }
+  return removed;
 }
 
 // RTM_DELADDR for `addr`/`prefixlen` on link `index`, with an ack, as host/net/netlink/addresses.ts

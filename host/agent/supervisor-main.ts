@@ -6,6 +6,7 @@ import type { EngineProcess } from './supervisor.ts';
 import type { AgentConfig } from '../config/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { acceptedConfig, rememberAccepted } from './accepted.ts';
+import { forgetLeftVips, reportLeftVips, writeLeftVips } from './left-vips.ts';
 import { engineArgv, shimIsatty } from './boot.ts';
 import { trimAfterStart } from './trim.ts';
 import { shim } from '../net/shim.ts';
@@ -24,6 +25,12 @@ export async function superviseMain(values: RunValues, argv: string[], defaultCo
   // engine starts on the record, and this process holds its own work (the parser's load, the
   // parse) until the engine has started: two Nodes working at once slow the engine's start by
   // ~35 ms here.
+  // What bin/vigil removed before this Node started, said first (host/agent/left-vips.ts).
+  let early: Logger | undefined;
+  if (process.env.VIGIL_LEFT_VIPS) {
+    early = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
+    reportLeftVips(early);
+  }
   const launched = process.env.VIGIL_ENGINE_PID !== undefined;
   const record = launched ? undefined : acceptedConfig(file);
   // A restart after the whole agent was killed: the VIPs the killed run left go first, before
@@ -31,9 +38,8 @@ export async function superviseMain(values: RunValues, argv: string[], defaultCo
   // this config file: its VIPs are live.
   const stale = await import('./stale-vips.ts');
   const claimed = stale.claimConfig(file);
-  let early: Logger | undefined;
   if (record) {
-    early = createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
+    early ??= createLogger({ json: values['log-json'] ? true : undefined, debug: values.debug, isatty: shimIsatty });
     if (claimed) stale.removeLeftVips(record, early);
     else early.debug(`another vigil run holds ${file}: its VIPs are left alone`);
   }
@@ -75,6 +81,11 @@ export async function superviseMain(values: RunValues, argv: string[], defaultCo
     throw refused;
   }
   const sup = new Supervisor({ log, command, args, checkerArgs, lbArgs, config, first });
+  const leftVips = (c: AgentConfig) => {
+    const why = writeLeftVips(file, c);
+    if (why) log!.debug(`the VIPs are not written down for a restart after a kill: ${why}`);
+  };
+  leftVips(config);
   if (config.realtime.enabled) {
     // The engine warns when real-time is not permitted; the same refusal here is no news.
     const why = supervisorRealtime(config.realtime.priority);
@@ -110,6 +121,7 @@ export async function superviseMain(values: RunValues, argv: string[], defaultCo
       return;
     }
     sup.updateConfig(next);
+    leftVips(next);
     remember(t, next);
   };
   process.on('SIGTERM', onTerm); process.on('SIGINT', onInt); process.on('SIGHUP', onHup);
@@ -124,6 +136,7 @@ export async function superviseMain(values: RunValues, argv: string[], defaultCo
   const code = await sup.finished;
   clearTimeout(rememberTimer);
   pending?.();
+  if (code === 0) forgetLeftVips(file);   // the engine removed its VIPs as it stopped
   process.off('SIGTERM', onTerm); process.off('SIGINT', onInt); process.off('SIGHUP', onHup);
   return code;
 }

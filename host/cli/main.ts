@@ -11,6 +11,7 @@ const commands: Entry[] = [
   { name: 'engine', summary: '', load: async () => (await import('./run.ts')).engine },
   { name: 'checker', summary: '', load: async () => (await import('./checker.ts')).checker },
   { name: 'check', summary: 'validate a configuration file', load: async () => (await import('./check.ts')).check },
+  { name: 'cleanup', summary: 'remove the VIPs a killed run left (systemd ExecStopPost=)', load: async () => (await import('./cleanup.ts')).cleanup },
   { name: 'status', summary: "show the running agent's instances", load: async () => (await import('./status.ts')).status },
   { name: 'lb', summary: 'the load balancer: `vigil lb dump` prints the rules it applied', load: async () => (await import('./lb.ts')).lb },
   { name: 'policy', summary: 'validate a check policy, or hot-swap one into the running agent', load: async () => (await import('./policy.ts')).policy },

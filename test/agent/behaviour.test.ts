@@ -79,10 +79,12 @@ t.test('stale VIP from a killed run is removed before the election; kill -9 of t
   const pa2 = startVigil(p.ha.ns, p.files.a);
   p.procs.push(pa2);
   await pa2.waitLine(/removing stale VIP/, 10_000);
-  // With the record of the killed run's config (host/agent/accepted.ts), the VIP goes before
-  // anything else the restart does (host/agent/stale-vips.ts): its first line, and only once.
-  t.match(JSON.parse(pa2.lines[0]!), { msg: /^VI_1: removing stale VIP 192\.0\.2\.100 from eth0 \(left by an earlier run\)$/, startMs: Number },
-    'the first thing the restarted agent does');
+  // The killed run wrote its VIPs down (host/agent/left-vips.ts): bin/vigil removes them before
+  // Node starts, and Node says so first, and only once.
+  const first = JSON.parse(pa2.lines[0]!);
+  t.match(first, { msg: /^VI_1: removing stale VIP 192\.0\.2\.100 from eth0 \(left by an earlier run\)$/, startMs: Number, by: 'bin/vigil' },
+    'the first thing the restarted agent does, in the launcher');
+  t.ok(first.startMs < 0, `before Node began (${first.startMs} ms)`);
   await until(() => holders(p.ns, VIP).join() === p.ha.ns, 5000, 'A (150) to take the VIP back');
   t.equal(pa2.lines.filter((l) => /removing stale VIP/.test(l)).length, 1, 'removed once, not again by the engine');
   t.pass('restarted A cleaned up and preempted');

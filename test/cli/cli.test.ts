@@ -19,7 +19,7 @@ t.test('top level: help, version, unknown command', async (t) => {
   t.match(run(['--version']), { code: 0, out: /^vigil \d+\.\d+\.\d+/ });
   const r = run(['frobnicate']);
   t.equal(r.code, 2);
-  t.match(r.err, /^vigil: unknown command "frobnicate"; commands: run, check, status, lb, policy, import, decode, avail\n$/);
+  t.match(r.err, /^vigil: unknown command "frobnicate"; commands: run, check, cleanup, status, lb, policy, import, decode, avail\n$/);
 });
 
 t.test('decode: hex arguments, one JSON line each', async (t) => {
@@ -132,7 +132,7 @@ t.test('every command has --help', async (t) => {
   // there is covered here without a change.
   const top = run(['--help']).out;
   const listed = [...top.slice(top.indexOf('Commands:')).matchAll(/^ {2}([a-z]+) {2,}\S/gm)].map((m) => m[1]);
-  t.same(listed, ['run', 'check', 'status', 'lb', 'policy', 'import', 'decode', 'avail'], 'the user-facing commands');
+  t.same(listed, ['run', 'check', 'cleanup', 'status', 'lb', 'policy', 'import', 'decode', 'avail'], 'the user-facing commands');
   for (const c of listed) {
     for (const flag of ['--help', '-h']) {
       const r = run([c, flag]);

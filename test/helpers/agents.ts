@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { nsExec, Topology, type Host } from '../net/netns.ts';
 import { recordPath } from '../../host/agent/accepted.ts';
+import { leftVipsPath } from '../../host/agent/left-vips.ts';
 
 export const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 
@@ -59,9 +60,10 @@ export class Workdir {
     this.files.add(p);
     return p;
   }
-  // With the records a supervisor kept of these files as configs (host/agent/accepted.ts).
+  // With the records a supervisor kept of these files as configs (host/agent/accepted.ts), and
+  // the VIPs it wrote down for a restart (host/agent/left-vips.ts).
   remove(): void {
-    for (const f of this.files) rmSync(recordPath(f), { force: true });
+    for (const f of this.files) for (const p of [recordPath(f), leftVipsPath(f), `${leftVipsPath(f)}.err`]) rmSync(p, { force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
