@@ -8,7 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Proc, Workdir, startVigil } from '../helpers/agents.ts';
-import { nsExec } from '../net/netns.ts';
+import { nsExec, delNetns } from '../net/netns.ts';
 
 const HERE = import.meta.dirname;
 export const VIP = '192.0.2.100';
@@ -33,7 +33,7 @@ export function lbLab(t: { teardown(fn: () => unknown): void }, prefix: string, 
   const addNs = (ns: string) => { try { ip('netns', 'del', ns); } catch { /* none */ } ip('netns', 'add', ns); namespaces.push(ns); nsExec(ns, 'ip', 'link', 'set', 'lo', 'up'); };
   t.teardown(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    for (const ns of namespaces.reverse()) { try { ip('netns', 'del', ns); } catch { /* gone */ } }
+    for (const ns of namespaces.reverse()) { try { delNetns(ns); } catch { /* gone */ } }
     work.remove();
   });
   // A bridge in its own namespace; `plug` puts ns's `ifname` on it with `addr`.

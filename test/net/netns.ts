@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -12,6 +13,16 @@ const PEER = join(import.meta.dirname, 'peer.ts');
 export function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+// Deletes namespace `ns` with the status files a `vigil lb` in it may have left in /run/vigil
+// (named after the namespace's inode: host/lb/status-file.ts), which only a clean stop removes.
+export function delNetns(ns: string): void {
+  let ino = 0;
+  try { ino = statSync(`/run/netns/${ns}`).ino; } catch { /* none */ }
+  if (ino) for (const f of readdirSafe('/run/vigil')) if (f.startsWith(`lb-${ino}-`)) rmSync(join('/run/vigil', f), { force: true });
+  ip('netns', 'del', ns);
+}
+const readdirSafe = (d: string) => { try { return readdirSync(d); } catch { return []; } };
+
 export function nsExec(ns: string, ...cmd: string[]): string {
   return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -147,7 +158,7 @@ export class Topology {
     for (const p of this.peers) p.kill();
     this.peers.clear();
     for (const ns of [...made].filter((n) => n.startsWith(this.prefix))) {
-      try { ip('netns', 'del', ns); } catch { /* gone */ }
+      try { delNetns(ns); } catch { /* gone */ }
       made.delete(ns);
     }
   }
