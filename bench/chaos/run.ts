@@ -14,6 +14,7 @@ import {
 } from '../../test/chaos/harness.ts';
 import { held, overlapMs, takes, longestGap, cpuTimeMs, summary } from './measure.ts';
 import { floodStatus } from './status-flood.ts';
+import { clockJump, checkerMemory } from './host-faults.ts';
 
 const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
 const ONLY = process.env.CHAOS_ONLY?.split(',');
@@ -268,6 +269,19 @@ const FAULTS: Record<string, { what: string; run: (l: Lab) => Promise<Metrics> }
       return { 'A\'s longest advert gap ms': longestGap(stamps, from, to), 'dual-master ms': await dual(l, from, to) };
     },
   },
+  checkerMemory: {
+    what: 'the master\'s checker in a memory cgroup 8 MiB over its usage, a hog beside it, 5 s (vigil; keepalived\'s checker needs IPVS, not in this kernel)',
+    run: (l) => checkerMemory(T, l.impl),
+  },
+  checkerStall: {
+    what: 'the same with the cgroup\'s OOM killer off: the checker waits for memory, 5 s (vigil only)',
+    run: (l) => checkerMemory(T, l.impl, true),
+  },
+  // Last: the address events' wall-clock stamps of a jump would confuse later windows if any came.
+  clockJump: {
+    what: 'CLOCK_REALTIME +1 h, then -1 h, 2 s each (the machine\'s one clock, restored from CLOCK_MONOTONIC)',
+    run: (l) => clockJump(T, l),
+  },
 };
 
 function nft(ns: string, script: string): void {
@@ -346,7 +360,7 @@ async function main(): Promise<void> {
       console.log(`| ${FAULTS[name]!.what} | ${k} | ${col('keepalived')} | ${col('vigil')} |`);
     }
   }
-  console.log('\nNot measured here: CLOCK_REALTIME jumps (one clock for the whole shared machine: every other process on it would jump too), memory pressure on the checker.');
+  if (names.includes('clockJump')) console.log('\nclockJump moved the machine\'s one realtime clock (+1 h, -1 h): every other process on the box saw it too.');
 }
 
 const cleanUp = async () => { for (const f of teardowns.reverse()) { try { await f(); } catch { /* best effort */ } } };
