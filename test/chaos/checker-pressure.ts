@@ -9,7 +9,7 @@ import { nsExec } from '../net/netns.ts';
 import { lab, holders } from '../helpers/agents.ts';
 import { waitHolder, vipEvents, VIP } from './harness.ts';
 import { probe, monoMs, within } from './probe.ts';
-import { Memcg } from './memcg.ts';
+import { Memcg, sweepMemcgs } from './memcg.ts';
 
 type T = { teardown(fn: () => unknown): void };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +52,7 @@ export async function checkerPressure(t: T, cp: CheckedPair, cgroupParent: strin
   const deaths = () => cp.pa.lines.slice(lines0).flatMap((l) => /checker (killed by \w+|exited with status \d+): restarting/.exec(l)?.[1] ?? []);
   const evA = cp.onA.events.length, evB = cp.onB.events.length;
   const adverts = await probe(t, cp.l.topo.br, ['adverts', 'p-a', cp.a.v4], true);
+  sweepMemcgs(cgroupParent, 'vchm-');
   const cg = new Memcg(cgroupParent, `vchm-${process.pid}-${Date.now() % 100000}`);
   t.teardown(() => cg.destroy());
   let from = 0, to = 0, hogsKilled = 0, usage = 0, rss = 0, limit = 0, oomKills = NaN, failcnt = NaN;

@@ -4,7 +4,7 @@
 // a hog put beside it.
 // destroy() moves whatever still lives back to the parent first, then removes the cgroup.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 const V1 = '/sys/fs/cgroup/memory';
@@ -16,6 +16,19 @@ export function ownMemcg(): { dir: string } | { skip: string } {
   const dir = join(V1, line.slice(line.indexOf(':memory:') + 8));
   try { accessSync(dir, constants.W_OK); } catch { return { skip: `cannot make a cgroup under ${dir}` }; }
   return { dir };
+}
+
+/** Cgroups a killed run left (named `${prefix}PID-...`, that pid gone): emptied into `parent`, removed. */
+export function sweepMemcgs(parent: string, prefix: string): void {
+  for (const d of readdirSync(parent)) {
+    const pid = d.startsWith(prefix) ? Number(d.slice(prefix.length).split('-')[0]) : NaN;
+    if (!(pid > 0) || existsSync(`/proc/${pid}`)) continue;
+    const dir = join(parent, d);
+    for (const p of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try { writeFileSync(join(parent, 'cgroup.procs'), p); } catch { /* gone */ }
+    }
+    try { rmdirSync(dir); } catch { /* still emptying: the next run's sweep */ }
+  }
 }
 
 export class Memcg {
