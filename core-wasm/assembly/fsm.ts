@@ -24,6 +24,24 @@ for (let i = 0; i < MAX_INSTANCES; i++) instances[i] = new Instance();
 
 export const dropTotals = new StaticArray<f64>(DROP_COUNT);
 
+// The started slots, ascending: the timer paths and the group scans walk these rather than all
+// MAX_INSTANCES slots (the 256-slot scan per wake-up was 6.7 % of an engine's CPU at 100 adverts/s).
+const active = new StaticArray<i32>(MAX_INSTANCES);
+let activeCount: i32 = 0;
+
+function activate(slot: i32): void {
+  let i = activeCount;
+  while (i > 0 && active[i - 1] > slot) { active[i] = active[i - 1]; i--; }
+  active[i] = slot;
+  activeCount++;
+}
+
+function deactivate(slot: i32): void {
+  let j = 0;
+  for (let i = 0; i < activeCount; i++) if (active[i] != slot) active[j++] = active[i];
+  activeCount = j;
+}
+
 // (family, VRID) -> first slot; slots sharing a VRID on other interfaces chain through next.
 const vridHead = new StaticArray<i32>(512);
 const vridNext = new StaticArray<i32>(MAX_INSTANCES);
@@ -115,9 +133,10 @@ export function changeState(inst: Instance, slot: i32, to: u8, why: u8, now: f64
 // its Backup peers along, one that falls to Backup takes its Master peers, a fault faults all.
 function syncGroup(inst: Instance, slot: i32, now: f64): void {
   const to = inst.state;
-  for (let s = 0; s < MAX_INSTANCES; s++) {
+  for (let k = 0; k < activeCount; k++) {
+    const s = active[k];
     const m = instances[s];
-    if (s == slot || !m.used || !m.started || m.group != inst.group) continue;
+    if (s == slot || m.group != inst.group) continue;
     if (to == STATE_MASTER && m.state == STATE_BACKUP) changeState(m, s, STATE_MASTER, WHY_SYNC_GROUP, now, false);
     else if (to == STATE_BACKUP && m.state == STATE_MASTER) {
       m.masterAdverIntervalCs = m.adverIntervalCs;
@@ -131,9 +150,9 @@ function syncGroup(inst: Instance, slot: i32, now: f64): void {
 
 function groupHasFault(g: i32): bool {
   if (g < 0) return false;
-  for (let s = 0; s < MAX_INSTANCES; s++) {
-    const m = instances[s];
-    if (m.used && m.started && m.group == g && m.ownFault()) return true;
+  for (let k = 0; k < activeCount; k++) {
+    const m = instances[active[k]];
+    if (m.group == g && m.ownFault()) return true;
   }
   return false;
 }
@@ -191,6 +210,7 @@ export function start(slot: i32, now: f64): void {
   const inst = instances[slot];
   if (!inst.used || inst.started) return;
   inst.started = true;
+  activate(slot);
   inst.sinceUs = now;
   if (inst.ownFault()) changeState(inst, slot, STATE_FAULT, WHY_FAULT, now, true);
   else if (groupHasFault(inst.group)) changeState(inst, slot, STATE_FAULT, WHY_SYNC_GROUP, now, false);
@@ -203,6 +223,7 @@ export function stop(slot: i32, now: f64): void {
   if (inst.state == STATE_MASTER) resign(inst, slot);
   changeState(inst, slot, STATE_INIT, WHY_SHUTDOWN, now, false);
   inst.started = false;
+  deactivate(slot);
   // A stopped member no longer holds its group in Fault (found by fuzz_events).
   if (inst.group >= 0) groupRecover(inst.group, -1, now);
 }
@@ -231,9 +252,10 @@ export function setTrack(slot: i32, index: i32, weight: i32, failing: bool, now:
 function groupRecover(group: i32, cause: i32, now: f64): void {
   if (groupHasFault(group)) return;
   let master = -1;
-  for (let s = 0; s < MAX_INSTANCES; s++) {
+  for (let k = 0; k < activeCount; k++) {
+    const s = active[k];
     const m = instances[s];
-    if (!m.used || !m.started || m.group != group || m.state != STATE_FAULT) continue;
+    if (m.group != group || m.state != STATE_FAULT) continue;
     startup(m, s, s == cause ? WHY_FAULT_CLEARED : WHY_SYNC_GROUP, now, false);
     if (m.state == STATE_MASTER) master = s;
   }
@@ -355,9 +377,9 @@ function oweAnswer(inst: Instance, what: u8, now: f64): void {
 // Fires every timer due at `now`. Returns 1 when the action queue filled up first: the host
 // drains it and calls again with the same `now`.
 export function handleTimeout(now: f64): i32 {
-  for (let s = 0; s < MAX_INSTANCES; s++) {
+  for (let k = 0; k < activeCount; k++) {
+    const s = active[k];
     const inst = instances[s];
-    if (!inst.started) continue;
     if (inst.state == STATE_MASTER && now >= inst.adverTimer) {
       if (!roomForStep()) return 1;
       sendAdvert(inst, s, inst.effectivePriority());
@@ -381,9 +403,8 @@ export function handleTimeout(now: f64): i32 {
 
 export function pollTimeout(): f64 {
   let t = NEVER;
-  for (let s = 0; s < MAX_INSTANCES; s++) {
-    const inst = instances[s];
-    if (!inst.started) continue;
+  for (let k = 0; k < activeCount; k++) {
+    const inst = instances[active[k]];
     if (inst.adverTimer < t) t = inst.adverTimer;
     if (inst.masterDownTimer < t) t = inst.masterDownTimer;
   }

@@ -209,6 +209,9 @@ export function handleVrrp(now: f64, ifindex: u32, family: u8, ttl: u8, len: i32
 }
 
 export function handleTimeout(now: f64): i32 { return fsmTimeout(now); }
+// handleTimeout and then pollTimeout, in one call (a master's wake-up made both): the next
+// deadline, or -1 when the action queue filled first (drain, and call again with the same now).
+export function handleTimeoutNext(now: f64): f64 { return fsmTimeout(now) == 1 ? -1 : fsmPollTimeout(); }
 export function pollTimeout(): f64 { return fsmPollTimeout(); }
 
 // ---- getters -------------------------------------------------------------------------------

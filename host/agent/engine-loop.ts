@@ -17,9 +17,15 @@ export class EngineLoop {
   private fd = -1;
   private readonly log: Logger;
   private readonly now: () => number;
-  constructor(o: { log: Logger; now: () => number; onTimer: () => void }) {
+  // `now` is CLOCK_MONOTONIC (the shim's clock): the timer is armed at the deadline itself, with
+  // no clock read, and not re-armed for the deadline it already has. Else (a test's clock) after
+  // the wait, as measured on `now`.
+  private readonly absolute: boolean;
+  private armed = NaN;
+  constructor(o: { log: Logger; now: () => number; absolute: boolean; onTimer: (status: number, events: number, nowUs: number) => void }) {
     this.log = o.log;
     this.now = o.now;
+    this.absolute = o.absolute;
     this.fd = shim().timerCreate();
     shim().pollStart(this.fd, K('UV_READABLE'), o.onTimer);
   }
@@ -33,10 +39,15 @@ export class EngineLoop {
    * scavenge forced by an allocation took 2-4 ms here, one in every ~15 s at 100 adverts/s:
    * an advert that late), or a step of the memory trim.
    */
-  arm(deadline: number): void {
+  arm(deadline: number, now = this.now()): void {
     if (this.fd < 0) return;
-    const wait = deadline === Infinity ? Infinity : deadline - this.now();
-    shim().timerSet(this.fd, wait);
+    const wait = deadline === Infinity ? Infinity : deadline - now;
+    if (!this.absolute) shim().timerSet(this.fd, wait);
+    else if (deadline !== this.armed || deadline <= now) {
+      // A deadline met re-arms at once: the fired expiry must be consumed (level-triggered poll).
+      shim().timerAt(this.fd, deadline);
+      this.armed = deadline;
+    }
     if (++this.sinceGc >= GC_EVERY && wait > GC_ROOM_US) {
       this.sinceGc = 0;
       // Made at the first collection, not at start: a new V8 context (~3 ms) is not for the

@@ -166,8 +166,7 @@ export class EngineState<W = unknown> {
   timeout(now: number): void {
     if (this.record) this.record(['timeout', now]);
     this.now = now;
-    this.core.handleTimeout(now, this.handler);
-    this.drain();
+    this.drain(this.core.handleTimeout(now, this.handler));
   }
 
   link(now: number, e: LinkInput): void {
@@ -277,13 +276,18 @@ export class EngineState<W = unknown> {
   }
 
   // After every input: the core's actions carried out, the transitions' records, then the timer.
-  private drain(): void {
+  // `next`: the deadline the core gave with the timeout, good unless a command fed this state
+  // another input meanwhile (then asked again).
+  private drain(next?: number): void {
+    const k = ++this.drains;
     this.core.drain(this.handler);
     if (this.pending.length) this.afterTransitions();
-    this.arm();
+    this.arm(next !== undefined && k === this.drains ? next : this.core.pollTimeout());
   }
+  private drains = 0;
 
-  private arm(): void { this.commands.armTimer(this.stopped ? Infinity : this.core.pollTimeout()); }
+  // With the input's time: the driver needs no clock read of its own to arm.
+  private arm(next = this.core.pollTimeout()): void { this.commands.armTimer(this.stopped ? Infinity : next, this.now); }
 
   private afterTransitions(): void {
     const atUs = this.now;

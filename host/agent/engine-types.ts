@@ -19,8 +19,8 @@ export interface Commands<W = unknown> {
   swapVips(r: VirtualRouter<W>, old: InstanceSpec): void;
   /** Gratuitous ARP / unsolicited NA for the VIPs, once they are in place. */
   announce(r: VirtualRouter<W>): void;
-  /** The one timer, at the core's earliest deadline (µs, CLOCK_MONOTONIC), or Infinity. */
-  armTimer(deadlineUs: number): void;
+  /** The one timer, at the core's earliest deadline (µs, CLOCK_MONOTONIC), or Infinity; nowUs: the input's time. */
+  armTimer(deadlineUs: number, nowUs?: number): void;
   notify(r: VirtualRouter<W>, hook: string, e: { state: StateName; previous: StateName; priority: number; reason: ReasonName }): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }

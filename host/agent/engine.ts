@@ -33,6 +33,8 @@ export class Engine implements Commands<Wire> {
   state: EngineState<Wire>;
   private readonly logger: Logger;
   private readonly now: () => number;
+  // The shim's CLOCK_MONOTONIC (no test clock): a wake-up's time comes with its callback.
+  private readonly kernelClock: boolean;
   private nl: Netlink | undefined;
   private monitor: NetlinkMonitor | undefined;
   private loop: EngineLoop | undefined;
@@ -46,6 +48,7 @@ export class Engine implements Commands<Wire> {
   constructor(o: EngineOptions) {
     this.logger = o.log;
     this.now = o.now ?? monotonicUs;
+    this.kernelClock = o.now === undefined;
     this.state = new EngineState<Wire>({ commands: this, wallOffsetMs: Date.now() - this.now() / 1000 });
   }
 
@@ -70,7 +73,7 @@ export class Engine implements Commands<Wire> {
   // What a start and a takeover both begin with: netlink, the one timer, the events.
   private open(_spec: EngineSpec): void {
     this.nl = new Netlink();
-    this.loop = new EngineLoop({ log: this.logger, now: this.now, onTimer: this.onTimer });
+    this.loop = new EngineLoop({ log: this.logger, now: this.now, absolute: this.kernelClock, onTimer: this.onTimer });
     this.loop.lockMemory = this.lockMemory;
     this.monitor = new NetlinkMonitor();
     this.monitor.on('link', (e) => this.onLink(e));
@@ -306,8 +309,8 @@ export class Engine implements Commands<Wire> {
 
   // ---- events in --------------------------------------------------------------------------------
 
-  private readonly onTimer = (): void => {
-    this.state.timeout(this.now());
+  private readonly onTimer = (_status?: number, _events?: number, nowUs?: number): void => {
+    this.state.timeout(this.kernelClock && nowUs !== undefined ? nowUs : this.now());
     if (this.afterEvent) this.eventDone();
   };
 
@@ -381,7 +384,7 @@ export class Engine implements Commands<Wire> {
     }, (err) => this.logger.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
   }
 
-  armTimer(deadline: number): void { if (!this.stopping) this.loop?.arm(deadline); }
+  armTimer(deadline: number, now?: number): void { if (!this.stopping) this.loop?.arm(deadline, now); }
 
   notify(r: Router, hook: string, e: Parameters<Commands['notify']>[2]): void {
     if (!r.wire) return;

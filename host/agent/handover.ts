@@ -14,12 +14,13 @@
 // what came after.
 import { DROP, type EngineState, type Input } from './engine-state.ts';
 import { VigilError } from '../errors.ts';
+import { shim } from '../net/shim.ts';
 
-// CLOCK_MONOTONIC in microseconds (libuv's hrtime clock, which performance.now() counts from the
-// process's start): the same clock in every process on the box, so one engine's deadlines mean
-// the same to the next.
-const origin = Number(process.hrtime.bigint()) / 1e3 - performance.now() * 1e3;
-export const monotonicUs = (): number => performance.now() * 1e3 + origin;
+// CLOCK_MONOTONIC in microseconds, read by the shim: the same clock in every process on the box,
+// so one engine's deadlines mean the same to the next, and exactly the clock the engine's timerfd
+// is armed on (timerAt) and its wake-ups are stamped with (pollStart's nowUs). performance.now()
+// plus an offset was off by a few us (two reads) and cost a getter and a validation per call.
+export const monotonicUs = (): number => shim().clockMonotonic();
 
 export type JournalEntry = Input;
 

@@ -34,6 +34,7 @@ export interface RawCore {
   handleIp(now: number, ifindex: number, len: number): number;
   handleVrrp(now: number, ifindex: number, family: number, ttl: number, len: number): number;
   handleTimeout(now: number): number;
+  handleTimeoutNext(now: number): number;
   pollTimeout(): number;
   actionCount(): number; actionsClear(): void; actionOverflows(): number;
   dropTotal(reason: number): number;
@@ -138,6 +139,7 @@ export class Core {
   readonly out: Uint8Array;
   readonly infoAt: number;
   readonly actionsAt: number;
+  private readonly outAt: number;
   readonly L: Readonly<Record<string, number>>;
   // Reused views so drain() does not allocate per advert: the bytes and the destination of
   // action i, remade only when its place or length in the memory changes (it rarely does).
@@ -169,6 +171,7 @@ export class Core {
     this.out = this.mem.subarray(this.raw.bufOut(), this.raw.bufOut() + L.OUT_SIZE);
     this.infoAt = this.raw.bufInfo();
     this.actionsAt = this.raw.bufActions();
+    this.outAt = this.raw.bufOut();
   }
 
   // ---- codec ----------------------------------------------------------------------------------
@@ -357,12 +360,15 @@ export class Core {
     else this.inBuf.set(bytes.subarray(0, this.inBuf.length));
   }
 
-  // Fires due timers; drains through `handler` whenever the core's queue fills.
-  handleTimeout(now: number, handler?: ActionHandler): void {
-    while (this.raw.handleTimeout(now) === 1) {
+  // Fires due timers; drains through `handler` whenever the core's queue fills. Returns the
+  // next deadline (pollTimeout's, from the same call: one crossing into the core per wake-up).
+  handleTimeout(now: number, handler?: ActionHandler): number {
+    let next: number;
+    while ((next = this.raw.handleTimeoutNext(now)) < 0) {
       if (!handler) throw new CoreConfigError('actions', 'action queue full: pass a handler to drain it');
       this.drain(handler);
     }
+    return next;
   }
 
   pollTimeout(): number { return this.raw.pollTimeout(); }
@@ -370,8 +376,10 @@ export class Core {
   // ---- actions --------------------------------------------------------------------------------
 
   drain(h: ActionHandler): void {
-    const L = this.L, m = this.mem, n = this.raw.actionCount();
-    const outAt = this.raw.bufOut();
+    const n = this.raw.actionCount();
+    // An empty queue has nothing to clear (no advert bytes are held without their record).
+    if (n === 0) return;
+    const L = this.L, m = this.mem, outAt = this.outAt;
     for (let i = 0; i < n; i++) {
       const r = this.actionsAt + i * L.ACTION_SIZE;
       const slot = this.view.getUint16(r + L.ACT_INSTANCE, true);

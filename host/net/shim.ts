@@ -31,7 +31,8 @@ export interface Shim {
    * with 11 slots [9], [10] the stamp: seconds (low 32 bits) and nanoseconds (0, 0 absent).
    */
   recvMsg(fd: number, buf: Uint8Array, off: number, len: number, src: Uint8Array, meta: Int32Array): number;
-  pollStart(fd: number, events: number, cb: (status: number, events: number) => void): void;
+  /** cb's nowUs: CLOCK_MONOTONIC in microseconds as the loop woke (clockMonotonic's clock). */
+  pollStart(fd: number, events: number, cb: (status: number, events: number, nowUs: number) => void): void;
   pollStop(fd: number): void;
   close(fd: number): void;
   schedSetScheduler(policy: number, priority: number): void;
@@ -45,6 +46,10 @@ export interface Shim {
   timerCreate(): number;
   /** Fire once after delayUs microseconds; Infinity disarms. Consumes a pending expiry. */
   timerSet(fd: number, delayUs: number): void;
+  /** Fire once at deadlineUs, CLOCK_MONOTONIC microseconds (at once if past); Infinity disarms. */
+  timerAt(fd: number, deadlineUs: number): void;
+  /** CLOCK_MONOTONIC in microseconds. */
+  clockMonotonic(): number;
   /** A pidfd (close-on-exec) for a child libuv did not spawn; readable once it has exited. */
   pidfdOpen(pid: number): number;
   /** [read end, write end], close-on-exec; flags bit 1: the read end non-blocking, bit 2: the write end. */

@@ -73,8 +73,11 @@ export class ReceivedPacket {
   get stampSec(): number { return this.meta[9]! >>> 0; }
   get stampNsec(): number { return this.meta[10]!; }
 
+  // Views made once: a subarray per packet was an allocation per packet.
+  private readonly src4 = this.srcSockaddr.subarray(4, 8);
+  private readonly src6 = this.srcSockaddr.subarray(8, 24);
   get srcBytes(): Uint8Array {
-    return this.srcSockaddr.subarray(this.family === 4 ? 4 : 8, this.family === 4 ? 8 : 24);
+    return this.family === 4 ? this.src4 : this.src6;
   }
   /** the source as text (allocates: for logs and tests, not the hot path) */
   get src(): string {

@@ -224,6 +224,32 @@ t.test('timerfd: fires once per arming; re-arming or disarming leaves nothing to
   s.pollStop(fd);
 });
 
+t.test('timerAt: an absolute CLOCK_MONOTONIC deadline; the poll callback gets the wake-up time', async (t) => {
+  const fd = s.timerCreate();
+  t.teardown(() => s.close(fd));
+  const woke: number[] = [];
+  s.pollStart(fd, K('UV_READABLE'), (_status, _events, nowUs) => {
+    woke.push(nowUs);
+    s.timerAt(fd, Infinity);
+  });
+  const c0 = s.clockMonotonic();
+  t.ok(Math.abs(c0 - Number(process.hrtime.bigint()) / 1e3) < 50_000, 'clockMonotonic is libuv\'s hrtime clock, in us');
+  const deadline = c0 + 15_000;
+  s.timerAt(fd, deadline);
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(woke.length, 1, 'fired once, then disarmed');
+  t.ok(woke[0]! >= deadline, `not before its deadline (${(woke[0]! - deadline).toFixed(0)} us after)`);
+  t.ok(woke[0]! <= s.clockMonotonic(), 'the callback\'s time is the clock\'s, as it woke');
+  // A deadline already past fires at once, however far back (0 too: never a disarm).
+  for (const past of [s.clockMonotonic() - 1e6, 0]) {
+    woke.length = 0;
+    s.timerAt(fd, past);
+    await new Promise((r) => setTimeout(r, 20));
+    t.equal(woke.length, 1, `a deadline in the past (${past === 0 ? '0' : 'a second ago'}) fires at once`);
+  }
+  s.pollStop(fd);
+});
+
 const noScript = spawnSync('script', ['--version']).error ? 'script(1) is missing: apt-get install -y bsdutils' : false;
 t.test('isatty: a terminal or not (script(1) gives a child one)', { skip: noScript }, async (t) => {
   const { fd } = udp();
