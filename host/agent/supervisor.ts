@@ -14,6 +14,7 @@ import type { AgentConfig } from '../config/types.ts';
 import { configLine } from './spec.ts';
 import { spawnEngine } from './spawn.ts';
 import { ChildSlot } from './child-slot.ts';
+import { checkerSilence } from './checker-watchdog.ts';
 
 const LB_STOP_MS = 3000;
 import { Netlink } from '../net/netlink.ts';
@@ -91,6 +92,7 @@ export class Supervisor {
   private checkerStartedAt = 0;
   private checkerBackoff = FIRST_RESTART_MS;
   private checkerTimer: NodeJS.Timeout | undefined;
+  private checkerWatch: NodeJS.Timeout | undefined;
   checkerRestarts = 0;
 
   private startChecker(): void {
@@ -103,8 +105,19 @@ export class Supervisor {
     });
     this.checker = child;
     this.o.log.debug('checker started', { pid: child.pid });
+    // Silent too long: hung (host/agent/checker-watchdog.ts), killed and restarted below.
+    let lastLine = performance.now(), seenLine = false;
+    clearInterval(this.checkerWatch);
+    this.checkerWatch = setInterval(() => {
+      const why = checkerSilence(this.config.checks, performance.now(), lastLine, seenLine);
+      if (!why || child !== this.checker) return;
+      clearInterval(this.checkerWatch);
+      this.o.log.error(`${why}: killing it to start it again (the engine keeps the last check states meanwhile)`, { pid: child.pid });
+      child.kill('SIGKILL');
+    }, 1000).unref();
     // Whole lines only, so a report is never split between two engine writes.
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      lastLine = performance.now(); seenLine = true;
       if (line.length >= 65536) return;
       const name = /^\{"check":("(?:[^"\\]|\\.)*")/.exec(line)?.[1];
       if (name) this.lastReport.set(name, line);
@@ -116,6 +129,7 @@ export class Supervisor {
     child.on('exit', (code, signal) => {
       if (child !== this.checker) return;
       this.checker = undefined;
+      clearInterval(this.checkerWatch);
       if (this.stopping) return;
       if (this.restartingChecker) { this.restartingChecker = false; this.startChecker(); return; }
       if (Date.now() - this.checkerStartedAt > STABLE_MS) this.checkerBackoff = FIRST_RESTART_MS;
@@ -191,6 +205,7 @@ export class Supervisor {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     clearTimeout(this.checkerTimer);
+    clearInterval(this.checkerWatch);
     this.checker?.kill('SIGTERM');
     // The load balancer removes its table on the way: waited for (a little), so `vigil run`
     // ends with it gone, before a service manager kills what is left of the agent.
@@ -252,6 +267,7 @@ export class Supervisor {
     // However the supervisor ends (a refused config included), the checker goes with it.
     this.stopping = true;
     clearTimeout(this.checkerTimer);
+    clearInterval(this.checkerWatch);
     this.checker?.kill('SIGTERM');
     void this.lb.stop();
     this.nl?.close(); this.nl = undefined;
