@@ -79,8 +79,11 @@ asan: $(ASAN_SHIM)
 test-net: native
 	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/net/*.test.ts'
 
+# Then the tests that must run alone (*.serial.ts: they move what every process shares, such as
+# the realtime clock), one after the other. .ci/run adds up the two runs' totals.
 test: system-deps all
 	$(NODE) $(BIN)/tap $(TAP_FLAGS) 'test/**/*.test.ts'
+	VIGIL_CHAOS_CLOCK=1 $(NODE) $(BIN)/tap $(TAP_FLAGS) --jobs=1 'test/**/*.serial.ts'
 
 fuzz: core
 	$(MAKE) -C fuzz run

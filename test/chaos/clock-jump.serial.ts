@@ -1,10 +1,10 @@
 // CLOCK_REALTIME jumped +1 h and -1 h under a running vigil pair (clock-fault.ts): no transition,
 // no VIP move, no advert gap over 3 intervals, and the clock back within 50 ms of where it
-// should be. Skipped in `make test` unless VIGIL_CHAOS_CLOCK=1: the machine has one realtime
-// clock, and tap runs test files side by side (two at a time here), so a jump would move the
-// clock under the others' wall-clock measurements (ip -ts monitor, tcpdump -tt against
-// Date.now()) and fail them at random. `make chaos` (clockJump) runs it with nothing beside it;
-// by hand: VIGIL_CHAOS_CLOCK=1 tap test/chaos/clock-jump.test.ts, alone.
+// should be. Not a *.test.ts: the machine has one realtime clock, and tap runs the test files
+// side by side (two at a time here), so a jump would move the clock under the others'
+// wall-clock measurements (ip -ts monitor, tcpdump -tt against Date.now()) and fail them at
+// random. `make test` runs it after them, alone (VIGIL_CHAOS_CLOCK=1); `make chaos` too
+// (clockJump). By hand: VIGIL_CHAOS_CLOCK=1 tap test/chaos/clock-jump.serial.ts, alone.
 import t from 'tap';
 import { skipReason } from '../net/netns.ts';
 import { needTools } from '../helpers/tools.ts';
@@ -13,7 +13,7 @@ import { pair, vipEvents, VIP } from './harness.ts';
 import { clockJumps } from './clock-fault.ts';
 
 const alone = process.env.VIGIL_CHAOS_CLOCK === '1' ? undefined
-  : 'jumps the machine\'s one realtime clock under the test files running beside it: VIGIL_CHAOS_CLOCK=1, run alone (make chaos runs it)';
+  : 'jumps the machine\'s one realtime clock under whatever runs beside it: VIGIL_CHAOS_CLOCK=1 says nothing does (make test sets it for its serial step)';
 const skip = skipReason() ?? needTools('python3', 'chrt', 'curl') ?? alone;
 
 t.test('realtime +1 h and -1 h under a vigil pair: nothing happens', { skip, timeout: 60_000 }, async (t) => {
