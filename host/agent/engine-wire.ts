@@ -11,6 +11,7 @@ import { parseMac, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.ts';
 import type { Logger } from './log.ts';
 import type { InstanceSpec } from './spec.ts';
 import type { LinkInput, RouterEnv, VirtualRouter } from './engine-state.ts';
+import { isBoxOwn } from './own-address.ts';
 
 // A socket shared by the routers on one interface, family and source; the receive stamp of the
 // last datagram read, while journaling (host/agent/handover.ts).
@@ -123,9 +124,8 @@ export async function removeStaleVips(nl: Netlink, spec: InstanceSpec, env: Pick
   const present = await nl.listAddresses(env.ifindex, spec.family);
   for (const v of spec.virtualAddresses) {
     const a = present.find((x) => x.address === v.address);
-    // A VIP that is the interface's only primary IPv4 address is the box's own, not one a dead
-    // run left: removing it would leave VRRP no address to send from. Kept, and never removed.
-    if (a && spec.family === 4 && !a.secondary && !present.some((x) => x !== a && !x.secondary)) {
+    // The box's own address, not one a dead run left (own-address.ts): kept, and never removed.
+    if (isBoxOwn(present, v.address)) {
       foreign.add(`${env.ifindex}/${v.address}`);
       log.warn(`${spec.name}: virtual address ${v.address} is ${env.ifname}'s own primary address: left alone (a virtual address should be one the box does not already have)`, { instance: spec.name });
       continue;

@@ -15,6 +15,9 @@ import type { AgentConfig } from '../config/types.ts';
 import type { Logger } from './log.ts';
 import { configHash } from './accepted.ts';
 import { leftVipsOf, type LeftVip } from './stale-vips.ts';
+import { addressesNow, isBoxOwn } from './own-address.ts';
+import type { AddrInfo } from '../net/netlink/addresses.ts';
+import { shim } from '../net/shim.ts';
 import { ownedPrivately } from '../private-dir.ts';
 
 export const RUN_DIR = '/run/vigil';
@@ -25,10 +28,19 @@ export function leftVipsPath(file: string, dir = RUN_DIR): string {
 
 /** Writes (atomically) the batch that removes `config`'s VIPs; says why not, for a debug line. */
 export function writeLeftVips(file: string, config: AgentConfig, dir = RUN_DIR): string | undefined {
+  // The box's own address, named as a VIP by mistake, is never written down (own-address.ts).
+  let present: Map<number, AddrInfo[]> | undefined;
+  const boxOwn = (ifname: string, address: string) => {
+    try {
+      present ??= addressesNow();
+      return isBoxOwn(present.get(shim().ifNameToIndex(ifname)) ?? [], address);
+    } catch { return false; }   // no such interface (yet): nothing of its own to keep
+  };
   const lines = [`# ${process.pid} ${resolve(file)}`,
     '# vigil run: the VIPs bin/vigil (or `vigil cleanup`) removes when this run was killed',
     // The instance's name only in a comment (ip stops reading a line at "#"), for the log line.
-    ...leftVipsOf(config).map((v) => `address del ${v.address}/${v.prefixLen} dev ${v.ifname} # ${v.instance.replace(/\s/g, '_')}`)];
+    ...leftVipsOf(config).filter((v) => !boxOwn(v.ifname, v.address))
+      .map((v) => `address del ${v.address}/${v.prefixLen} dev ${v.ifname} # ${v.instance.replace(/\s/g, '_')}`)];
   try {
     try { fs.mkdirSync(dir, { mode: 0o700 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
     const d = fs.lstatSync(dir);

@@ -14,6 +14,7 @@ import type { AgentConfig } from '../config/types.ts';
 import type { Logger } from './log.ts';
 import { addressBytes } from '../core/addr.ts';
 import { shim, K } from '../net/shim.ts';
+import { addressesNow, isBoxOwn } from './own-address.ts';
 
 const AF_UNIX = 1;   // the same on every Linux architecture
 const RTM_DELADDR = 21, NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLMSG_ERROR = 2, IFA_ADDRESS = 1, IFA_LOCAL = 2;
@@ -63,10 +64,14 @@ export function removeVips(vips: LeftVip[], log: Logger): number {
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, K('AF_NETLINK'), true);
     let seq = 1;
+    const present = addressesNow();
     for (const v of vips) {
       let index = 0;
       try { index = s.ifNameToIndex(v.ifname); } catch { /* no such interface: nothing left on it */ }
       if (!(index > 0)) continue;
+      // Only what is there, and never the box's own address (own-address.ts).
+      const here = present.get(index) ?? [];
+      if (!here.some((a) => a.address === v.address) || isBoxOwn(here, v.address)) continue;
       const m = delAddr(seq, index, addressBytes(v.address), v.prefixLen);
       // rtnetlink carries a request out in the sender's sendmsg(): gone when this returns.
       s.sendTo(fd, m, 0, m.length, sa);

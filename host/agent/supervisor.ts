@@ -15,6 +15,7 @@ import { configLine } from './spec.ts';
 import { spawnEngine } from './spawn.ts';
 import { ChildSlot } from './child-slot.ts';
 import { checkerSilence } from './checker-watchdog.ts';
+import { isBoxOwn } from './own-address.ts';
 
 const LB_STOP_MS = 3000;
 import { Netlink } from '../net/netlink.ts';
@@ -277,11 +278,16 @@ export class Supervisor {
     const nl = this.netlink();
     if (!nl) return;
     const deletes: Promise<boolean>[] = [];
+    // One dump for every interface: never the box's own address, which a VIP may name by
+    // mistake (own-address.ts).
+    const all = await nl.listAddresses().catch(() => []);
     for (const s of this.config.instances) {
       const ifname = s.vmac ? `${s.family === 4 ? 'vrrp' : 'vrrp6'}.${s.vrid}` : s.interface;
       let index: number;
       try { index = ifIndex(ifname); } catch { continue; }
+      const present = all.filter((a) => a.index === index);
       for (const v of s.virtualAddresses) {
+        if (isBoxOwn(present, v.address)) continue;
         // All at once: one round trip to the kernel, not one per address.
         deletes.push(nl.deleteAddress({ index, address: v.address, prefixlen: v.prefixLen, ifname }).then(() => true, () => false));
       }
