@@ -4,7 +4,9 @@
 import { COUNTERS } from '../core/codes.ts';
 import type { EngineState } from './engine-state.ts';
 
-export function engineStatus(s: EngineState, now: number, o: { pid: number; startedAt: Date }) {
+// kernelDrops: what the VRRP sockets' kernel filters dropped (host/net/vrrp-filter.ts), by the
+// core's reasons: added to the totals, and shown apart. kernelFilter: why there is none.
+export function engineStatus(s: EngineState, now: number, o: { pid: number; startedAt: Date; kernelDrops?: Record<string, number>; kernelFilter?: string }) {
   const core = s.core;
   const instances = [...s.routers.values()].map((r) => {
     const ob = core.observed(r.slot, now);
@@ -42,5 +44,10 @@ export function engineStatus(s: EngineState, now: number, o: { pid: number; star
     state: !c.known ? 'unknown' : c.up ? 'up' : 'down',
     trackedBy: [...s.routers.values()].filter((r) => r.spec.track.checks.some((t) => t.name === c.name)).map((r) => r.spec.name),
   }));
-  return { pid: o.pid, startedAt: o.startedAt.toISOString(), instances, checks, drops: core.dropTotals() };
+  const drops: Record<string, number> = { ...core.dropTotals() };
+  for (const [r, n] of Object.entries(o.kernelDrops ?? {})) drops[r] = (drops[r] ?? 0) + n;
+  return {
+    pid: o.pid, startedAt: o.startedAt.toISOString(), instances, checks, drops,
+    dropsInKernel: o.kernelDrops ?? {}, kernelFilter: o.kernelFilter ? `off: ${o.kernelFilter}` : 'on',
+  };
 }

@@ -2,6 +2,7 @@
 // its socket, unicast peers as socket addresses, the VIPs' prepared netlink requests, the VIP work
 // queue, its announcement and its last notify hook; and the VIP operations it carries out.
 import { VrrpSocket } from '../net/vrrp-socket.ts';
+import { VrrpFilter } from '../net/vrrp-filter.ts';
 import type { Announcer } from '../net/announce.ts';
 import type { Core } from '../core/core.ts';
 import { addressRequest, type Netlink, type PreparedRequest } from '../net/netlink.ts';
@@ -14,32 +15,75 @@ import type { LinkInput, RouterEnv, VirtualRouter } from './engine-state.ts';
 import { isBoxOwn } from './own-address.ts';
 
 // A socket shared by the routers on one interface, family and source; the receive stamp of the
-// last datagram read, while journaling (host/agent/handover.ts).
-export interface SocketEntry { sock: VrrpSocket; users: number; key: string; lastStamp?: [number, number] }
+// last datagram read, while journaling (host/agent/handover.ts); its kernel filter
+// (host/net/vrrp-filter.ts), null where the kernel refused one.
+export interface SocketEntry {
+  sock: VrrpSocket; users: number; key: string; lastStamp?: [number, number];
+  where: string; filter?: VrrpFilter | null;
+}
 
 /** The VRRP sockets, one per interface, family and source, shared by the routers that speak there. */
 export class SocketTable {
   private readonly map = new Map<string, SocketEntry>();
+  // Per interface and family, what its filters let through: the VRIDs of every instance that
+  // has spoken there, and whether any has unicast peers (their adverts come at any TTL). Only
+  // ever widened: a filter wider than the core's view drops nothing the core would take, and
+  // what it lets by, the core drops and counts as before.
+  private readonly accept = new Map<string, { vrids: Set<number>; anyTtl: boolean }>();
+  private readonly closedDrops: Record<string, number> = {};
+  /** Why the kernel refused a filter (the sockets then go unfiltered), once. */
+  filterRefused: string | undefined;
+
   async use(s: InstanceSpec, ifname: string, listen?: (e: SocketEntry) => void): Promise<SocketEntry> {
-    const k = `${ifname}/${s.family}/${s.unicastSource ?? ''}`;
+    const k = `${ifname}/${s.family}/${s.unicastSource ?? ''}`, where = `${ifname}/${s.family}`;
     let e = this.map.get(k);
     if (!e) {
       const sock = await VrrpSocket.open({ ifname, family: s.family, source: s.unicastSource ?? undefined, sourceIfname: s.interface });
-      e = { sock, users: 0, key: k };
+      e = { sock, users: 0, key: k, where };
       this.map.set(k, e);
       listen?.(e);
     }
     e.users++;
+    const a = this.accept.get(where) ?? { vrids: new Set<number>(), anyTtl: false };
+    this.accept.set(where, a);
+    if (!a.vrids.has(s.vrid) || (s.unicastPeers !== null && !a.anyTtl) || e.filter === undefined) {
+      a.vrids.add(s.vrid);
+      a.anyTtl ||= s.unicastPeers !== null;
+      for (const x of this.map.values()) if (x.where === where) this.refilter(x, s.family, a);
+    }
     return e;
+  }
+  private refilter(e: SocketEntry, family: 4 | 6, a: { vrids: Set<number>; anyTtl: boolean }): void {
+    if (e.filter === null) return;
+    const spec = { family, vrids: [...a.vrids], ttl: !a.anyTtl };
+    try {
+      if (e.filter) e.filter.update(e.sock.rx, spec);
+      else e.filter = VrrpFilter.attach(e.sock.rx, spec);
+    } catch (err) {
+      e.filter?.close();
+      e.filter = null;
+      this.filterRefused ??= (err as Error).message;
+    }
+  }
+  /** What the kernel filters dropped, by reason, over the engine's life. */
+  kernelDrops(): Record<string, number> {
+    const out = { ...this.closedDrops };
+    for (const e of this.map.values()) for (const [r, n] of Object.entries(e.filter?.counts() ?? {})) out[r] = (out[r] ?? 0) + n;
+    return out;
   }
   unuse(e: SocketEntry): void {
     if (--e.users > 0) return;
+    for (const [r, n] of Object.entries(e.filter?.counts() ?? {})) this.closedDrops[r] = (this.closedDrops[r] ?? 0) + n;
+    e.filter?.close();
     e.sock.unlisten();
     e.sock.close();
     this.map.delete(e.key);
   }
   values(): IterableIterator<SocketEntry> { return this.map.values(); }
-  clear(): void { this.map.clear(); }
+  clear(): void {
+    for (const e of this.map.values()) e.filter?.close();
+    this.map.clear();
+  }
 }
 
 export class Wire {

@@ -351,7 +351,9 @@ export class Engine implements Commands<Wire> {
     this.state.checkReport(this.now(), r);
   }
 
-  status() { return engineStatus(this.state, this.now(), { pid: process.pid, startedAt: this.startedAt }); }
+  status() {
+    return engineStatus(this.state, this.now(), { pid: process.pid, startedAt: this.startedAt, kernelDrops: this.sockets.kernelDrops(), kernelFilter: this.sockets.filterRefused });
+  }
 
   // ---- commands out (host/agent/engine-state.ts) ---------------------------------------------------
 

@@ -156,7 +156,7 @@ static const struct {
 	K(AF_INET), K(AF_INET6), K(AF_PACKET), K(AF_NETLINK), K(AF_UNSPEC),
 	K(SOCK_RAW), K(SOCK_DGRAM), K(SOCK_STREAM), K(SOMAXCONN),
 	K(IPPROTO_IP), K(IPPROTO_IPV6), K(IPPROTO_ICMP), K(IPPROTO_ICMPV6), K(IPPROTO_RAW),
-	K(SOL_SOCKET), K(SO_BINDTODEVICE), K(SO_RCVBUF), K(SO_SNDBUF), K(SO_ERROR),
+	K(SOL_SOCKET), K(SO_ATTACH_BPF), K(SO_BINDTODEVICE), K(SO_RCVBUF), K(SO_SNDBUF), K(SO_ERROR),
 	K(SO_RCVBUFFORCE), K(SO_PRIORITY), K(SO_TIMESTAMPNS), K(SO_REUSEADDR),
 	K(IP_TTL), K(IP_MULTICAST_TTL), K(IP_MULTICAST_LOOP), K(IP_MULTICAST_IF),
 	K(IP_ADD_MEMBERSHIP), K(IP_DROP_MEMBERSHIP), K(IP_RECVTTL), K(IP_PKTINFO),
@@ -192,7 +192,8 @@ NAPI_MODULE_INIT()
 	if (poll_state_init(env) < 0)
 		return NULL;
 	if (!register_ops(env, exports, socket_ops, socket_ops_n) || !register_ops(env, exports, poll_ops, poll_ops_n) ||
-	    !register_ops(env, exports, process_ops, process_ops_n) || !register_ops(env, exports, memory_ops, memory_ops_n))
+	    !register_ops(env, exports, process_ops, process_ops_n) || !register_ops(env, exports, memory_ops, memory_ops_n) ||
+	    !register_ops(env, exports, bpf_ops, bpf_ops_n))
 		return NULL;
 	CHECK(napi_create_object(env, &consts));
 	for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {

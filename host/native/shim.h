@@ -4,7 +4,8 @@
  * sockaddrs, option values, frames and a spawn's file actions as bytes and parses what comes
  * back. One file a concern: socket.c (sockets, send and receive), poll.c (readiness through
  * libuv, timerfd timers), process.c (spawn, pidfds, pipes, scheduling), memory.c (locking,
- * trimming, madvise); shim.c holds the helpers below, the constants and the module's init.
+ * trimming, madvise), bpf.c (maps and programs for socket filters); shim.c holds the helpers
+ * below, the constants and the module's init.
  */
 #ifndef VIGIL_SHIM_H
 #define VIGIL_SHIM_H
@@ -62,8 +63,8 @@ struct op {
 #define OP(js, fn) { js, fn }
 
 /* Each concern's ops, registered by shim.c. */
-extern const struct op socket_ops[], poll_ops[], process_ops[], memory_ops[];
-extern const size_t socket_ops_n, poll_ops_n, process_ops_n, memory_ops_n;
+extern const struct op socket_ops[], poll_ops[], process_ops[], memory_ops[], bpf_ops[];
+extern const size_t socket_ops_n, poll_ops_n, process_ops_n, memory_ops_n, bpf_ops_n;
 
 /* poll.c: the per-instance table of watches (set up at init), and a watch's stop before close. */
 int poll_state_init(napi_env env);
