@@ -113,7 +113,7 @@ export function changeState(inst: Instance, slot: i32, to: u8, why: u8, now: f64
   inst.adverTimer = NEVER;
   inst.masterDownTimer = NEVER;
   inst.preemptAfter = NEVER;
-  inst.answerDue = 0;
+  inst.answerDue = 0; inst.answerTimer = NEVER;
   if (to == STATE_MASTER) {
     // RFC 5798 §6.4.1: send an ADVERTISEMENT, announce, set Adver_Timer.
     inst.counters[CTR_BECAME_MASTER] += 1;
@@ -360,18 +360,20 @@ function masterReceives(inst: Instance, slot: i32, priority: u32, adverInt: u32,
     // partition) and announced the VIP: its gratuitous ARP / NA moved the neighbours to it.
     // Answer and announce again so they come back (keepalived: an advert on a lower-priority
     // advert, and garp_lower_prio_repeat).
-    oweAnswer(inst, ANSWER_ADVERT | ANSWER_ANNOUNCE, now);
+    oweAnswer(inst, ANSWER_ANNOUNCE, now);
   }
 }
 
-// An answer is owed: the advert timer is brought forward to now, or to one advert interval
-// after the last answer, and handleTimeout sends it. However many adverts are queued (a master
-// resumed by SIGCONT reads seconds of them at once), at most one answer per interval.
+// An answer is owed: an advert (and an announcement) as soon as the host's next timer call,
+// or one advert interval after the last answer. However many adverts are queued (a master
+// resumed by SIGCONT reads seconds of them at once, each stamped with its old arrival time), at
+// most one answer per interval. Beside the advert cadence, not in its place: when a one-way
+// partition heals, the other master hears of us after its own next advert (keepalived too).
 function oweAnswer(inst: Instance, what: u8, now: f64): void {
   inst.answerDue |= what;
   let due = inst.lastAnswerUs + inst.adverIntervalUs();
   if (due < now) due = now;
-  if (due < inst.adverTimer) inst.adverTimer = due;
+  if (due < inst.answerTimer) inst.answerTimer = due;
 }
 
 // Fires every timer due at `now`. Returns 1 when the action queue filled up first: the host
@@ -380,19 +382,24 @@ export function handleTimeout(now: f64): i32 {
   for (let k = 0; k < activeCount; k++) {
     const s = active[k];
     const inst = instances[s];
-    if (inst.state == STATE_MASTER && now >= inst.adverTimer) {
+    const answer = inst.answerDue != 0 && now >= inst.answerTimer;
+    if (inst.state == STATE_MASTER && (now >= inst.adverTimer || answer)) {
       if (!roomForStep()) return 1;
       sendAdvert(inst, s, inst.effectivePriority());
-      if (inst.answerDue != 0) {
+      if (answer) {
         if (inst.answerDue & ANSWER_ANNOUNCE) pushSimple(ACTION_ANNOUNCE, s);
+        if (inst.answerDue & ANSWER_ADVERT) inst.adverTimer = now;   // restarted from this advert
         inst.lastAnswerUs = now;
         inst.answerDue = 0;
+        inst.answerTimer = NEVER;
       }
       // Keep the cadence: the next advert is one interval after the last deadline, unless the
       // host was so late that we would send a burst to catch up.
-      let next = inst.adverTimer + inst.adverIntervalUs();
-      if (next <= now) next = now + inst.adverIntervalUs();
-      inst.adverTimer = next;
+      if (now >= inst.adverTimer) {
+        let next = inst.adverTimer + inst.adverIntervalUs();
+        if (next <= now) next = now + inst.adverIntervalUs();
+        inst.adverTimer = next;
+      }
     } else if (inst.state == STATE_BACKUP && now >= inst.masterDownTimer) {
       if (!roomForStep()) return 1;
       changeState(inst, s, STATE_MASTER, WHY_MASTER_DOWN, now, true);
@@ -406,6 +413,7 @@ export function pollTimeout(): f64 {
   for (let k = 0; k < activeCount; k++) {
     const inst = instances[active[k]];
     if (inst.adverTimer < t) t = inst.adverTimer;
+    if (inst.answerTimer < t) t = inst.answerTimer;
     if (inst.masterDownTimer < t) t = inst.masterDownTimer;
   }
   return t;

@@ -4,7 +4,7 @@ import { MAX_VIPS, MAX_PEERS, MAX_TRACKS } from "./layout";
 import { STATE_INIT, CTR_COUNT, DROP_COUNT } from "./codes";
 
 export const NEVER: f64 = Infinity;
-export const ANSWER_ADVERT: u8 = 1;    // send an advert now (RFC 5798 §6.4.3, priority 0)
+export const ANSWER_ADVERT: u8 = 1;    // an advert, and the advert timer restarted from it (RFC 5798 §6.4.3, priority 0)
 export const ANSWER_ANNOUNCE: u8 = 2;  // and announce the VIPs again (a second master was seen)
 
 export class Instance {
@@ -44,6 +44,7 @@ export class Instance {
   // timer, never by the packet path: queued packets carry their arrival times, so a backlog
   // read at once (after SIGCONT) would otherwise pass any limit. ANSWER_* bits.
   answerDue: u8 = 0;
+  answerTimer: f64 = NEVER;      // when the owed answer may go: beside the advert cadence
   lastAnswerUs: f64 = -Infinity; // when the last answer went out (one per advert interval)
   // Counters
   counters: StaticArray<f64> = new StaticArray<f64>(CTR_COUNT);
@@ -69,7 +70,7 @@ export class Instance {
     this.state = STATE_INIT; this.masterAdverIntervalCs = 100;
     this.adverTimer = NEVER; this.masterDownTimer = NEVER; this.preemptAfter = NEVER;
     this.masterPriority = 0;
-    this.answerDue = 0; this.lastAnswerUs = -Infinity;
+    this.answerDue = 0; this.answerTimer = NEVER; this.lastAnswerUs = -Infinity;
     for (let i = 0; i < CTR_COUNT; i++) this.counters[i] = 0;
     for (let i = 0; i < DROP_COUNT; i++) this.drops[i] = 0;
     this.upUs = 0; this.downUs = 0; this.failures = 0; this.repairs = 0; this.sinceUs = 0;

@@ -215,6 +215,29 @@ t.test('Master: at most one answer per advert interval, however many adverts are
   t.ok(answers <= 11 && answers >= 9, `${answers} answers in 100 ms`);
 });
 
+t.test('Master: an answer goes beside the advert cadence, not in its place', async (t) => {
+  // A one-way partition: the other master's adverts reach us, ours do not reach it. When it
+  // heals, it must hear of us after its own next advert (answered at once) or our next regular
+  // one, whichever is first: the answer must not push the regular advert back.
+  // The owner (255): Master at the start, its adverts exactly every 10 ms from there.
+  const b = new Bench({ priority: 255 });
+  b.start();
+  t.same(kinds(b.advance(10 * MS)), ['send'], 'a regular advert');
+  const phase = b.now;
+  b.advance(3 * MS);
+  t.same(b.receive({ source: '192.0.2.3', priority: 120 }).actions, [], 'owed, not sent from the packet path');
+  t.same(kinds(b.advance(0)), ['send', 'announce'], 'answered at the next timer call');
+  t.same(kinds(b.advance(6 * MS)), [], 'nothing more before the cadence');
+  t.same(kinds(b.advance(1 * MS)), ['send'], 'the regular advert on its own cadence');
+  t.equal(b.now - phase, 10 * MS, 'one interval after the last, as if no answer had gone');
+  // Priority 0 (RFC 5798 §6.4.3): send, and the advert timer restarts from that advert.
+  b.advance(4 * MS);
+  b.receive({ source: '192.0.2.3', priority: 0 });
+  t.same(kinds(b.advance(0)), ['send'], 'an advert for a priority 0');
+  t.same(kinds(b.advance(9 * MS)), [], 'no advert at the old cadence');
+  t.same(kinds(b.advance(1 * MS)), ['send'], 'an interval after the answer');
+});
+
 t.test('IPv6: tie compares 128-bit addresses; multicast to ff02::12', async (t) => {
   const b = new Bench({ family: 6, priority: 150, primary: 'fe80::5' });
   const a = b.start();
