@@ -183,48 +183,40 @@ static napi_value op_timer_create(napi_env env, napi_callback_info info)
 }
 
 /*
- * timerSet(fd, delayUs): fire once after delayUs microseconds (anything below 1 us: at once);
- * Infinity or NaN disarms. A pending expiry is consumed first, so the fd is readable again only
- * for the new deadline (uv_poll is level-triggered).
+ * The two ways to arm: `us` relative (flags 0) or a CLOCK_MONOTONIC deadline (TFD_TIMER_ABSTIME);
+ * Infinity or NaN disarms. All-zero would disarm too: a time at or below `floor_ns` is floor_ns.
+ * No read(2) of the expirations first: timerfd_settime() zeroes them (timerfd_setup: ticks = 0),
+ * so a fired timer is no longer readable once re-armed or disarmed (uv_poll is level-triggered).
+ * A read was one syscall more per advert.
  */
-static napi_value op_timer_set(napi_env env, napi_callback_info info)
+static napi_value arm(napi_env env, napi_callback_info info, int flags, long long floor_ns)
 {
 	int32_t fd;
 	double us;
 	struct itimerspec its = { 0 };
 	if (args(env, info, "id", &fd, &us))
 		return NULL;
-	/*
-	 * No read(2) of the expirations first: timerfd_settime() zeroes them (timerfd_setup: ticks =
-	 * 0), so a fired timer is no longer readable once re-armed or disarmed. A read was one
-	 * syscall more per advert.
-	 */
 	if (isfinite(us)) {
-		long long ns = us < 1 ? 1000 : (long long)(us * 1000.0);
+		long long ns = us * 1000.0 < (double)floor_ns ? floor_ns : (long long)(us * 1000.0);
 		its.it_value.tv_sec = ns / 1000000000LL;
 		its.it_value.tv_nsec = ns % 1000000000LL;
 	}
-	return sys_void(env, timerfd_settime(fd, 0, &its, NULL), "timerfd_settime");
+	return sys_void(env, timerfd_settime(fd, flags, &its, NULL), "timerfd_settime");
+}
+
+/* timerSet(fd, delayUs): fire once after delayUs microseconds (anything below 1 us: at once). */
+static napi_value op_timer_set(napi_env env, napi_callback_info info)
+{
+	return arm(env, info, 0, 1000);
 }
 
 /*
  * timerAt(fd, deadlineUs): fire once at deadlineUs, CLOCK_MONOTONIC microseconds (at once when
- * it has passed); Infinity or NaN disarms. Absolute, so the caller needs no clock read to arm it.
+ * it has passed). Absolute, so the caller needs no clock read to arm it.
  */
 static napi_value op_timer_at(napi_env env, napi_callback_info info)
 {
-	int32_t fd;
-	double us;
-	struct itimerspec its = { 0 };
-	if (args(env, info, "id", &fd, &us))
-		return NULL;
-	if (isfinite(us)) {
-		/* All-zero would disarm: a deadline at or before 0 is 1 ns, long past. */
-		long long ns = us < 0.001 ? 1 : (long long)(us * 1000.0);
-		its.it_value.tv_sec = ns / 1000000000LL;
-		its.it_value.tv_nsec = ns % 1000000000LL;
-	}
-	return sys_void(env, timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL), "timerfd_settime");
+	return arm(env, info, TFD_TIMER_ABSTIME, 1);
 }
 
 /* clockMonotonic() -> CLOCK_MONOTONIC in microseconds (a double), the clock timerAt and the poll callback's third argument use. */
