@@ -1,7 +1,7 @@
 // The action queue: what the host must do, in order, after an event. Records live in
 // actionBuf and adverts in outBuf; the host reads them in place and then clears the queue.
 import {
-  actionBuf, outBuf, ACTION_SIZE, ACTION_CAP, OUT_SIZE, ACT_KIND, ACT_REASON, ACT_FROM, ACT_TO,
+  actionBuf, outBuf, countBuf, ACTION_SIZE, ACTION_CAP, OUT_SIZE, ACT_KIND, ACT_REASON, ACT_FROM, ACT_TO,
   ACT_INSTANCE, ACT_FAMILY, ACT_PRIORITY, ACT_OFF, ACT_LEN, ACT_DST,
 } from "./layout";
 import { copy, zero } from "./bytes";
@@ -11,7 +11,7 @@ let outUsed: i32 = 0;
 let overflowed: u32 = 0;
 
 export function actionCount(): i32 { return count; }
-export function actionsClear(): void { count = 0; outUsed = 0; }
+export function actionsClear(): void { count = 0; outUsed = 0; store<u32>(countBuf, 0); }
 export function actionOverflows(): u32 { return overflowed; }
 
 // Room for one more event's worth of actions (a transition, VIPs, an advert per peer, an
@@ -28,6 +28,7 @@ function push(kind: u8, slot: i32): usize {
   store<u8>(rec + ACT_KIND, kind);
   store<u16>(rec + ACT_INSTANCE, <u16>slot);
   count++;
+  store<u32>(countBuf, <u32>count);
   return rec;
 }
 

@@ -1,7 +1,7 @@
 // The raw exports of core.wasm: the contract in ../core.wit, in memory-buffer form.
 // Only host/core/core.ts calls these.
 import {
-  inBuf, cfgBuf, frameBuf, outBuf, actionBuf, infoBuf, MAX_INSTANCES, MAX_VIPS, MAX_PEERS,
+  inBuf, cfgBuf, frameBuf, outBuf, actionBuf, infoBuf, countBuf, MAX_INSTANCES, MAX_VIPS, MAX_PEERS,
   MAX_TRACKS, MAX_GROUPS, INFO_FAMILY, INFO_TTL, INFO_SRC, INFO_DST, CFG_SIZE,
 } from "./layout";
 import { DROP_NONE, DROP_COUNT, CTR_COUNT } from "./codes";
@@ -29,6 +29,7 @@ export function bufFrame(): usize { return frameBuf; }
 export function bufOut(): usize { return outBuf; }
 export function bufActions(): usize { return actionBuf; }
 export function bufInfo(): usize { return infoBuf; }
+export function bufActionCount(): usize { return countBuf; }
 export function dropReasons(): i32 { return DROP_COUNT; }
 export function counterCount(): i32 { return CTR_COUNT; }
 

@@ -16,6 +16,9 @@ export const frameBuf = memory.data(FRAME_SIZE, 16);
 export const outBuf = memory.data(OUT_SIZE, 16);
 export const actionBuf = memory.data(ACTION_SIZE * ACTION_CAP, 16);
 export const infoBuf = memory.data(INFO_SIZE, 16);
+// The action count as a u32, kept equal to actionCount() on every push and clear: the host reads
+// it in place, a call into the module fewer per event.
+export const countBuf = memory.data(16, 16);
 
 // Decoded-packet fields (infoBuf). The host writes SRC/DST/TTL itself when it hands in a bare
 // VRRP payload (IPv6 raw sockets strip the header; the kernel reports them as ancillary data).

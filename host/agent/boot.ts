@@ -6,10 +6,13 @@ import { shim } from '../net/shim.ts';
 // V8 flags for the engine's process, each measured (docs/ARCHITECTURE.md "Timing choices"): no
 // background GC or compiler threads, a 2 MB semi-space from the start, no TurboFan or Maglev
 // during the start and Maglev once it runs, flags that change V8's flag hash set at run time
-// (on the command line they cost the code caches), and the JS-to-wasm wrapper's tier-up out of
-// reach (its synchronous compile made an advert 3-5 ms late).
+// (on the command line they cost the code caches), the JS-to-wasm wrapper's tier-up out of
+// reach (its synchronous compile made an advert 3-5 ms late), and no memory reducer: its
+// incremental major GCs, for a heap that does not grow, were 5-8 % of the engine's CPU from
+// ~15 s to ~45 s after its start (perf), inside the bench's steady window.
 export const ENGINE_V8_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'];
-export const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000'];
+export const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000',
+  '--memory-reducer-gc-count=0', '--no-memory-reducer-for-small-heaps'];
 // Maglev from when the engine runs (see above), not during its start: on through the start,
 // its compiles there made exec to first advert ~40 ms slower (168-177 against 126-136 ms).
 export const ENGINE_STEADY_FLAGS = ['--maglev'];

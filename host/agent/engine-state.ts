@@ -166,7 +166,8 @@ export class EngineState<W = unknown> {
   timeout(now: number): void {
     if (this.record) this.record(['timeout', now]);
     this.now = now;
-    this.drain(this.core.handleTimeout(now, this.handler));
+    this.next = this.core.handleTimeout(now, this.handler);
+    this.drain(true);
   }
 
   link(now: number, e: LinkInput): void {
@@ -276,18 +277,20 @@ export class EngineState<W = unknown> {
   }
 
   // After every input: the core's actions carried out, the transitions' records, then the timer.
-  // `next`: the deadline the core gave with the timeout, good unless a command fed this state
-  // another input meanwhile (then asked again).
-  private drain(next?: number): void {
+  // After a timeout the deadline is the one the core gave with it (`next`), good unless a command
+  // fed this state another input meanwhile (then asked again). A field, not an argument: a double
+  // passed down a call is a new heap number wherever V8 does not inline.
+  private drain(timedOut = false): void {
     const k = ++this.drains;
     this.core.drain(this.handler);
     if (this.pending.length) this.afterTransitions();
-    this.arm(next !== undefined && k === this.drains ? next : this.core.pollTimeout());
+    this.commands.armTimer(this.stopped ? Infinity : timedOut && k === this.drains ? this.next : this.core.pollTimeout(), this.now);
   }
   private drains = 0;
+  private next = Infinity;
 
   // With the input's time: the driver needs no clock read of its own to arm.
-  private arm(next = this.core.pollTimeout()): void { this.commands.armTimer(this.stopped ? Infinity : next, this.now); }
+  private arm(): void { this.commands.armTimer(this.stopped ? Infinity : this.core.pollTimeout(), this.now); }
 
   private afterTransitions(): void {
     const atUs = this.now;

@@ -16,6 +16,7 @@ export const CORE_WASM_PATH = fileURLToPath(new URL('../../core-wasm/build/core.
 export interface RawCore {
   memory: WebAssembly.Memory;
   bufIn(): number; bufCfg(): number; bufFrame(): number; bufOut(): number; bufActions(): number; bufInfo(): number;
+  bufActionCount(): number;
   dropReasons(): number; counterCount(): number;
   decodeIp(len: number): number;
   decodeBare(len: number, family: number, ttl: number): number;
@@ -55,6 +56,12 @@ export interface RawCore {
 }
 
 let cachedModule: WebAssembly.Module | undefined;
+
+// Little-endian fields of the action records, read byte by byte: DataView's getters are builtin
+// calls in the engine's Maglev code (module functions, not closures: a closure over drain's
+// locals made it allocate a context on every call).
+const u16 = (m: Uint8Array, p: number) => m[p]! | (m[p + 1]! << 8);
+const u32 = (m: Uint8Array, p: number) => (m[p]! | (m[p + 1]! << 8) | (m[p + 2]! << 16) | (m[p + 3]! << 24)) >>> 0;
 
 export function coreModule(path = CORE_WASM_PATH): WebAssembly.Module {
   if (cachedModule && path === CORE_WASM_PATH) return cachedModule;
@@ -142,9 +149,18 @@ export class Core {
   private readonly outAt: number;
   readonly L: Readonly<Record<string, number>>;
   // Reused views so drain() does not allocate per advert: the bytes and the destination of
-  // action i, remade only when its place or length in the memory changes (it rarely does).
+  // action i, remade only when its place or length in the memory changes (it rarely does); the
+  // place and length kept as numbers (a view's byteOffset / length / buffer are builtin calls).
   private readonly sendViews: Uint8Array[] = [];
+  private readonly sendOff: number[] = [];
+  private readonly sendLen: number[] = [];
   private readonly dstViews: Uint8Array[] = [];
+  private readonly dstLen: number[] = [];
+  // The action count, read in place (the core keeps it), and the record layout as plain fields:
+  // L is a dictionary, each lookup a generic load on the per-advert path.
+  private readonly count: Uint32Array;
+  private readonly act: { size: number; kind: number; instance: number; from: number; to: number; reason: number;
+    family: number; priority: number; off: number; len: number; dst: number };
 
   constructor(module: WebAssembly.Module = coreModule()) {
     const inst = new WebAssembly.Instance(module, {});
@@ -172,6 +188,9 @@ export class Core {
     this.infoAt = this.raw.bufInfo();
     this.actionsAt = this.raw.bufActions();
     this.outAt = this.raw.bufOut();
+    this.count = new Uint32Array(buf, this.raw.bufActionCount(), 1);
+    this.act = { size: L.ACTION_SIZE, kind: L.ACT_KIND, instance: L.ACT_INSTANCE, from: L.ACT_FROM, to: L.ACT_TO,
+      reason: L.ACT_REASON, family: L.ACT_FAMILY, priority: L.ACT_PRIORITY, off: L.ACT_OFF, len: L.ACT_LEN, dst: L.ACT_DST };
   }
 
   // ---- codec ----------------------------------------------------------------------------------
@@ -376,30 +395,34 @@ export class Core {
   // ---- actions --------------------------------------------------------------------------------
 
   drain(h: ActionHandler): void {
-    const n = this.raw.actionCount();
+    const n = this.count[0]!;
     // An empty queue has nothing to clear (no advert bytes are held without their record).
     if (n === 0) return;
-    const L = this.L, m = this.mem, outAt = this.outAt;
+    const A = this.act, m = this.mem, outAt = this.outAt;
     for (let i = 0; i < n; i++) {
-      const r = this.actionsAt + i * L.ACTION_SIZE;
-      const slot = this.view.getUint16(r + L.ACT_INSTANCE, true);
-      switch (m[r + L.ACT_KIND]) {
+      const r = this.actionsAt + i * A.size;
+      const slot = u16(m, r + A.instance);
+      switch (m[r + A.kind]) {
         case ACTION.transition:
-          h.transition(slot, STATES[m[r + L.ACT_FROM]], STATES[m[r + L.ACT_TO]], REASONS[m[r + L.ACT_REASON]]);
+          h.transition(slot, STATES[m[r + A.from]!]!, STATES[m[r + A.to]!]!, REASONS[m[r + A.reason]!]!);
           break;
         case ACTION.send: {
-          const off = this.view.getUint32(r + L.ACT_OFF, true), len = this.view.getUint32(r + L.ACT_LEN, true);
-          const family = (m[r + L.ACT_FAMILY] === 6 ? 6 : 4) as Family;
+          const off = u32(m, r + A.off), len = u32(m, r + A.len);
+          const family = (m[r + A.family] === 6 ? 6 : 4) as Family;
+          // The memory never grows (its buffers are static), so a view's place is all that can change.
           let bytes = this.sendViews[i];
-          if (!bytes || bytes.byteOffset !== outAt + off || bytes.length !== len || bytes.buffer !== m.buffer) {
+          if (bytes === undefined || this.sendOff[i] !== off || this.sendLen[i] !== len) {
             bytes = this.sendViews[i] = m.subarray(outAt + off, outAt + off + len);
+            this.sendOff[i] = off;
+            this.sendLen[i] = len;
           }
           const dlen = family === 6 ? 16 : 4;
           let dst = this.dstViews[i];
-          if (!dst || dst.byteOffset !== r + L.ACT_DST || dst.length !== dlen || dst.buffer !== m.buffer) {
-            dst = this.dstViews[i] = m.subarray(r + L.ACT_DST, r + L.ACT_DST + dlen);
+          if (dst === undefined || this.dstLen[i] !== dlen) {
+            dst = this.dstViews[i] = m.subarray(r + A.dst, r + A.dst + dlen);
+            this.dstLen[i] = dlen;
           }
-          h.send(slot, family, m[r + L.ACT_PRIORITY], bytes, dst);
+          h.send(slot, family, m[r + A.priority]!, bytes, dst);
           break;
         }
         case ACTION.vipsAdd: h.vips(slot, true); break;
