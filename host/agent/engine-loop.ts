@@ -13,6 +13,12 @@ const GC_ROOM_US = 4000;
 // transitions, gratuitous ARPs and the compile cache's flush.
 const TRIM_AFTER_US = 5_000_000;
 
+// CLOCK_MONOTONIC (us) as the latest poll callback of this process started, set by the shim
+// (clockCell): a fast callback gets no arguments. Over an ArrayBuffer of its own, so its bytes
+// never move.
+export const wakeClock = new Float64Array(new ArrayBuffer(8));
+let clockRegistered = false;
+
 export class EngineLoop {
   private fd = -1;
   private readonly log: Logger;
@@ -22,12 +28,14 @@ export class EngineLoop {
   // the wait, as measured on `now`.
   private readonly absolute: boolean;
   private armed = NaN;
-  constructor(o: { log: Logger; now: () => number; absolute: boolean; onTimer: (status: number, events: number, nowUs: number) => void }) {
+  constructor(o: { log: Logger; now: () => number; absolute: boolean; onTimer: () => number }) {
     this.log = o.log;
     this.now = o.now;
     this.absolute = o.absolute;
+    if (!clockRegistered) { shim().clockCell(wakeClock); clockRegistered = true; }
     this.fd = shim().timerCreate();
-    shim().pollStart(this.fd, K('UV_READABLE'), o.onTimer);
+    // A plain call per expiry (host/native/poll.c call_fast): onTimer says when it queued work.
+    shim().pollStartFast(this.fd, K('UV_READABLE'), o.onTimer);
   }
 
   get open(): boolean { return this.fd >= 0; }
@@ -39,8 +47,9 @@ export class EngineLoop {
    * scavenge forced by an allocation took 2-4 ms here, one in every ~15 s at 100 adverts/s:
    * an advert that late), or a step of the memory trim.
    */
-  arm(deadline: number, now = this.now()): void {
-    if (this.fd < 0) return;
+  /** True when it did more than arm (a collection, a trim step: they may log). */
+  arm(deadline: number, now = this.now()): boolean {
+    if (this.fd < 0) return false;
     const wait = deadline === Infinity ? Infinity : deadline - now;
     if (!this.absolute) shim().timerSet(this.fd, wait);
     else if (deadline !== this.armed || deadline <= now) {
@@ -54,9 +63,12 @@ export class EngineLoop {
       // path to the first advert.
       this.minorGc ??= minorGcFunction() ?? null;
       this.minorGc?.({ type: 'minor' });
+      return true;
     } else if (this.trimAt && wait > GC_ROOM_US && this.now() >= this.trimAt) {
       this.trimStep();
+      return true;
     }
+    return false;
   }
   private sinceGc = 0;
   private minorGc: ((o: { type: 'minor' }) => void) | null | undefined;

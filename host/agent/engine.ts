@@ -11,7 +11,7 @@ import type { EngineSpec, InstanceSpec } from './spec.ts';
 import type { CheckReport } from '../checks/protocol.ts';
 import { EngineState, type Commands, type RouterEnv, type VirtualRouter } from './engine-state.ts';
 import { groupIndex, reloadPlan } from './engine-plan.ts';
-import { EngineLoop } from './engine-loop.ts';
+import { EngineLoop, wakeClock } from './engine-loop.ts';
 import { engineStatus } from './engine-status.ts';
 import { SocketTable, Wire, addVips, announce, linkStates, makeVmac, releaseVips, removeStaleVips, swapVips, tracksFailing, type SocketEntry } from './engine-wire.ts';
 import { after, HandoverError, monotonicUs, replay, type Handover } from './handover.ts';
@@ -35,6 +35,9 @@ export class Engine implements Commands<Wire> {
   private readonly now: () => number;
   // The shim's CLOCK_MONOTONIC (no test clock): a wake-up's time comes with its callback.
   private readonly kernelClock: boolean;
+  // Set by every command but an advert sent and the timer armed: a timer callback that leaves it
+  // 0 queued no promise or tick, and its microtask checkpoint is skipped (host/native/poll.c).
+  private effects = 0;
   private nl: Netlink | undefined;
   private monitor: NetlinkMonitor | undefined;
   private loop: EngineLoop | undefined;
@@ -73,7 +76,7 @@ export class Engine implements Commands<Wire> {
   // What a start and a takeover both begin with: netlink, the one timer, the events.
   private open(_spec: EngineSpec): void {
     this.nl = new Netlink();
-    this.loop = new EngineLoop({ log: this.logger, now: this.now, absolute: this.kernelClock, onTimer: this.onTimer });
+    this.loop = new EngineLoop({ log: this.logger, now: this.now, absolute: this.kernelClock, onTimer: this.onTimerFd });
     this.loop.lockMemory = this.lockMemory;
     this.monitor = new NetlinkMonitor();
     this.monitor.on('link', (e) => this.onLink(e));
@@ -303,16 +306,21 @@ export class Engine implements Commands<Wire> {
     for (const f of held) f();
     this.loop!.trimLater();
     // A deadline the handover made this engine miss is met now, not a timer's wake-up later.
-    if (this.core.pollTimeout() <= this.now()) this.onTimer();
+    if (this.core.pollTimeout() <= this.now()) this.onTimer(this.now());
     else this.loop!.arm(this.core.pollTimeout());
   }
 
   // ---- events in --------------------------------------------------------------------------------
 
-  private readonly onTimer = (_status?: number, _events?: number, nowUs?: number): void => {
-    this.state.timeout(this.kernelClock && nowUs !== undefined ? nowUs : this.now());
-    if (this.afterEvent) this.eventDone();
-  };
+  // The timerfd's callback: 0 when all it did was send and re-arm (no checkpoint needed).
+  private readonly onTimerFd = (): number => this.onTimer(this.kernelClock ? wakeClock[0]! : this.now());
+
+  private onTimer(now: number): number {
+    this.effects = 0;
+    this.state.timeout(now);
+    if (this.afterEvent) { this.eventDone(); return 1; }
+    return this.effects;
+  }
 
   private onPacket(e: SocketEntry, p: ReceivedPacket): void {
     if (this.journal) e.lastStamp = [p.stampSec, p.stampNsec];
@@ -363,11 +371,13 @@ export class Engine implements Commands<Wire> {
     try {
       w.sock.sock.send(bytes, 0, bytes.length, peer >= 0 ? w.peerSockaddrs[peer]! : w.sock.sock.group);
     } catch (err) {
+      this.effects = 1;
       this.logger.warn(`instance ${r.spec.name}: advert not sent: ${(err as Error).message}`, { instance: r.spec.name });
     }
   }
 
   vips(r: Router, add: boolean): void {
+    this.effects = 1;
     const w = r.wire;
     if (!w) return;
     if (!add) w.announcement?.stop();
@@ -375,10 +385,12 @@ export class Engine implements Commands<Wire> {
   }
 
   swapVips(r: Router, old: InstanceSpec): void {
+    this.effects = 1;
     r.wire?.queue(() => swapVips(this.nl!, r, old, this.logger));
   }
 
   announce(r: Router): void {
+    this.effects = 1;
     // After the VIPs are in place, so neighbours that answer at once find them.
     r.wire?.queue(() => {
       if (!r.wantVips || this.stopping) return;
@@ -386,14 +398,15 @@ export class Engine implements Commands<Wire> {
     }, (err) => this.logger.warn(`${r.spec.name}: announce failed: ${(err as Error).message}`));
   }
 
-  armTimer(deadline: number, now?: number): void { if (!this.stopping) this.loop?.arm(deadline, now); }
+  armTimer(deadline: number, now?: number): void { if (!this.stopping && this.loop?.arm(deadline, now)) this.effects = 1; }
 
   notify(r: Router, hook: string, e: Parameters<Commands['notify']>[2]): void {
+    this.effects = 1;
     if (!r.wire) return;
     r.wire.lastNotify = runNotify(hook, { instance: r.spec.name, ...e }, r.spec.notify.timeoutUs, this.logger, r.spec.notify.user);
   }
 
-  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void { this.logger[level](msg, fields); }
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void { this.effects = 1; this.logger[level](msg, fields); }
 
   private announceFor(r: Router, o: { count: number; startMs?: number }): void {
     let a = this.announcers.get(r.env.ifname);

@@ -17,12 +17,16 @@ struct watch {
 	napi_env env;
 	napi_ref callback;
 	napi_async_context ctx;
+	struct state *st;
+	bool fast; /* pollStartFast: a plain call, the callback scope only when it asks */
 };
 
 /* Per-addon-instance table, indexed by fd: one watch per fd, as uv_poll requires. */
 struct state {
 	struct watch **by_fd;
 	int cap;
+	double *clock;  /* clockCell's Float64Array, or NULL */
+	napi_ref clock_ref;
 };
 
 static struct state *get_state(napi_env env)
@@ -58,35 +62,66 @@ static double monotonic_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+static void fatal_pending(napi_env env)
+{
+	napi_value exc;
+	if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc)
+		napi_fatal_exception(env, exc);
+}
+
+/*
+ * A fast watch's callback is a plain call: no async context, no microtask checkpoint, which
+ * were ~7 % of an engine's CPU per wake-up at 100 adverts/s (Node's InternalCallbackScope and
+ * napi_make_callback, perf). It returns 0 when it queued nothing (a master's advert and the
+ * timer re-armed); anything else, an exception aside, and an empty callback scope is opened and
+ * closed, which runs the microtasks and ticks as after any libuv callback.
+ */
+static void call_fast(napi_env env, struct watch *w, napi_value cb)
+{
+	napi_value result;
+	int32_t clean = 1;
+	if (napi_call_function(env, cb, cb, 0, NULL, &result) != napi_ok) {
+		fatal_pending(env);
+		return;
+	}
+	if (napi_get_value_int32(env, result, &clean) != napi_ok || clean != 0) {
+		napi_callback_scope scope;
+		if (napi_open_callback_scope(env, cb, w->ctx, &scope) == napi_ok)
+			napi_close_callback_scope(env, scope);
+	}
+}
+
 static void on_ready(uv_poll_t *h, int status, int events)
 {
 	struct watch *w = h->data;
 	napi_env env = w->env;
 	napi_handle_scope scope;
 	napi_value cb, argv[3], result;
+	double now = monotonic_us();
 
+	if (w->st->clock)
+		*w->st->clock = now;
 	napi_open_handle_scope(env, &scope);
-	if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb) {
+	if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb && w->fast) {
+		call_fast(env, w, cb);
+	} else if (cb) {
 		napi_create_int32(env, status, &argv[0]);
 		napi_create_int32(env, events, &argv[1]);
 		/* The wake-up's time (CLOCK_MONOTONIC, us), so the engine's timer callback needs no
 		 * clock call of its own: performance.now() was ~4 % of its CPU at 100 adverts/s. */
-		napi_create_double(env, monotonic_us(), &argv[2]);
+		napi_create_double(env, now, &argv[2]);
 		/* make_callback runs microtasks and async hooks as any libuv callback would. Its
 		 * receiver (an object) is the callback itself: the global would be one V8 call more
 		 * per wake-up (~1 % of an engine's CPU at 100 adverts/s, perf). */
-		if (napi_make_callback(env, w->ctx, cb, cb, 3, argv, &result) != napi_ok) {
-			napi_value exc;
-			if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc)
-				napi_fatal_exception(env, exc);
-		}
+		if (napi_make_callback(env, w->ctx, cb, cb, 3, argv, &result) != napi_ok)
+			fatal_pending(env);
 	}
 	napi_close_handle_scope(env, scope);
 }
 
 /* pollStart(fd, events, callback(status, events, nowUs)): events is UV_READABLE and/or UV_WRITABLE;
  * nowUs is CLOCK_MONOTONIC in microseconds as libuv woke. */
-static napi_value op_poll_start(napi_env env, napi_callback_info info)
+static napi_value poll_start(napi_env env, napi_callback_info info, bool fast)
 {
 	int32_t fd, events;
 	napi_value cb, name;
@@ -119,6 +154,8 @@ static napi_value op_poll_start(napi_env env, napi_callback_info info)
 	}
 	w->handle.data = w;
 	w->env = env;
+	w->st = st;
+	w->fast = fast;
 	napi_create_reference(env, cb, 1, &w->callback);
 	napi_create_string_utf8(env, "vigil.poll", NAPI_AUTO_LENGTH, &name);
 	napi_async_init(env, NULL, name, &w->ctx);
@@ -128,6 +165,39 @@ static napi_value op_poll_start(napi_env env, napi_callback_info info)
 		watch_release(st, fd, false);
 		return throw_errno(env, "uv_poll_start", -rc);
 	}
+	return NULL;
+}
+
+static napi_value op_poll_start(napi_env env, napi_callback_info info)
+{
+	return poll_start(env, info, false);
+}
+
+/* pollStartFast(fd, events, callback() -> 0 | other): see call_fast. */
+static napi_value op_poll_start_fast(napi_env env, napi_callback_info info)
+{
+	return poll_start(env, info, true);
+}
+
+/*
+ * clockCell(Float64Array): its first element is set to CLOCK_MONOTONIC (us) as each poll
+ * callback starts, so a fast callback (which gets no arguments) reads its wake-up's time in
+ * place; a number made for it was ~2 % of an engine's CPU (napi_create_double, perf).
+ */
+static napi_value op_clock_cell(napi_env env, napi_callback_info info)
+{
+	struct state *st = get_state(env);
+	napi_value arr;
+	uint8_t *data;
+	size_t len;
+	if (args(env, info, "v", &arr) || args(env, info, "b", &data, &len))
+		return NULL;
+	if (len < sizeof(double) || ((uintptr_t)data % sizeof(double)) != 0)
+		return throw_range(env, "clockCell: an aligned Float64Array of at least one element");
+	if (st->clock_ref)
+		napi_delete_reference(env, st->clock_ref);
+	CHECK(napi_create_reference(env, arr, 1, &st->clock_ref));
+	st->clock = (double *)data;
 	return NULL;
 }
 
@@ -229,7 +299,8 @@ static napi_value op_clock_monotonic(napi_env env, napi_callback_info info)
 }
 
 const struct op poll_ops[] = {
-	OP("pollStart", op_poll_start), OP("pollStop", op_poll_stop),
+	OP("pollStart", op_poll_start), OP("pollStartFast", op_poll_start_fast), OP("pollStop", op_poll_stop),
+	OP("clockCell", op_clock_cell),
 	OP("timerCreate", op_timer_create), OP("timerSet", op_timer_set),
 	OP("timerAt", op_timer_at), OP("clockMonotonic", op_clock_monotonic),
 };

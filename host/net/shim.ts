@@ -33,6 +33,14 @@ export interface Shim {
   recvMsg(fd: number, buf: Uint8Array, off: number, len: number, src: Uint8Array, meta: Int32Array): number;
   /** cb's nowUs: CLOCK_MONOTONIC in microseconds as the loop woke (clockMonotonic's clock). */
   pollStart(fd: number, events: number, cb: (status: number, events: number, nowUs: number) => void): void;
+  /**
+   * The same with a plain call (no async context, no microtask checkpoint): cb returns 0 when it
+   * queued nothing, anything else and the microtasks and ticks run after it. No arguments: the
+   * wake-up's time is in clockCell's array.
+   */
+  pollStartFast(fd: number, events: number, cb: () => number): void;
+  /** cell[0] is set to CLOCK_MONOTONIC (us) as each poll callback starts; cell over an ArrayBuffer of its own. */
+  clockCell(cell: Float64Array): void;
   pollStop(fd: number): void;
   close(fd: number): void;
   schedSetScheduler(policy: number, priority: number): void;

@@ -250,6 +250,48 @@ t.test('timerAt: an absolute CLOCK_MONOTONIC deadline; the poll callback gets th
   s.pollStop(fd);
 });
 
+t.test('pollStartFast: a plain call; its microtasks run after it only when it says it queued some', async (t) => {
+  const fd = s.timerCreate();
+  t.teardown(() => s.close(fd));
+  const cell = new Float64Array(new ArrayBuffer(8));
+  s.clockCell(cell);
+  const order: string[] = [];
+  let answer = 1;
+  let wokeAt = NaN;
+  const fired = new Promise<void>((resolve) => {
+    s.pollStartFast(fd, K('UV_READABLE'), () => {
+      wokeAt = cell[0]!;
+      s.timerAt(fd, Infinity);
+      void Promise.resolve().then(() => order.push('microtask'));
+      setImmediate(() => { order.push('immediate'); resolve(); });
+      return answer;
+    });
+  });
+  const deadline = s.clockMonotonic() + 5_000;
+  s.timerAt(fd, deadline);
+  await fired;
+  t.same(order, ['microtask', 'immediate'], 'returned 1: its microtask ran as the callback ended, before the loop went on');
+  t.ok(wokeAt >= deadline && wokeAt <= s.clockMonotonic(), 'clockCell holds the wake-up\'s time');
+  // Returning 0 says "nothing queued": no checkpoint of its own; one queued anyway is not lost,
+  // it runs at the next checkpoint (whichever callback comes first: not asserted).
+  order.length = 0;
+  answer = 0;
+  const again = new Promise<void>((resolve) => {
+    s.pollStartFast(fd, K('UV_READABLE'), () => {
+      s.timerAt(fd, Infinity);
+      void Promise.resolve().then(() => order.push('microtask'));
+      setImmediate(() => { order.push('immediate'); setImmediate(resolve); });
+      return answer;
+    });
+  });
+  s.timerAt(fd, s.clockMonotonic() + 5_000);
+  await again;
+  await new Promise((r) => setImmediate(r));
+  t.same([...order].sort(), ['immediate', 'microtask'], 'returned 0: the microtask still ran');
+  t.throws(() => s.clockCell(new Float64Array(0)), { name: 'RangeError' }, 'a cell needs an element');
+  s.pollStop(fd);
+});
+
 const noScript = spawnSync('script', ['--version']).error ? 'script(1) is missing: apt-get install -y bsdutils' : false;
 t.test('isatty: a terminal or not (script(1) gives a child one)', { skip: noScript }, async (t) => {
   const { fd } = udp();
