@@ -7,12 +7,15 @@ import { shim } from '../net/shim.ts';
 // background GC or compiler threads, a 2 MB semi-space from the start, no TurboFan or Maglev
 // during the start and Maglev once it runs, flags that change V8's flag hash set at run time
 // (on the command line they cost the code caches), the JS-to-wasm wrapper's tier-up out of
-// reach (its synchronous compile made an advert 3-5 ms late), and no memory reducer: its
+// reach (its synchronous compile made an advert 3-5 ms late), no memory reducer (its
 // incremental major GCs, for a heap that does not grow, were 5-8 % of the engine's CPU from
-// ~15 s to ~45 s after its start (perf), inside the bench's steady window.
+// ~15 s to ~45 s after its start, perf, inside the bench's steady window), and core.wasm's hot
+// functions tiered up to TurboFan within seconds (a background compile), not after the default
+// budget's minutes: their Liftoff code and frame setup were ~5 % of the engine's CPU (perf), and
+// same-window A/B runs gave ~8 % less CPU.
 export const ENGINE_V8_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'];
 export const ENGINE_RUNTIME_FLAGS = ['--no-opt', '--no-maglev', '--wasm-wrapper-tiering-budget=1000000000',
-  '--memory-reducer-gc-count=0', '--no-memory-reducer-for-small-heaps'];
+  '--memory-reducer-gc-count=0', '--no-memory-reducer-for-small-heaps', '--wasm-tiering-budget=200000'];
 // Maglev from when the engine runs (see above), not during its start: on through the start,
 // its compiles there made exec to first advert ~40 ms slower (168-177 against 126-136 ms).
 export const ENGINE_STEADY_FLAGS = ['--maglev'];
