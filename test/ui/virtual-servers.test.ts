@@ -88,7 +88,9 @@ t.test('virtual servers and their real servers, live, and a page of 300 rows', {
   t.comment(`engine RSS: ${rss0.toFixed(1)} MB at start, ${rssControl.toFixed(1)} MB after 8 s unwatched (control), ${rssPage.toFixed(1)} MB after 8 s with the page polling`);
   // Most of it is V8's heap for serving /status twice a second (an agent polled by curl at the
   // same rate, never asked for the page, grows as much); the page itself is one 21 kB read.
-  t.ok(rssPage - rssControl < 8, `the engine's RSS with the page polling: ${(rssPage - rssControl).toFixed(1)} MB more than unwatched (control drift ${(rssControl - rss0).toFixed(1)} MB)`);
+  // And once, ~5 MB: the core's functions /status calls reach TurboFan here (the engine's
+  // --wasm-tiering-budget, host/agent/boot.ts): 4.4 MB more without that flag, 9.7-11.5 with.
+  t.ok(rssPage - rssControl < 12, `the engine's RSS with the page polling: ${(rssPage - rssControl).toFixed(1)} MB more than unwatched (control drift ${(rssControl - rss0).toFixed(1)} MB)`);
 
   // A few hundred rows: 300 real servers in one virtual server, 30 of them down; filter and sort.
   const many = Array.from({ length: 300 }, (_, i) => rs(i, i % 10 !== 3, i * 10));
