@@ -25,6 +25,9 @@ t.test('realtime +1 h and -1 h under a vigil pair: nothing happens', { skip, tim
   t.ok(r.driftMs < 50, `realtime back within ${r.driftMs.toFixed(3)} ms of monotonic's count`);
   t.equal(r.transitions, 0, 'no state change on either router');
   t.equal(r.vipMoves, 0, 'no VIP move');
-  t.ok(r.advertGapMs <= 30, `A's longest advert gap ${r.advertGapMs.toFixed(1)} ms (10 ms adverts)`);
+  // Under the backup's Master_Down_Interval (3 x 10 ms + 156/256 x 10 ms): no gap it could take
+  // for a dead master. 10-12 ms here alone; 30.9 once in CI, right after the files before it,
+  // whose namespaces the kernel was still tearing down (cleanup_net) on this PREEMPT_NONE box.
+  t.ok(r.advertGapMs < 36, `A's longest advert gap ${r.advertGapMs.toFixed(1)} ms (10 ms adverts; Master_Down_Interval 36.1 ms)`);
   t.same(holders(p.routers, VIP), [p.a.ns], 'A alone holds the VIP');
 });
