@@ -66,7 +66,10 @@ static napi_value op_bpf_prog_load(napi_env env, napi_callback_info info)
 	return sys_int(env, fd, "bpf(BPF_PROG_LOAD)");
 }
 
-/* bpfMapLookup(fd, key, value): the element into `value` (its size the map's value size). */
+/*
+ * bpfMapLookup(fd, key, value): the element into `value`. The kernel reads and writes the map's
+ * own key and value sizes, so buffers of other sizes are refused before it does.
+ */
 static napi_value op_bpf_map_lookup(napi_env env, napi_callback_info info)
 {
 	int32_t fd;
@@ -74,7 +77,17 @@ static napi_value op_bpf_map_lookup(napi_env env, napi_callback_info info)
 	size_t klen, vlen;
 	if (args(env, info, "ibb", &fd, &key, &klen, &value, &vlen))
 		return NULL;
+	struct bpf_map_info mi;
 	union bpf_attr a;
+	memset(&mi, 0, sizeof(mi));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(mi);
+	a.info.info = (uintptr_t)&mi;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0)
+		return throw_errno(env, "bpf(BPF_OBJ_GET_INFO_BY_FD)", errno);
+	if (klen != mi.key_size || vlen != mi.value_size)
+		return throw_range(env, "the key and value must be the map's key and value sizes");
 	memset(&a, 0, sizeof(a));
 	a.map_fd = (uint32_t)fd;
 	a.key = (uintptr_t)key;

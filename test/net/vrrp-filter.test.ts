@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { skipReason, Topology, nsExec } from './netns.ts';
 import { lab } from '../helpers/agents.ts';
 import { filterProgram, FILTER_REASONS } from '../../host/net/vrrp-filter.ts';
+import { shim } from '../../host/net/shim.ts';
 
 const PEER = join(import.meta.dirname, 'filter-peer.ts');
 const skip = skipReason();
@@ -91,4 +92,15 @@ t.test('an agent: its sockets filtered, the kernel\'s drops in /status and /metr
   t.same(after.instances[0].drops, before.instances[0].drops, 'none reached the engine');
   t.match(nsExec(a!.ns, 'curl', '-sf', 'http://127.0.0.1:9110/metrics'), /^vigil_packet_drops_total\{reason="ttl"\} 33$/m);
   t.equal(after.instances[0].state, 'master');
+});
+
+t.test('bpfMapLookup: buffers of another size than the map\'s are refused, not written past', { skip }, async (t) => {
+  const s = shim() as ReturnType<typeof shim> & { bpfMapCreate(...a: number[]): number; bpfMapLookup(fd: number, k: Uint8Array, v: Uint8Array): void };
+  const m = s.bpfMapCreate(2, 4, 8, 5);
+  t.teardown(() => s.close(m));
+  t.throws(() => s.bpfMapLookup(m, new Uint8Array(4), new Uint8Array(4)), /the map's key and value sizes/);
+  t.throws(() => s.bpfMapLookup(m, new Uint8Array(2), new Uint8Array(8)), /the map's key and value sizes/);
+  const v = new Uint8Array(8).fill(7);
+  s.bpfMapLookup(m, new Uint8Array(4), v);
+  t.same([...v], [0, 0, 0, 0, 0, 0, 0, 0], 'the right sizes: the element, zero');
 });
